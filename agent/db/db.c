@@ -1,0 +1,252 @@
+/* db: connect, run SQL, quote identifiers and strings. See db.h.
+ *
+ * Error text quotes mysql_error() verbatim and adds the endpoint: the server's
+ * own words are the most precise, and the endpoint tells an operator which
+ * of the two servers complained. Passwords are read from their secret just
+ * before mysql_real_connect and wiped right after. */
+#include "db/db.h"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <stdlib.h>
+#include <string.h>
+
+db_endpoint *db_endpoint_dup(const db_endpoint *ep)
+{
+    db_endpoint *d = xcalloc(1, sizeof *d);
+    *d = *ep;
+    d->host = ep->host ? xstrdup(ep->host) : NULL;
+    d->socket = ep->socket ? xstrdup(ep->socket) : NULL;
+    d->user = ep->user ? xstrdup(ep->user) : NULL;
+    d->password = ep->password ? secret_dup(ep->password) : NULL;
+    return d;
+}
+
+void db_endpoint_clear(db_endpoint *ep)
+{
+    free(ep->host);
+    free(ep->socket);
+    free(ep->user);
+    secret_free(ep->password);
+    memset(ep, 0, sizeof *ep);
+}
+
+void db_endpoint_free(db_endpoint *ep)
+{
+    if (!ep)
+        return;
+    db_endpoint_clear(ep);
+    free(ep);
+}
+
+void db_endpoint_describe(const db_endpoint *ep, sbuf *out)
+{
+    sbuf_addf(out, "%s@", ep->user ? ep->user : "");
+    if (ep->socket && *ep->socket)
+        sbuf_adds(out, ep->socket);
+    else
+        sbuf_addf(out, "%s:%u", ep->host ? ep->host : "127.0.0.1", ep->port ? ep->port : 3306);
+}
+
+static void db_set_error(MYSQL *m, const char *what, sbuf *err)
+{
+    sbuf_setf(err, "%s: %s (error %u)", what, mysql_error(m), mysql_errno(m));
+}
+
+int db_connect(const db_endpoint *ep, unsigned flags, MYSQL **out, sbuf *err)
+{
+    *out = NULL;
+    MYSQL *m = mysql_init(NULL);
+    if (!m) {
+        sbuf_setf(err, "out of memory creating a MySQL connection");
+        return CR_OUT_OF_MEMORY;
+    }
+    unsigned ct = ep->connect_timeout_s ? ep->connect_timeout_s : 5;
+    mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+    if (ep->read_timeout_s) {
+        mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &ep->read_timeout_s);
+        mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &ep->read_timeout_s);
+    }
+    mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, (flags & DB_BINARY) ? "binary" : "utf8mb4");
+    if (ep->tls) {
+        my_bool on = 1;
+        mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
+    }
+    if (flags & DB_LOCAL_INFILE) {
+        unsigned on = 1;
+        mysql_optionsv(m, MYSQL_OPT_LOCAL_INFILE, &on);
+    }
+    sbuf pw = SBUF_INIT;
+    if (ep->password && secret_read(ep->password, &pw, err) != 0) {
+        mysql_close(m);
+        return CR_UNKNOWN_ERROR;
+    }
+    bool use_socket = ep->socket && *ep->socket;
+    unsigned long cflags = CLIENT_FOUND_ROWS | ((flags & DB_MULTI_STATEMENTS) ? CLIENT_MULTI_STATEMENTS : 0);
+    MYSQL *ok = mysql_real_connect(m, use_socket ? "localhost" : (ep->host ? ep->host : "127.0.0.1"),
+                                   ep->user, ep->password ? sbuf_cstr(&pw) : NULL, NULL,
+                                   use_socket ? 0 : (ep->port ? ep->port : 3306),
+                                   use_socket ? ep->socket : NULL, cflags);
+    sbuf_wipe(&pw);
+    if (!ok) {
+        unsigned e = mysql_errno(m);
+        sbuf who = SBUF_INIT;
+        sbuf_adds(&who, "cannot connect to ");
+        db_endpoint_describe(ep, &who);
+        db_set_error(m, sbuf_cstr(&who), err);
+        sbuf_free(&who);
+        mysql_close(m);
+        return e ? e : CR_UNKNOWN_ERROR;
+    }
+    *out = m;
+    return 0;
+}
+
+int db_execn(MYSQL *m, const char *sql, size_t len, sbuf *err)
+{
+    if (mysql_real_query(m, sql, (unsigned long)len) != 0) {
+        unsigned e = mysql_errno(m);
+        db_set_error(m, "query failed", err);
+        return e ? e : CR_UNKNOWN_ERROR;
+    }
+    MYSQL_RES *r = mysql_store_result(m);
+    if (r)
+        mysql_free_result(r);
+    else if (mysql_field_count(m) != 0) {
+        unsigned e = mysql_errno(m);
+        db_set_error(m, "reading the result failed", err);
+        return e ? e : CR_UNKNOWN_ERROR;
+    }
+    return 0;
+}
+
+int db_exec(MYSQL *m, const char *sql, sbuf *err)
+{
+    return db_execn(m, sql, strlen(sql), err);
+}
+
+int db_query(MYSQL *m, const char *sql, MYSQL_RES **res, sbuf *err)
+{
+    *res = NULL;
+    if (mysql_real_query(m, sql, (unsigned long)strlen(sql)) != 0) {
+        unsigned e = mysql_errno(m);
+        db_set_error(m, "query failed", err);
+        return e ? e : CR_UNKNOWN_ERROR;
+    }
+    *res = mysql_store_result(m);
+    if (!*res) {
+        unsigned e = mysql_errno(m);
+        if (e) {
+            db_set_error(m, "reading the result failed", err);
+            return e;
+        }
+        sbuf_setf(err, "query returned no result set");
+        return CR_UNKNOWN_ERROR;
+    }
+    return 0;
+}
+
+int db_query_value(MYSQL *m, const char *sql, sbuf *out, bool *found, sbuf *err)
+{
+    MYSQL_RES *r;
+    int e = db_query(m, sql, &r, err);
+    if (e)
+        return e;
+    MYSQL_ROW row = mysql_fetch_row(r);
+    unsigned long *len = mysql_fetch_lengths(r);
+    *found = row && row[0];
+    sbuf_reset(out);
+    if (*found)
+        sbuf_add(out, row[0], len[0]);
+    mysql_free_result(r);
+    return 0;
+}
+
+int db_drain(MYSQL *m, sbuf *err)
+{
+    int st;
+    while ((st = mysql_next_result(m)) == 0) {
+        MYSQL_RES *r = mysql_store_result(m);
+        if (r)
+            mysql_free_result(r);
+    }
+    if (st > 0) {
+        unsigned e = mysql_errno(m);
+        db_set_error(m, "query failed", err);
+        return e ? e : CR_UNKNOWN_ERROR;
+    }
+    return 0;
+}
+
+bool db_error_is_connection(unsigned e)
+{
+    switch (e) {
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_UNKNOWN_HOST:
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case CR_SERVER_LOST_EXTENDED:
+    case ER_CONNECTION_KILLED:
+    case ER_SERVER_SHUTDOWN:
+    case ER_CON_COUNT_ERROR:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool db_error_is_transient(unsigned e)
+{
+    return db_error_is_connection(e) || e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT ||
+           e == ER_QUERY_INTERRUPTED;
+}
+
+void db_add_ident(sbuf *sb, const char *name)
+{
+    sbuf_addc(sb, '`');
+    for (const char *p = name; *p; p++) {
+        if (*p == '`')
+            sbuf_addc(sb, '`');
+        sbuf_addc(sb, *p);
+    }
+    sbuf_addc(sb, '`');
+}
+
+void db_add_table(sbuf *sb, const char *schema, const char *table)
+{
+    db_add_ident(sb, schema);
+    sbuf_addc(sb, '.');
+    db_add_ident(sb, table);
+}
+
+void db_add_string(sbuf *sb, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    sbuf_grow(sb, len + len / 8 + 2);
+    sbuf_addc(sb, '\'');
+    for (size_t i = 0; i < len; i++) {
+        char esc = 0;
+        switch (p[i]) {
+        case 0: esc = '0'; break;
+        case '\'': esc = '\''; break;
+        case '"': esc = '"'; break;
+        case '\\': esc = '\\'; break;
+        case '\n': esc = 'n'; break;
+        case '\r': esc = 'r'; break;
+        case 26: esc = 'Z'; break;
+        }
+        if (esc) {
+            sbuf_addc(sb, '\\');
+            sbuf_addc(sb, esc);
+        } else {
+            sbuf_addc(sb, (char)p[i]);
+        }
+    }
+    sbuf_addc(sb, '\'');
+}
+
+void db_add_cstring(sbuf *sb, const char *s)
+{
+    db_add_string(sb, s, strlen(s));
+}

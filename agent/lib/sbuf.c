@@ -1,0 +1,189 @@
+/* sbuf: growable byte strings. See sbuf.h for the contract. */
+#include "sbuf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char sbuf_empty[1];
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fputs("out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) {
+        fputs("out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q) {
+        fputs("out of memory\n", stderr);
+        abort();
+    }
+    return q;
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+void secure_zero(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
+void sbuf_init(sbuf *sb, size_t hint)
+{
+    sb->buf = NULL;
+    sb->len = sb->cap = 0;
+    if (hint)
+        sbuf_grow(sb, hint);
+}
+
+void sbuf_free(sbuf *sb)
+{
+    free(sb->buf);
+    sb->buf = NULL;
+    sb->len = sb->cap = 0;
+}
+
+void sbuf_wipe(sbuf *sb)
+{
+    if (sb->buf)
+        secure_zero(sb->buf, sb->cap);
+    sbuf_free(sb);
+}
+
+void sbuf_reset(sbuf *sb)
+{
+    sb->len = 0;
+    if (sb->buf)
+        sb->buf[0] = '\0';
+}
+
+void sbuf_grow(sbuf *sb, size_t extra)
+{
+    size_t need = sb->len + extra + 1;
+    if (need <= sb->cap)
+        return;
+    size_t cap = sb->cap ? sb->cap : 64;
+    while (cap < need)
+        cap += cap / 2 + 64;
+    sb->buf = xrealloc(sb->buf, cap);
+    sb->cap = cap;
+}
+
+void sbuf_setlen(sbuf *sb, size_t len)
+{
+    if (len > sb->len)
+        sbuf_grow(sb, len - sb->len);
+    sb->len = len;
+    if (sb->buf)
+        sb->buf[len] = '\0';
+}
+
+void sbuf_add(sbuf *sb, const void *data, size_t len)
+{
+    sbuf_grow(sb, len);
+    if (len)
+        memcpy(sb->buf + sb->len, data, len);
+    sb->len += len;
+    sb->buf[sb->len] = '\0';
+}
+
+void sbuf_adds(sbuf *sb, const char *s)
+{
+    sbuf_add(sb, s, strlen(s));
+}
+
+void sbuf_addc(sbuf *sb, char c)
+{
+    sbuf_grow(sb, 1);
+    sb->buf[sb->len++] = c;
+    sb->buf[sb->len] = '\0';
+}
+
+void sbuf_vaddf(sbuf *sb, const char *fmt, va_list ap)
+{
+    va_list cp;
+    va_copy(cp, ap);
+    sbuf_grow(sb, 64);
+    int n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sb->cap - sb->len) {
+        sbuf_grow(sb, (size_t)n);
+        vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
+    }
+    sb->len += (size_t)n;
+}
+
+void sbuf_addf(sbuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sbuf_vaddf(sb, fmt, ap);
+    va_end(ap);
+}
+
+void sbuf_setf(sbuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    sbuf_reset(sb);
+    va_start(ap, fmt);
+    sbuf_vaddf(sb, fmt, ap);
+    va_end(ap);
+}
+
+void sbuf_add_hex(sbuf *sb, const void *data, size_t len)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    const unsigned char *p = data;
+    sbuf_grow(sb, len * 2);
+    for (size_t i = 0; i < len; i++) {
+        sb->buf[sb->len++] = digits[p[i] >> 4];
+        sb->buf[sb->len++] = digits[p[i] & 15];
+    }
+    sb->buf[sb->len] = '\0';
+}
+
+const char *sbuf_cstr(const sbuf *sb)
+{
+    return sb->buf ? sb->buf : sbuf_empty;
+}
+
+char *sbuf_detach(sbuf *sb, size_t *len)
+{
+    char *p = sb->buf ? sb->buf : xstrdup("");
+    if (len)
+        *len = sb->len;
+    sb->buf = NULL;
+    sb->len = sb->cap = 0;
+    return p;
+}

@@ -1,0 +1,53 @@
+/* sbuf: a growable byte string, modelled on git's strbuf.
+ *
+ * Every piece of text the agent builds (SQL statements, error messages,
+ * positions) goes through an sbuf instead of snprintf arithmetic. The buffer
+ * is always NUL-terminated, so buf can be passed to C string APIs, but it may
+ * also hold binary data (len is authoritative). Allocation failure aborts:
+ * a sidecar that runs out of memory cannot do anything useful anyway. */
+#ifndef SBUF_H
+#define SBUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+typedef struct sbuf {
+    char *buf;
+    size_t len;
+    size_t cap;
+} sbuf;
+
+#define SBUF_INIT {NULL, 0, 0}
+
+void sbuf_init(sbuf *sb, size_t hint);
+void sbuf_free(sbuf *sb);
+/* Zero the bytes before freeing: for buffers that held a secret. */
+void sbuf_wipe(sbuf *sb);
+void sbuf_reset(sbuf *sb);
+void sbuf_grow(sbuf *sb, size_t extra);
+void sbuf_setlen(sbuf *sb, size_t len);
+
+void sbuf_add(sbuf *sb, const void *data, size_t len);
+void sbuf_adds(sbuf *sb, const char *s);
+void sbuf_addc(sbuf *sb, char c);
+void sbuf_addf(sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sbuf_vaddf(sbuf *sb, const char *fmt, va_list ap);
+/* Reset, then format: the usual way to fill an error buffer. */
+void sbuf_setf(sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sbuf_add_hex(sbuf *sb, const void *data, size_t len);
+
+/* Never NULL: "" for an empty, unallocated buffer. */
+const char *sbuf_cstr(const sbuf *sb);
+/* Hand the heap string to the caller; the sbuf is left empty. */
+char *sbuf_detach(sbuf *sb, size_t *len);
+
+/* Small allocation helpers shared by every module: they abort on failure. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Overwrite memory in a way the compiler may not optimise away. */
+void secure_zero(void *p, size_t n);
+
+#endif
