@@ -1,0 +1,115 @@
+/* agent: wiring and orderly shutdown of the daemon's parts. See agent.h.
+ *
+ * Start order: RPC server (so a bad address fails fast, before anything
+ * touches the database), then the monitor. Stop order is the reverse, and
+ * each step waits for the previous one: watchers are ended first so the
+ * RPC server can drain, then the monitor waits for its in-flight probe. */
+#include "agent.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "rpc/rpc_server.h"
+#include "rpc/service.h"
+
+int64_t agent_now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+uint64_t agent_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, rss = 0;
+    if (!f)
+        return 0;
+    if (fscanf(f, "%lu %lu", &size, &rss) != 2)
+        rss = 0;
+    fclose(f);
+    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void agent_on_probe(void *data)
+{
+    agent_changed(data);
+}
+
+void agent_changed(agent *a)
+{
+    a->sequence++;
+    if (a->service)
+        service_notify(a->service);
+}
+
+static int agent_listen(agent *a, sbuf *err)
+{
+    const agent_config *cfg = a->cfg;
+    size_t n;
+    const rpc_method *main_methods = service_methods(&n);
+    rpc_tls tls = {cfg->tls_cert, cfg->tls_key, cfg->tls_client_ca};
+    if (rpc_server_listen(a->rpc, cfg->listen, config_tls_enabled(cfg) ? &tls : NULL, main_methods, n, err) != 0)
+        return -1;
+    if (cfg->health_listen && *cfg->health_listen) {
+        const rpc_method *health = service_health_methods(&n);
+        if (rpc_server_listen(a->rpc, cfg->health_listen, NULL, health, n, err) != 0)
+            return -1;
+    }
+    return rpc_server_start(a->rpc, err);
+}
+
+int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err)
+{
+    agent *a = xcalloc(1, sizeof *a);
+    a->loop = loop;
+    a->cfg = cfg;
+    a->started_ms = agent_now_ms();
+    a->service = service_new(a);
+    a->rpc = rpc_server_new(loop, a->service);
+    if (agent_listen(a, err) != 0) {
+        rpc_server_shutdown(a->rpc, 0, NULL, NULL);
+        service_free(a->service);
+        free(a);
+        return -1;
+    }
+    a->monitor = monitor_start(loop, &cfg->source, cfg->probe_interval_ms, agent_on_probe, a);
+    log_info("agent", "tablet-agent %s listening on %s%s%s%s", AGENT_VERSION, cfg->listen,
+             config_tls_enabled(cfg) ? " (mTLS)" : "",
+             *cfg->health_listen ? ", health-only on " : "", cfg->health_listen);
+    *out = a;
+    return 0;
+}
+
+static void agent_monitor_stopped(void *arg)
+{
+    agent *a = arg;
+    void (*done)(void *) = a->stopped;
+    void *done_arg = a->stopped_arg;
+    service_free(a->service);
+    free(a);
+    log_info("agent", "stopped");
+    if (done)
+        done(done_arg);
+}
+
+static void agent_rpc_stopped(void *arg)
+{
+    agent *a = arg;
+    a->rpc = NULL;
+    monitor_stop(a->monitor, agent_monitor_stopped, a);
+}
+
+void agent_stop(agent *a, void (*done)(void *), void *arg)
+{
+    if (a->stopping++)
+        return;
+    log_info("agent", "stopping");
+    a->stopped = done;
+    a->stopped_arg = arg;
+    service_close(a->service);
+    rpc_server_shutdown(a->rpc, 500, agent_rpc_stopped, a);
+}

@@ -1,0 +1,44 @@
+/* agent: the one context every part of the daemon is handed.
+ *
+ * It owns the event loop's view of the world: the configuration, the source
+ * monitor and the RPC server. Everything in it is touched only from the
+ * loop thread; work that blocks runs elsewhere and reports back to the
+ * loop. agent.c wires the parts together and shuts them down in order. */
+#ifndef AGENT_H
+#define AGENT_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "lib/sbuf.h"
+#include "monitor.h"
+
+#define AGENT_VERSION "0.1.0"
+
+typedef struct rpc_server rpc_server;
+typedef struct service service;
+
+typedef struct agent {
+    uv_loop_t *loop;
+    const agent_config *cfg;
+    int64_t started_ms;
+    uint64_t sequence; /* bumped whenever visible state changes */
+    monitor *monitor;
+    rpc_server *rpc;
+    service *service;
+    void (*stopped)(void *);
+    void *stopped_arg;
+    int stopping;
+} agent;
+
+int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err);
+/* Graceful stop: ends watch streams, lets calls finish (bounded), frees
+ * the agent, then calls done. */
+void agent_stop(agent *a, void (*done)(void *), void *arg);
+/* Visible state changed: bump the sequence and tell watchers. */
+void agent_changed(agent *a);
+int64_t agent_now_ms(void);
+uint64_t agent_rss_bytes(void);
+
+#endif

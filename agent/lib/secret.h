@@ -1,0 +1,34 @@
+/* secret: a password the agent must use but never show.
+ *
+ * A secret is a reference (a file, an environment variable) or, when an RPC
+ * supplied it inline, the bytes themselves. Reading it yields the current
+ * value into a caller buffer that the caller wipes after use, so a rotated
+ * password file is picked up at the next connection. There is deliberately
+ * no way to format a secret into a message: describing one prints only its
+ * reference ("file /run/secrets/db" or "env DB_PASSWORD"). */
+#ifndef SECRET_H
+#define SECRET_H
+
+#include "lib/sbuf.h"
+
+typedef struct secret secret;
+
+secret *secret_from_file(const char *path);
+/* Reads the variable now and unsets it, so it does not linger in
+ * /proc/<pid>/environ; later reads use the copy held in memory. */
+int secret_from_env(const char *name, secret **out, sbuf *err);
+secret *secret_from_bytes(const char *value, size_t len);
+secret *secret_dup(const secret *s);
+/* Zero the held bytes and free. NULL is fine. */
+void secret_free(secret *s);
+
+/* Current value into out (reset first). Trailing newlines of files are
+ * dropped. The caller must sbuf_wipe(out) when done. */
+int secret_read(const secret *s, sbuf *out, sbuf *err);
+/* Where the secret comes from, safe to log: "file PATH", "env NAME",
+ * or "inline". */
+void secret_describe(const secret *s, sbuf *out);
+/* The file path for a file secret, else NULL. */
+const char *secret_file(const secret *s);
+
+#endif

@@ -1,0 +1,308 @@
+/* service: TabletAgent and grpc.health.v1 handlers. See service.h.
+ *
+ * Status messages are built on the stack from the agent's state and packed
+ * at once by rpc_server, so string fields point into live agent memory
+ * without copies. A watcher is a stream call plus the last serving state it
+ * saw: StreamHealth gets every update, Health.Watch only changes (that is
+ * what the gRPC health protocol specifies). */
+#include "rpc/service.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "grpc/health/v1/health.pb-c.h"
+#include "lib/log.h"
+#include "tabletagent/v1/tabletagent.pb-c.h"
+
+#define HEALTH_SERVICE_NAME "tabletagent.v1.TabletAgent"
+
+typedef enum { WATCH_STATUS, WATCH_HEALTH } watch_kind;
+
+typedef struct watcher {
+    struct service *service;
+    rpc_call *call;
+    watch_kind kind;
+    int last_state; /* Health.Watch: last status sent, -1 before the first */
+    struct watcher *prev, *next;
+} watcher;
+
+struct service {
+    agent *agent;
+    watcher *watchers;
+    unsigned nwatchers;
+};
+
+static char *S(const char *s)
+{
+    return (char *)(s ? s : "");
+}
+
+service *service_new(agent *a)
+{
+    service *s = xcalloc(1, sizeof *s);
+    s->agent = a;
+    return s;
+}
+
+void service_free(service *s)
+{
+    free(s);
+}
+
+/* ---- status ------------------------------------------------------------------ */
+
+static Tabletagent__V1__Flavor flavor_pb(db_flavor f)
+{
+    switch (f) {
+    case FLAVOR_MARIADB: return TABLETAGENT__V1__FLAVOR__MARIADB;
+    case FLAVOR_MYSQL: return TABLETAGENT__V1__FLAVOR__MYSQL;
+    default: return TABLETAGENT__V1__FLAVOR__FLAVOR_UNSPECIFIED;
+    }
+}
+
+typedef struct status_msg {
+    Tabletagent__V1__AgentStatus status;
+    Tabletagent__V1__SourceStatus source;
+    Tabletagent__V1__Position position;
+    sbuf address;
+} status_msg;
+
+static void status_fill_source(status_msg *m, const agent *a, const probe_result *r)
+{
+    Tabletagent__V1__SourceStatus *src = &m->source;
+    tabletagent__v1__source_status__init(src);
+    tabletagent__v1__position__init(&m->position);
+    sbuf_init(&m->address, 0);
+    const db_endpoint *ep = &a->cfg->source;
+    if (ep->socket && *ep->socket)
+        sbuf_adds(&m->address, ep->socket);
+    else
+        sbuf_addf(&m->address, "%s:%u", S(ep->host), ep->port);
+    src->address = m->address.buf;
+    src->position = &m->position;
+    if (!r)
+        return;
+    src->reachable = r->reachable;
+    src->flavor = flavor_pb(r->flavor);
+    src->version = S(r->version);
+    src->server_id = r->server_id;
+    src->server_uuid = S(r->server_uuid);
+    src->read_only = r->read_only;
+    src->log_bin = r->log_bin;
+    src->binlog_format = S(r->binlog_format);
+    src->binlog_row_image = S(r->binlog_row_image);
+    src->binlog_row_metadata = S(r->binlog_row_metadata);
+    src->gtid_strict_mode = r->gtid_strict_mode;
+    m->position.gtid = S(r->gtid);
+    m->position.file = S(r->file);
+    m->position.offset = r->offset;
+    src->oldest_binlog_file = S(r->oldest_file);
+    src->oldest_gtid = S(r->oldest_gtid);
+    src->binlog_retention_seconds = r->retention_s;
+    src->probed_at_unix_ms = r->at_ms;
+    src->probe_duration_ms = r->duration_ms;
+}
+
+static void status_build(status_msg *m, const agent *a)
+{
+    const probe_result *r = monitor_last(a->monitor);
+    tabletagent__v1__agent_status__init(&m->status);
+    status_fill_source(m, a, r);
+    Tabletagent__V1__AgentStatus *st = &m->status;
+    st->source = &m->source;
+    st->agent_version = AGENT_VERSION;
+    st->uptime_seconds = (agent_now_ms() - a->started_ms) / 1000;
+    st->sequence = a->sequence;
+    st->rss_bytes = agent_rss_bytes();
+    if (monitor_serving(a->monitor)) {
+        st->state = TABLETAGENT__V1__SERVING_STATE__SERVING;
+    } else {
+        st->state = TABLETAGENT__V1__SERVING_STATE__NOT_SERVING;
+        st->health_error = S(r ? r->error : "the first probe of the source has not finished yet");
+    }
+}
+
+static void status_release(status_msg *m)
+{
+    sbuf_free(&m->address);
+}
+
+/* ---- watchers ------------------------------------------------------------------ */
+
+static void watcher_remove(service *s, watcher *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        s->watchers = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    s->nwatchers--;
+    free(w);
+}
+
+static void watcher_on_cancel(rpc_call *call, void *data)
+{
+    watcher *w = data;
+    watcher_remove(w->service, w);
+    rpc_call_end(call, GRPC_STATUS_CANCELLED, "client went away");
+}
+
+static void watcher_add(service *s, rpc_call *call, watch_kind kind)
+{
+    watcher *w = xcalloc(1, sizeof *w);
+    w->service = s;
+    w->call = call;
+    w->kind = kind;
+    w->last_state = -1;
+    w->next = s->watchers;
+    if (s->watchers)
+        s->watchers->prev = w;
+    s->watchers = w;
+    s->nwatchers++;
+    rpc_call_on_cancel(call, watcher_on_cancel, w);
+}
+
+static Grpc__Health__V1__HealthCheckResponse__ServingStatus health_state(const service *s)
+{
+    return monitor_serving(s->agent->monitor) ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+                                              : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+}
+
+/* Returns -1 when the watcher's client is gone and it must be removed. */
+static int watcher_push(service *s, watcher *w, const status_msg *m)
+{
+    if (w->kind == WATCH_STATUS)
+        return rpc_call_send(w->call, &m->status.base);
+    int state = health_state(s);
+    if (state == w->last_state)
+        return 0;
+    w->last_state = state;
+    Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    resp.status = state;
+    return rpc_call_send(w->call, &resp.base);
+}
+
+void service_notify(service *s)
+{
+    if (!s->watchers)
+        return;
+    status_msg m;
+    status_build(&m, s->agent);
+    for (watcher *w = s->watchers, *next; w; w = next) {
+        next = w->next;
+        if (watcher_push(s, w, &m) != 0) {
+            rpc_call *call = w->call;
+            watcher_remove(s, w);
+            rpc_call_end(call, GRPC_STATUS_RESOURCE_EXHAUSTED, "stream dropped");
+        }
+    }
+    status_release(&m);
+}
+
+void service_close(service *s)
+{
+    while (s->watchers) {
+        rpc_call *call = s->watchers->call;
+        watcher_remove(s, s->watchers);
+        rpc_call_end(call, GRPC_STATUS_UNAVAILABLE, "the agent is shutting down; reconnect to its replacement");
+    }
+}
+
+/* ---- handlers ----------------------------------------------------------------- */
+
+static void handle_get_status(rpc_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    service *s = ctx;
+    (void)req;
+    status_msg m;
+    status_build(&m, s->agent);
+    rpc_call_reply(call, &m.status.base);
+    status_release(&m);
+}
+
+static void handle_stream_health(rpc_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    service *s = ctx;
+    (void)req;
+    watcher_add(s, call, WATCH_STATUS);
+    status_msg m;
+    status_build(&m, s->agent);
+    if (rpc_call_send(call, &m.status.base) != 0) {
+        watcher_remove(s, s->watchers);
+        rpc_call_end(call, GRPC_STATUS_UNAVAILABLE, "cannot send");
+    }
+    status_release(&m);
+}
+
+static bool health_service_known(const char *name)
+{
+    return !*name || strcmp(name, HEALTH_SERVICE_NAME) == 0;
+}
+
+static void handle_health_check(rpc_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    service *s = ctx;
+    const Grpc__Health__V1__HealthCheckRequest *r = (const void *)req;
+    if (!health_service_known(S(r->service))) {
+        rpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "unknown service \"%s\": use \"\" or \"%s\"", r->service,
+                      HEALTH_SERVICE_NAME);
+        return;
+    }
+    Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    resp.status = health_state(s);
+    rpc_call_reply(call, &resp.base);
+}
+
+static void handle_health_watch(rpc_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    service *s = ctx;
+    const Grpc__Health__V1__HealthCheckRequest *r = (const void *)req;
+    if (!health_service_known(S(r->service))) {
+        /* The health protocol: report SERVICE_UNKNOWN and keep the stream. */
+        Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+        resp.status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
+        rpc_call_send(call, &resp.base);
+        rpc_call_end(call, GRPC_STATUS_OK, NULL);
+        return;
+    }
+    watcher_add(s, call, WATCH_HEALTH);
+    status_msg m;
+    status_build(&m, s->agent);
+    if (watcher_push(s, s->watchers, &m) != 0) {
+        watcher_remove(s, s->watchers);
+        rpc_call_end(call, GRPC_STATUS_UNAVAILABLE, "cannot send");
+    }
+    status_release(&m);
+}
+
+#define AGENT_PATH(m) "/tabletagent.v1.TabletAgent/" m
+#define HEALTH_PATH(m) "/grpc.health.v1.Health/" m
+
+static const rpc_method health_methods[] = {
+    {HEALTH_PATH("Check"), RPC_UNARY, &grpc__health__v1__health_check_request__descriptor, handle_health_check},
+    {HEALTH_PATH("Watch"), RPC_SERVER_STREAM, &grpc__health__v1__health_check_request__descriptor,
+     handle_health_watch},
+};
+
+static const rpc_method agent_methods[] = {
+    {HEALTH_PATH("Check"), RPC_UNARY, &grpc__health__v1__health_check_request__descriptor, handle_health_check},
+    {HEALTH_PATH("Watch"), RPC_SERVER_STREAM, &grpc__health__v1__health_check_request__descriptor,
+     handle_health_watch},
+    {AGENT_PATH("GetStatus"), RPC_UNARY, &tabletagent__v1__get_status_request__descriptor, handle_get_status},
+    {AGENT_PATH("StreamHealth"), RPC_SERVER_STREAM, &tabletagent__v1__stream_health_request__descriptor,
+     handle_stream_health},
+};
+
+const rpc_method *service_methods(size_t *n)
+{
+    *n = sizeof agent_methods / sizeof agent_methods[0];
+    return agent_methods;
+}
+
+const rpc_method *service_health_methods(size_t *n)
+{
+    *n = sizeof health_methods / sizeof health_methods[0];
+    return health_methods;
+}
