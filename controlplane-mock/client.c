@@ -1,0 +1,276 @@
+/* client: blocking unary and server-streaming gRPC calls. See client.h.
+ *
+ * Each call gets its own pluck-style completion queue and runs its batches
+ * one after another. A unary call sends everything and receives everything
+ * in one batch. A stream reads message by message, polling the queue every
+ * 200 ms so an interrupt (Ctrl-C) can cancel it promptly. */
+#include "client.h"
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cp_client {
+    grpc_channel *channel;
+    char *target;
+};
+
+static char *slurp(const char *path, sbuf *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sbuf_setf(err, "cannot read %s: %m", path);
+        return NULL;
+    }
+    sbuf b = SBUF_INIT;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        sbuf_add(&b, chunk, n);
+    fclose(f);
+    return sbuf_detach(&b, NULL);
+}
+
+static grpc_channel_credentials *tls_creds(const cp_tls *tls, sbuf *err)
+{
+    char *ca = slurp(tls->ca_file, err);
+    if (!ca)
+        return NULL;
+    char *cert = NULL, *key = NULL;
+    if (tls->cert_file && (!(cert = slurp(tls->cert_file, err)) || !(key = slurp(tls->key_file, err)))) {
+        free(ca);
+        free(cert);
+        return NULL;
+    }
+    grpc_ssl_pem_key_cert_pair pair = {key, cert};
+    grpc_channel_credentials *creds = grpc_ssl_credentials_create_ex(ca, cert ? &pair : NULL, NULL, NULL);
+    free(ca);
+    free(cert);
+    if (key) {
+        secure_zero(key, strlen(key));
+        free(key);
+    }
+    return creds;
+}
+
+cp_client *cp_client_open(const char *target, const cp_tls *tls, sbuf *err)
+{
+    grpc_init();
+    grpc_channel_credentials *creds = tls ? tls_creds(tls, err) : grpc_insecure_credentials_create();
+    if (!creds) {
+        grpc_shutdown();
+        return NULL;
+    }
+    cp_client *c = xcalloc(1, sizeof *c);
+    c->target = xstrdup(target);
+    c->channel = grpc_channel_create(target, creds, NULL);
+    grpc_channel_credentials_release(creds);
+    return c;
+}
+
+void cp_client_close(cp_client *c)
+{
+    if (!c)
+        return;
+    grpc_channel_destroy(c->channel);
+    free(c->target);
+    free(c);
+    grpc_shutdown();
+}
+
+static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    grpc_slice s = grpc_slice_malloc(n);
+    protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return bb;
+}
+
+static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb)
+{
+    grpc_byte_buffer_reader r;
+    if (!grpc_byte_buffer_reader_init(&r, bb))
+        return NULL;
+    grpc_slice s = grpc_byte_buffer_reader_readall(&r);
+    grpc_byte_buffer_reader_destroy(&r);
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+    grpc_slice_unref(s);
+    return m;
+}
+
+typedef struct cp_call {
+    grpc_completion_queue *cq;
+    grpc_call *call;
+    grpc_metadata_array initial_md, trailing_md;
+    grpc_status_code status;
+    grpc_slice details;
+} cp_call;
+
+static void call_begin(cp_client *c, cp_call *k, const char *method, gpr_timespec deadline)
+{
+    memset(k, 0, sizeof *k);
+    k->cq = grpc_completion_queue_create_for_pluck(NULL);
+    grpc_slice m = grpc_slice_from_static_string(method);
+    k->call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, k->cq, m, NULL, deadline, NULL);
+    grpc_metadata_array_init(&k->initial_md);
+    grpc_metadata_array_init(&k->trailing_md);
+    k->details = grpc_empty_slice();
+}
+
+static bool call_wait(cp_call *k, void *tag, gpr_timespec deadline)
+{
+    grpc_event ev = grpc_completion_queue_pluck(k->cq, tag, deadline, NULL);
+    return ev.type == GRPC_OP_COMPLETE && ev.success;
+}
+
+static grpc_status_code call_end(cp_call *k, sbuf *err)
+{
+    grpc_status_code st = k->status;
+    if (st != GRPC_STATUS_OK && err) {
+        char *d = grpc_slice_to_c_string(k->details);
+        sbuf_setf(err, "%s", *d ? d : "call failed");
+        gpr_free(d);
+    }
+    grpc_metadata_array_destroy(&k->initial_md);
+    grpc_metadata_array_destroy(&k->trailing_md);
+    grpc_slice_unref(k->details);
+    grpc_call_unref(k->call);
+    grpc_completion_queue_shutdown(k->cq);
+    while (grpc_completion_queue_pluck(k->cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(k->cq);
+    return st;
+}
+
+static gpr_timespec deadline_in(unsigned ms)
+{
+    return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(ms, GPR_TIMESPAN));
+}
+
+grpc_status_code cp_client_unary(cp_client *c, const char *method, const ProtobufCMessage *req,
+                                 const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+                                 unsigned timeout_ms, sbuf *err)
+{
+    cp_call k;
+    *resp = NULL;
+    call_begin(c, &k, method, deadline_in(timeout_ms));
+    grpc_byte_buffer *send = pack(req), *recv = NULL;
+    grpc_op ops[6];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = send;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &k.initial_md;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &recv;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = &k.trailing_md;
+    ops[5].data.recv_status_on_client.status = &k.status;
+    ops[5].data.recv_status_on_client.status_details = &k.details;
+    k.status = GRPC_STATUS_UNKNOWN;
+    if (grpc_call_start_batch(k.call, ops, 6, &k, NULL) == GRPC_CALL_OK)
+        call_wait(&k, &k, gpr_inf_future(GPR_CLOCK_REALTIME));
+    grpc_byte_buffer_destroy(send);
+    if (k.status == GRPC_STATUS_OK) {
+        *resp = recv ? unpack(resp_desc, recv) : NULL;
+        if (!*resp) {
+            k.status = GRPC_STATUS_INTERNAL;
+            grpc_slice_unref(k.details);
+            k.details = grpc_slice_from_static_string("the agent's reply could not be decoded");
+        }
+    }
+    if (recv)
+        grpc_byte_buffer_destroy(recv);
+    return call_end(&k, err);
+}
+
+static int stream_start(cp_call *k, const ProtobufCMessage *req)
+{
+    grpc_byte_buffer *send = pack(req);
+    grpc_op ops[4];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = send;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &k->initial_md;
+    int ok = grpc_call_start_batch(k->call, ops, 4, (void *)1, NULL) == GRPC_CALL_OK &&
+             call_wait(k, (void *)1, gpr_inf_future(GPR_CLOCK_REALTIME));
+    grpc_byte_buffer_destroy(send);
+    return ok ? 0 : -1;
+}
+
+/* 1: got a message, 0: end of stream, -1: interrupted. */
+static int stream_next(cp_call *k, grpc_byte_buffer **msg, volatile sig_atomic_t *stop)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = msg;
+    if (grpc_call_start_batch(k->call, &op, 1, (void *)2, NULL) != GRPC_CALL_OK)
+        return 0;
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_pluck(k->cq, (void *)2, deadline_in(200), NULL);
+        if (ev.type == GRPC_OP_COMPLETE)
+            return *msg ? 1 : 0;
+        if (stop && *stop) {
+            grpc_call_cancel(k->call, NULL);
+            grpc_completion_queue_pluck(k->cq, (void *)2, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+            if (*msg)
+                grpc_byte_buffer_destroy(*msg);
+            *msg = NULL;
+            return -1;
+        }
+    }
+}
+
+grpc_status_code cp_client_stream(cp_client *c, const char *method, const ProtobufCMessage *req,
+                                  const ProtobufCMessageDescriptor *resp_desc, cp_stream_cb cb, void *data,
+                                  volatile sig_atomic_t *stop, sbuf *err)
+{
+    cp_call k;
+    call_begin(c, &k, method, gpr_inf_future(GPR_CLOCK_REALTIME));
+    int r = stream_start(&k, req);
+    bool stopped = false;
+    while (r == 0) {
+        grpc_byte_buffer *bb = NULL;
+        int got = stream_next(&k, &bb, stop);
+        if (got <= 0) {
+            stopped = got < 0;
+            break;
+        }
+        ProtobufCMessage *m = unpack(resp_desc, bb);
+        grpc_byte_buffer_destroy(bb);
+        int halt = m ? cb(m, data) : 0;
+        if (m)
+            protobuf_c_message_free_unpacked(m, NULL);
+        if (halt) {
+            grpc_call_cancel(k.call, NULL);
+            stopped = true;
+            break;
+        }
+    }
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    op.data.recv_status_on_client.trailing_metadata = &k.trailing_md;
+    op.data.recv_status_on_client.status = &k.status;
+    op.data.recv_status_on_client.status_details = &k.details;
+    if (grpc_call_start_batch(k.call, &op, 1, (void *)3, NULL) == GRPC_CALL_OK)
+        call_wait(&k, (void *)3, gpr_inf_future(GPR_CLOCK_REALTIME));
+    if (stopped)
+        k.status = GRPC_STATUS_OK;
+    return call_end(&k, err);
+}

@@ -1,0 +1,48 @@
+/* cpctl: the control-plane mock's command-line interface.
+ *
+ * Shared between the command files: the parsed global options, the
+ * connection to the agent, and output helpers. Each command is a function
+ * `int cmd_<name>(cp_ctx *, int argc, char **argv)` that returns the
+ * process exit code (0 ok, 1 the operation failed or found problems,
+ * 2 usage error, 3 the agent is unreachable). */
+#ifndef CPCTL_H
+#define CPCTL_H
+
+#include <grpc/status.h>
+#include <protobuf-c/protobuf-c.h>
+#include <signal.h>
+#include <stdbool.h>
+
+#include "client.h"
+#include "lib/sbuf.h"
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+typedef struct cp_ctx {
+    const char *agent_addr;
+    cp_tls tls;
+    bool use_tls;
+    bool json;
+    unsigned timeout_ms;
+    cp_client *client;
+    volatile sig_atomic_t *interrupted;
+} cp_ctx;
+
+/* Connect on first use; prints the error and returns NULL on failure. */
+cp_client *cp_agent(cp_ctx *ctx);
+/* Print a failed call's status for people (stderr) and map it to an exit
+ * code. */
+int cp_report_failure(const cp_ctx *ctx, const char *what, grpc_status_code st, const char *msg);
+/* Print a message as one JSON line on stdout. */
+void cp_print_json(const ProtobufCMessage *m);
+
+int cmd_status(cp_ctx *ctx, int argc, char **argv);
+int cmd_watch(cp_ctx *ctx, int argc, char **argv);
+int cmd_health(cp_ctx *ctx, int argc, char **argv);
+
+/* render.c: human-readable views. */
+void render_status(const ProtobufCMessage *status, const char *agent_addr, sbuf *out);
+void render_status_line(const ProtobufCMessage *status, sbuf *out);
+void render_duration(int64_t seconds, sbuf *out);
+
+#endif
