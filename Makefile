@@ -29,8 +29,9 @@ PROTO_O     := $(patsubst %.c,%.o,$(PROTO_C))
 
 AGENT_SRC   := $(shell find agent -name '*.c' ! -name main.c | sort)
 AGENT_O     := $(patsubst %.c,$(BUILD)/%.o,$(AGENT_SRC))
-CLI_SRC     := $(shell find controlplane-mock -name '*.c' | sort)
+CLI_SRC     := $(shell find controlplane-mock -name '*.c' ! -name cpctl.c | sort)
 CLI_O       := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRC))
+LIBCP       := $(BUILD)/libcp.a
 UNIT_SRC    := $(shell find tests/unit -name '*.c' | sort)
 UNIT_O      := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRC))
 TOOL_SRC    := $(shell find tests/tools -name '*.c' | sort)
@@ -50,39 +51,51 @@ all: $(AGENT_BIN) $(CLI_BIN) $(TOOLS)
 # --- protobuf-c code, generated at build time, never committed -------------
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
-	protoc-c --c_out=$(GEN) -Iproto $<
+	@echo "  PROTOC  $<"
+	@protoc-c --c_out=$(GEN) -Iproto $<
 
 $(GEN)/grpc/health/v1/health.pb-c.c $(GEN)/grpc/health/v1/health.pb-c.h: $(HEALTH_DIR)/$(HEALTH_SRC)
 	@mkdir -p $(GEN)
-	protoc-c --c_out=$(GEN) -I$(HEALTH_DIR) $(HEALTH_SRC)
+	@echo "  PROTOC  $(HEALTH_SRC)"
+	@protoc-c --c_out=$(GEN) -I$(HEALTH_DIR) $(HEALTH_SRC)
 
 # Generated code is not ours to fix: compile it without -Werror.
 $(GEN)/%.pb-c.o: $(GEN)/%.pb-c.c
-	$(CC) $(CPPFLAGS) $(CFLAGS) -w -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -w -c -o $@ $<
 
 # Every object depends on the generated headers being present.
 $(BUILD)/%.o: %.c | $(PROTO_C)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 $(LIBAGENT): $(AGENT_O) $(PROTO_O)
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@
+	@ar rcs $@ $^
 
 $(AGENT_BIN): $(BUILD)/agent/main.o $(LIBAGENT)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(CLI_BIN): $(CLI_O) $(LIBAGENT)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(LIBCP): $(CLI_O)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(CLI_BIN): $(BUILD)/controlplane-mock/cpctl.o $(LIBCP) $(LIBAGENT)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBAGENT)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(UNIT_BIN): $(UNIT_O) $(LIBAGENT)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit
+$(UNIT_BIN): $(UNIT_O) $(LIBCP) $(LIBAGENT)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit
 
 # --- the two commands of the README -----------------------------------------
 deps:

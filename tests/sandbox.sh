@@ -112,7 +112,7 @@ agent_password() {
 # with sql_log_bin=0 so account setup never becomes GTIDs in the binlog.
 create_accounts() {
     local n=$1 pw; pw=$(agent_password)
-    local grants="SELECT, RELOAD, PROCESS, SHOW VIEW, REPLICATION SLAVE, BINLOG MONITOR, REPLICATION SLAVE ADMIN"
+    local grants="SELECT, RELOAD, SHOW VIEW, REPLICATION SLAVE, BINLOG MONITOR"
     local write="INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE VIEW, TRIGGER, LOCK TABLES"
     client "$n" <<EOF
 SET sql_log_bin=0;

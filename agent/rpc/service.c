@@ -16,6 +16,9 @@
 #include "tabletagent/v1/tabletagent.pb-c.h"
 
 #define HEALTH_SERVICE_NAME "tabletagent.v1.TabletAgent"
+/* Always SERVING while the loop answers: for liveness probes, which must
+ * not restart the agent because the database is down. */
+#define LIVENESS_SERVICE_NAME "liveness"
 
 typedef enum { WATCH_STATUS, WATCH_HEALTH } watch_kind;
 
@@ -23,6 +26,7 @@ typedef struct watcher {
     struct service *service;
     rpc_call *call;
     watch_kind kind;
+    char *health_name; /* Health.Watch: the service watched */
     int last_state; /* Health.Watch: last status sent, -1 before the first */
     struct watcher *prev, *next;
 } watcher;
@@ -139,6 +143,7 @@ static void watcher_remove(service *s, watcher *w)
     if (w->next)
         w->next->prev = w->prev;
     s->nwatchers--;
+    free(w->health_name);
     free(w);
 }
 
@@ -164,8 +169,10 @@ static void watcher_add(service *s, rpc_call *call, watch_kind kind)
     rpc_call_on_cancel(call, watcher_on_cancel, w);
 }
 
-static Grpc__Health__V1__HealthCheckResponse__ServingStatus health_state(const service *s)
+static Grpc__Health__V1__HealthCheckResponse__ServingStatus health_state(const service *s, const char *name)
 {
+    if (strcmp(name, LIVENESS_SERVICE_NAME) == 0)
+        return GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
     return monitor_serving(s->agent->monitor) ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
                                               : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
 }
@@ -175,7 +182,7 @@ static int watcher_push(service *s, watcher *w, const status_msg *m)
 {
     if (w->kind == WATCH_STATUS)
         return rpc_call_send(w->call, &m->status.base);
-    int state = health_state(s);
+    int state = health_state(s, w->health_name);
     if (state == w->last_state)
         return 0;
     w->last_state = state;
@@ -238,7 +245,7 @@ static void handle_stream_health(rpc_call *call, const ProtobufCMessage *req, vo
 
 static bool health_service_known(const char *name)
 {
-    return !*name || strcmp(name, HEALTH_SERVICE_NAME) == 0;
+    return !*name || strcmp(name, HEALTH_SERVICE_NAME) == 0 || strcmp(name, LIVENESS_SERVICE_NAME) == 0;
 }
 
 static void handle_health_check(rpc_call *call, const ProtobufCMessage *req, void *ctx)
@@ -251,7 +258,7 @@ static void handle_health_check(rpc_call *call, const ProtobufCMessage *req, voi
         return;
     }
     Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
-    resp.status = health_state(s);
+    resp.status = health_state(s, S(r->service));
     rpc_call_reply(call, &resp.base);
 }
 
@@ -268,6 +275,7 @@ static void handle_health_watch(rpc_call *call, const ProtobufCMessage *req, voi
         return;
     }
     watcher_add(s, call, WATCH_HEALTH);
+    s->watchers->health_name = xstrdup(S(r->service));
     status_msg m;
     status_build(&m, s->agent);
     if (watcher_push(s, s->watchers, &m) != 0) {

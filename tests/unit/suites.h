@@ -5,7 +5,9 @@
 
 #define UNIT_SUITES(X) \
     X(sbuf)            \
-    X(gtid)
+    X(gtid)            \
+    X(config)          \
+    X(messages)
 
 #define UNIT_DECLARE(name) int suite_##name(void);
 UNIT_SUITES(UNIT_DECLARE)

@@ -1,0 +1,83 @@
+# Shared helpers for integration tests (sourced, not run).
+#
+# A test script sources this file, calls the helpers, and exits non-zero
+# through `fail` on the first broken expectation. The sandbox servers are
+# started by tests/run-tests.sh; ports derive from SANDBOX_PORT_BASE so
+# two runs can coexist.
+#   source    SANDBOX_PORT_BASE      agent     SANDBOX_PORT_BASE + 10
+#   dest      SANDBOX_PORT_BASE + 1  health    SANDBOX_PORT_BASE + 11
+#                                    mock      SANDBOX_PORT_BASE + 12
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$REPO/build
+export SANDBOX_DIR=${SANDBOX_DIR:-$REPO/.sandbox}
+export SANDBOX_PORT_BASE=${SANDBOX_PORT_BASE:-23306}
+SOURCE_PORT=$SANDBOX_PORT_BASE
+DEST_PORT=$((SANDBOX_PORT_BASE + 1))
+AGENT_PORT=$((SANDBOX_PORT_BASE + 10))
+HEALTH_PORT=$((SANDBOX_PORT_BASE + 11))
+MOCK_PORT=$((SANDBOX_PORT_BASE + 12))
+AGENT_ADDR=127.0.0.1:$AGENT_PORT
+PASSWORD_FILE=$SANDBOX_DIR/agent.pass
+TEST_NAME=$(basename "${0%.sh}")
+WORK=${TEST_WORK:-$BUILD/test-work}/$TEST_NAME
+AGENT_PID=
+AGENT_LOG=$WORK/agent.log
+mkdir -p "$WORK"
+
+fail() {
+    echo "FAIL [$TEST_NAME]: $*" >&2
+    [ -n "$AGENT_PID" ] && [ -f "$AGENT_LOG" ] && { echo "--- agent log (tail) ---" >&2; tail -20 "$AGENT_LOG" >&2; }
+    exit 1
+}
+pass() { echo "ok   [$TEST_NAME] $*"; }
+note() { echo "     [$TEST_NAME] $*"; }
+
+sandbox() { "$REPO/tests/sandbox.sh" "$@"; }
+sql_source() { sandbox sql source -N -B "$@"; }
+sql_dest() { sandbox sql dest -N -B "$@"; }
+cpctl() { "$BUILD/cpctl" --agent "$AGENT_ADDR" "$@"; }
+
+assert_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
+assert_contains() { [[ "$1" == *"$2"* ]] || fail "$3: '$2' not found in: $1"; }
+assert_not_contains() { [[ "$1" != *"$2"* ]] || fail "$3: '$2' must not appear in: $1"; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: poll every 100 ms.
+wait_for() {
+    local limit=$1 what=$2 i
+    shift 2
+    for ((i = 0; i < limit * 10; i++)); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    fail "timed out after ${limit}s waiting for: $what"
+}
+
+# start_agent [extra flags...]: run the agent against the sandbox source.
+start_agent() {
+    mkdir -p "$WORK/state"
+    "$BUILD/tablet-agent" --listen="$AGENT_ADDR" --source-host=127.0.0.1 --source-port="$SOURCE_PORT" \
+        --source-user=agent --source-password-file="$PASSWORD_FILE" --state-dir="$WORK/state" \
+        --probe-interval-ms=500 "$@" >>"$AGENT_LOG" 2>&1 &
+    AGENT_PID=$!
+    wait_for 10 "agent answers" cpctl status
+}
+
+stop_agent() {
+    [ -n "$AGENT_PID" ] || return 0
+    kill -TERM "$AGENT_PID" 2>/dev/null || true
+    wait "$AGENT_PID" 2>/dev/null || true
+    AGENT_PID=
+}
+
+kill9_agent() {
+    [ -n "$AGENT_PID" ] || return 0
+    kill -KILL "$AGENT_PID" 2>/dev/null || true
+    wait "$AGENT_PID" 2>/dev/null || true
+    AGENT_PID=
+}
+
+trap 'stop_agent' EXIT
+
+status_json() { cpctl --json status; }
+source_gtid() { sql_source -e "SELECT @@gtid_binlog_pos"; }
