@@ -3,7 +3,9 @@
  * Start order: RPC server (so a bad address fails fast, before anything
  * touches the database), then the monitor. Stop order is the reverse, and
  * each step waits for the previous one: watchers are ended first so the
- * RPC server can drain, then the monitor waits for its in-flight probe. */
+ * RPC server can drain, then streams stop (rolling back open destination
+ * transactions: their saved positions stay exact), then the monitor waits
+ * for its in-flight probe. */
 #include "agent.h"
 
 #include <stdio.h>
@@ -14,6 +16,8 @@
 #include "lib/log.h"
 #include "rpc/rpc_server.h"
 #include "rpc/service.h"
+#include "workflow/streams.h"
+#include "workflow/workflows.h"
 
 int64_t agent_now_ms(void)
 {
@@ -69,14 +73,22 @@ int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err
     a->cfg = cfg;
     a->started_ms = agent_now_ms();
     a->service = service_new(a);
+    a->streams = streams_new(a);
+    a->workflows = workflows_new(a);
     a->rpc = rpc_server_new(loop, a->service);
     if (agent_listen(a, err) != 0) {
         rpc_server_shutdown(a->rpc, 0, NULL, NULL);
         service_free(a->service);
+        streams_free(a->streams);
+        workflows_free(a->workflows);
         free(a);
         return -1;
     }
     a->monitor = monitor_start(loop, &cfg->source, cfg->probe_interval_ms, agent_on_probe, a);
+    sbuf werr = SBUF_INIT;
+    if (workflows_restore(a->workflows, &werr) != 0)
+        log_error("agent", "cannot restore workflows: %s", werr.buf);
+    sbuf_free(&werr);
     log_info("agent", "tablet-agent %s listening on %s%s%s%s", AGENT_VERSION, cfg->listen,
              config_tls_enabled(cfg) ? " (mTLS)" : "",
              *cfg->health_listen ? ", health-only on " : "", cfg->health_listen);
@@ -90,17 +102,31 @@ static void agent_monitor_stopped(void *arg)
     void (*done)(void *) = a->stopped;
     void *done_arg = a->stopped_arg;
     service_free(a->service);
+    streams_free(a->streams);
+    workflows_free(a->workflows);
     free(a);
     log_info("agent", "stopped");
     if (done)
         done(done_arg);
 }
 
+static void agent_streams_stopped(void *arg)
+{
+    agent *a = arg;
+    monitor_stop(a->monitor, agent_monitor_stopped, a);
+}
+
+static void agent_workflows_stopped(void *arg)
+{
+    agent *a = arg;
+    streams_stop_all(a->streams, agent_streams_stopped, a);
+}
+
 static void agent_rpc_stopped(void *arg)
 {
     agent *a = arg;
     a->rpc = NULL;
-    monitor_stop(a->monitor, agent_monitor_stopped, a);
+    workflows_stop_all(a->workflows, agent_workflows_stopped, a);
 }
 
 void agent_stop(agent *a, void (*done)(void *), void *arg)

@@ -1,7 +1,7 @@
 /* agent: the one context every part of the daemon is handed.
  *
  * It owns the event loop's view of the world: the configuration, the source
- * monitor and the RPC server. Everything in it is touched only from the
+ * monitor, the replication streams and the RPC server. Everything in it is touched only from the
  * loop thread; work that blocks runs elsewhere and reports back to the
  * loop. agent.c wires the parts together and shuts them down in order. */
 #ifndef AGENT_H
@@ -18,6 +18,8 @@
 
 typedef struct rpc_server rpc_server;
 typedef struct service service;
+typedef struct streams streams;
+typedef struct workflows workflows;
 
 typedef struct agent {
     uv_loop_t *loop;
@@ -27,6 +29,8 @@ typedef struct agent {
     monitor *monitor;
     rpc_server *rpc;
     service *service;
+    streams *streams;
+    workflows *workflows;
     void (*stopped)(void *);
     void *stopped_arg;
     int stopping;

@@ -237,7 +237,7 @@ static int config_check(agent_config *cfg, sbuf *err)
         return -1;
     }
     if (!cfg->source.password && getenv(PASSWORD_ENV))
-        return secret_from_env(PASSWORD_ENV, &cfg->source.password, err);
+        return secret_from_env(PASSWORD_ENV, true, &cfg->source.password, err);
     return 0;
 }
 

@@ -220,29 +220,26 @@ void db_add_table(sbuf *sb, const char *schema, const char *table)
     db_add_ident(sb, table);
 }
 
+/* Hot in the copier and applier: copy runs of plain bytes at once. */
 void db_add_string(sbuf *sb, const void *data, size_t len)
 {
+    static const char esc[256] = {[0] = '0', ['\''] = '\'', ['"'] = '"', ['\\'] = '\\',
+                                  ['\n'] = 'n', ['\r'] = 'r', [26] = 'Z'};
     const unsigned char *p = data;
-    sbuf_grow(sb, len + len / 8 + 2);
-    sbuf_addc(sb, '\'');
+    sbuf_grow(sb, len + 2);
+    sb->buf[sb->len++] = '\'';
+    size_t run = 0;
     for (size_t i = 0; i < len; i++) {
-        char esc = 0;
-        switch (p[i]) {
-        case 0: esc = '0'; break;
-        case '\'': esc = '\''; break;
-        case '"': esc = '"'; break;
-        case '\\': esc = '\\'; break;
-        case '\n': esc = 'n'; break;
-        case '\r': esc = 'r'; break;
-        case 26: esc = 'Z'; break;
-        }
-        if (esc) {
-            sbuf_addc(sb, '\\');
-            sbuf_addc(sb, esc);
-        } else {
-            sbuf_addc(sb, (char)p[i]);
-        }
+        char e = esc[p[i]];
+        if (!e)
+            continue;
+        sbuf_add(sb, p + run, i - run);
+        sbuf_grow(sb, 2 + (len - i));
+        sb->buf[sb->len++] = '\\';
+        sb->buf[sb->len++] = e;
+        run = i + 1;
     }
+    sbuf_add(sb, p + run, len - run);
     sbuf_addc(sb, '\'');
 }
 

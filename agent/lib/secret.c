@@ -24,7 +24,7 @@ secret *secret_from_file(const char *path)
     return s;
 }
 
-int secret_from_env(const char *name, secret **out, sbuf *err)
+int secret_from_env(const char *name, bool consume, secret **out, sbuf *err)
 {
     const char *v = getenv(name);
     if (!v) {
@@ -34,8 +34,10 @@ int secret_from_env(const char *name, secret **out, sbuf *err)
     secret *s = secret_from_bytes(v, strlen(v));
     s->kind = SECRET_ENV;
     s->ref = xstrdup(name);
-    secure_zero((char *)v, strlen(v));
-    unsetenv(name);
+    if (consume) {
+        secure_zero((char *)v, strlen(v));
+        unsetenv(name);
+    }
     *out = s;
     return 0;
 }
@@ -123,4 +125,9 @@ void secret_describe(const secret *s, sbuf *out)
 const char *secret_file(const secret *s)
 {
     return s->kind == SECRET_FILE ? s->ref : NULL;
+}
+
+const char *secret_env(const secret *s)
+{
+    return s->kind == SECRET_ENV ? s->ref : NULL;
 }

@@ -9,14 +9,17 @@
 #ifndef SECRET_H
 #define SECRET_H
 
+#include <stdbool.h>
+
 #include "lib/sbuf.h"
 
 typedef struct secret secret;
 
 secret *secret_from_file(const char *path);
-/* Reads the variable now and unsets it, so it does not linger in
- * /proc/<pid>/environ; later reads use the copy held in memory. */
-int secret_from_env(const char *name, secret **out, sbuf *err);
+/* Reads the variable now; later reads use the copy held in memory. With
+ * consume, the variable is also unset so it does not linger in
+ * /proc/<pid>/environ (for the agent's own source password). */
+int secret_from_env(const char *name, bool consume, secret **out, sbuf *err);
 secret *secret_from_bytes(const char *value, size_t len);
 secret *secret_dup(const secret *s);
 /* Zero the held bytes and free. NULL is fine. */
@@ -30,5 +33,7 @@ int secret_read(const secret *s, sbuf *out, sbuf *err);
 void secret_describe(const secret *s, sbuf *out);
 /* The file path for a file secret, else NULL. */
 const char *secret_file(const secret *s);
+/* The variable name for an environment secret, else NULL. */
+const char *secret_env(const secret *s);
 
 #endif

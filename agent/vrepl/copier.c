@@ -1,0 +1,903 @@
+/* copier: paged, parallel, exactly-once copy of snapshot rows. See copier.h.
+ *
+ * Values travel as text: the snapshot connection reads with SET NAMES
+ * binary, so strings arrive as their stored bytes, and the writers insert
+ * them with SET NAMES binary, so they are stored unchanged. Two types need
+ * care to round-trip: FLOAT is read as CAST(x AS DOUBLE) (the server prints
+ * a FLOAT with too few digits to identify it) and BIT as x+0 (a number).
+ *
+ * Paging uses the expanded form of "key > last"
+ *     k1 > v1 OR (k1 = v1 AND k2 > v2) OR ...
+ * because MariaDB turns it into an index range, where the row-constructor
+ * form (k1, k2) > (v1, v2) ends up scanning the index from the start.
+ *
+ * Pages are written with LOAD DATA LOCAL INFILE fed from memory when the
+ * target allows it (the server parses tab-separated text about a quarter
+ * cheaper than INSERT syntax, and the target's CPU is what limits a copy),
+ * else as multi-row INSERTs.
+ *
+ * Writes are upserts (LOAD DATA .. REPLACE, INSERT .. ON DUPLICATE KEY
+ * UPDATE): between copy
+ * cycles the replication stream may already have written rows beyond the
+ * copied range, and a resumed copy may redo a page that had committed out
+ * of order; in both cases the row on the target equals the snapshot's. */
+#include "vrepl/copier.h"
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <uv.h>
+
+#include "lib/log.h"
+
+#define QUEUE_PAGES 8
+#define STMT_MAX (8u << 20)
+#define WRITE_RETRIES 6
+
+typedef struct tplan {
+    copier_table *t;
+    sbuf select_head; /* SELECT cols FROM t */
+    sbuf order_by;    /* ORDER BY key LIMIT n */
+    sbuf insert_head; /* INSERT INTO t (cols) VALUES */
+    sbuf upsert_tail; /* ON DUPLICATE KEY UPDATE ... */
+    sbuf load_sql;    /* LOAD DATA LOCAL INFILE ... (col list) SET ... */
+    size_t ncols;     /* in the select list */
+    bool *insertable; /* per select column */
+    bool *as_text;    /* per select column: needs a character-set introducer */
+} tplan;
+
+typedef struct page {
+    tplan *plan;
+    uint64_t chunk;
+    uint64_t rows;
+    sbuf sql; /* INSERT statements, or tab-separated rows for LOAD DATA */
+    char *end_key;
+} page;
+
+struct copier {
+    copier_config cfg;
+    bool load_data; /* the target accepts LOAD DATA LOCAL INFILE */
+    MYSQL **writers;
+    uv_thread_t *threads;
+    MYSQL *probe; /* throttle checks */
+    uv_mutex_t lock;
+    uv_cond_t nonempty, nonfull;
+    page *q[QUEUE_PAGES];
+    size_t qhead, qcount;
+    bool closed;      /* no more pages this run */
+    int error;        /* first fatal error of this run */
+    sbuf error_msg;
+    bool throttled;
+    sbuf throttle_reason;
+    int64_t last_throttle_check;
+    size_t next_table; /* readers share the table list */
+    uv_mutex_t table_lock;
+};
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- keys ------------------------------------------------------------------------ */
+
+void copier_key_append(sbuf *key, const char *literal, size_t len)
+{
+    sbuf_addf(key, "%zu:", len);
+    sbuf_add(key, literal, len);
+}
+
+int copier_key_split(const char *key, const char **lits, size_t *lens, size_t n)
+{
+    const char *p = key;
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        unsigned long long len = strtoull(p, &end, 10);
+        if (end == p || *end != ':' || strlen(end + 1) < len)
+            return -1;
+        lits[i] = end + 1;
+        lens[i] = (size_t)len;
+        p = end + 1 + len;
+    }
+    return *p ? -1 : 0;
+}
+
+void copier_key_describe(const char *key, size_t nkey, sbuf *out)
+{
+    const char *lits[16];
+    size_t lens[16];
+    if (nkey > 16 || copier_key_split(key, lits, lens, nkey) != 0) {
+        sbuf_adds(out, "(?)");
+        return;
+    }
+    sbuf_addc(out, '(');
+    for (size_t i = 0; i < nkey; i++) {
+        if (i)
+            sbuf_addc(out, ',');
+        sbuf_add(out, lits[i], lens[i] > 64 ? 64 : lens[i]);
+        if (lens[i] > 64)
+            sbuf_adds(out, "...");
+    }
+    sbuf_addc(out, ')');
+}
+
+/* ---- plans ------------------------------------------------------------------------ */
+
+static bool is_float(const schema_column *c)
+{
+    return strcmp(c->data_type, "float") == 0;
+}
+
+static bool is_bit(const schema_column *c)
+{
+    return strcmp(c->data_type, "bit") == 0;
+}
+
+/* Types whose text form is not their storage form (MariaDB's UUID, INET6,
+ * INET4): on a binary connection a plain literal would be taken as the
+ * 16 stored bytes, so their text is marked as text. */
+static bool needs_introducer(const schema_column *c)
+{
+    return strcmp(c->data_type, "uuid") == 0 || strcmp(c->data_type, "inet6") == 0 ||
+           strcmp(c->data_type, "inet4") == 0;
+}
+
+/* Columns whose text must be converted on the way in go through a user
+ * variable: BIT arrives as a number, UUID/INET6 as text. */
+static void plan_load_sql(tplan *p)
+{
+    const schema_table *s = p->t->schema;
+    sbuf set = SBUF_INIT;
+    sbuf *q = &p->load_sql;
+    sbuf_adds(q, "LOAD DATA LOCAL INFILE 'page' REPLACE INTO TABLE ");
+    db_add_table(q, s->schema, s->name);
+    sbuf_adds(q, " CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY "
+                 "'\\n' (");
+    bool first = true;
+    for (size_t i = 0; i < s->ncols; i++) {
+        const schema_column *c = &s->cols[i];
+        if (c->generated)
+            continue;
+        if (!first)
+            sbuf_addc(q, ',');
+        first = false;
+        if (!is_bit(c) && !p->as_text[i]) {
+            db_add_ident(q, c->name);
+            continue;
+        }
+        sbuf_addf(q, "@v%zu", i);
+        sbuf_adds(&set, set.len ? ", " : " SET ");
+        db_add_ident(&set, c->name);
+        if (is_bit(c))
+            sbuf_addf(&set, " = CAST(@v%zu AS UNSIGNED)", i);
+        else
+            sbuf_addf(&set, " = CONVERT(@v%zu USING latin1)", i);
+    }
+    sbuf_addc(q, ')');
+    sbuf_add(q, set.buf, set.len);
+    sbuf_free(&set);
+}
+
+static void plan_build(tplan *p, copier_table *t, uint64_t chunk_rows)
+{
+    const schema_table *s = t->schema;
+    memset(p, 0, sizeof *p);
+    p->t = t;
+    p->ncols = s->ncols;
+    p->insertable = xcalloc(s->ncols, sizeof *p->insertable);
+    p->as_text = xcalloc(s->ncols, sizeof *p->as_text);
+    sbuf_adds(&p->select_head, "SELECT ");
+    sbuf_adds(&p->insert_head, "INSERT INTO ");
+    db_add_table(&p->insert_head, s->schema, s->name);
+    sbuf_adds(&p->insert_head, " (");
+    bool first_ins = true, first_upd = true;
+    for (size_t i = 0; i < s->ncols; i++) {
+        const schema_column *c = &s->cols[i];
+        if (i)
+            sbuf_addc(&p->select_head, ',');
+        if (is_float(c)) {
+            sbuf_adds(&p->select_head, "CAST(");
+            db_add_ident(&p->select_head, c->name);
+            sbuf_adds(&p->select_head, " AS DOUBLE)");
+        } else {
+            db_add_ident(&p->select_head, c->name);
+            if (is_bit(c))
+                sbuf_adds(&p->select_head, "+0");
+        }
+        p->insertable[i] = !c->generated;
+        p->as_text[i] = needs_introducer(c);
+        if (c->generated)
+            continue;
+        if (!first_ins)
+            sbuf_addc(&p->insert_head, ',');
+        first_ins = false;
+        db_add_ident(&p->insert_head, c->name);
+        bool in_key = false;
+        for (size_t k = 0; k < s->nkey; k++)
+            in_key |= s->key[k] == i;
+        if (in_key)
+            continue;
+        sbuf_adds(&p->upsert_tail, first_upd ? " ON DUPLICATE KEY UPDATE " : ",");
+        first_upd = false;
+        db_add_ident(&p->upsert_tail, c->name);
+        sbuf_adds(&p->upsert_tail, "=VALUES(");
+        db_add_ident(&p->upsert_tail, c->name);
+        sbuf_addc(&p->upsert_tail, ')');
+    }
+    if (first_upd) { /* every column is part of the key: nothing to update */
+        sbuf ignore = SBUF_INIT;
+        sbuf_addf(&ignore, "INSERT IGNORE%s", p->insert_head.buf + strlen("INSERT"));
+        sbuf_free(&p->insert_head);
+        p->insert_head = ignore;
+    }
+    sbuf_adds(&p->insert_head, ") VALUES ");
+    plan_load_sql(p);
+    sbuf_adds(&p->select_head, " FROM ");
+    db_add_table(&p->select_head, s->schema, s->name);
+    sbuf_adds(&p->order_by, " ORDER BY ");
+    for (size_t k = 0; k < s->nkey; k++) {
+        if (k)
+            sbuf_addc(&p->order_by, ',');
+        db_add_ident(&p->order_by, s->cols[s->key[k]].name);
+    }
+    sbuf_addf(&p->order_by, " LIMIT %llu", (unsigned long long)chunk_rows);
+}
+
+static void plan_free(tplan *p)
+{
+    sbuf_free(&p->select_head);
+    sbuf_free(&p->order_by);
+    sbuf_free(&p->insert_head);
+    sbuf_free(&p->upsert_tail);
+    sbuf_free(&p->load_sql);
+    free(p->insertable);
+    free(p->as_text);
+}
+
+/* " WHERE k1 > v1 OR (k1 = v1 AND k2 > v2) ..." from an encoded key. */
+static int plan_where(const tplan *p, const char *key, sbuf *out, sbuf *err)
+{
+    const schema_table *s = p->t->schema;
+    const char *lits[16];
+    size_t lens[16];
+    if (s->nkey > 16 || copier_key_split(key, lits, lens, s->nkey) != 0) {
+        sbuf_setf(err, "the saved copy position of `%s`.`%s` is malformed", s->schema, s->name);
+        return -1;
+    }
+    sbuf_adds(out, " WHERE ");
+    for (size_t i = 0; i < s->nkey; i++) {
+        sbuf_adds(out, i ? " OR (" : "(");
+        for (size_t j = 0; j <= i; j++) {
+            if (j)
+                sbuf_adds(out, " AND ");
+            db_add_ident(out, s->cols[s->key[j]].name);
+            sbuf_adds(out, j == i ? " > " : " = ");
+            sbuf_add(out, lits[j], lens[j]);
+        }
+        sbuf_addc(out, ')');
+    }
+    return 0;
+}
+
+/* ---- pages ------------------------------------------------------------------------- */
+
+static void add_value(sbuf *sb, const tplan *p, size_t col, const MYSQL_FIELD *f, const char *v, unsigned long len)
+{
+    if (!v) {
+        sbuf_adds(sb, "NULL");
+    } else if (IS_NUM(f->type)) {
+        sbuf_add(sb, v, len);
+    } else {
+        if (p->as_text[col])
+            sbuf_adds(sb, "_latin1");
+        db_add_string(sb, v, len);
+    }
+}
+
+static void page_add_row(page *pg, const tplan *p, MYSQL_FIELD *f, MYSQL_ROW row, unsigned long *len, bool first)
+{
+    sbuf *sb = &pg->sql;
+    if (!first)
+        sbuf_addc(sb, ',');
+    sbuf_addc(sb, '(');
+    bool first_col = true;
+    for (size_t i = 0; i < p->ncols; i++) {
+        if (!p->insertable[i])
+            continue;
+        if (!first_col)
+            sbuf_addc(sb, ',');
+        first_col = false;
+        add_value(sb, p, i, &f[i], row[i], len[i]);
+    }
+    sbuf_addc(sb, ')');
+}
+
+static void page_end_key(page *pg, const tplan *p, MYSQL_FIELD *f, MYSQL_ROW row, unsigned long *len)
+{
+    const schema_table *s = p->t->schema;
+    sbuf key = SBUF_INIT, lit = SBUF_INIT;
+    for (size_t k = 0; k < s->nkey; k++) {
+        size_t c = s->key[k];
+        sbuf_reset(&lit);
+        add_value(&lit, p, c, &f[c], row[c], len[c]);
+        copier_key_append(&key, lit.buf, lit.len);
+    }
+    free(pg->end_key);
+    pg->end_key = sbuf_detach(&key, NULL);
+    sbuf_free(&lit);
+}
+
+/* One field of a LOAD DATA page: \N for NULL, the bytes otherwise with
+ * the separators and the escape character escaped. */
+static void add_field(sbuf *sb, const char *v, unsigned long len)
+{
+    if (!v) {
+        sbuf_add(sb, "\\N", 2);
+        return;
+    }
+    sbuf_grow(sb, len + 8);
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        char e = v[i] == '\\' ? '\\' : v[i] == '\t' ? 't' : v[i] == '\n' ? 'n' : v[i] == '\0' ? '0' : 0;
+        if (!e)
+            continue;
+        sbuf_add(sb, v + run, i - run);
+        sbuf_addc(sb, '\\');
+        sbuf_addc(sb, e);
+        run = i + 1;
+    }
+    sbuf_add(sb, v + run, len - run);
+}
+
+static void page_render_tsv(page *pg, const tplan *p, MYSQL_RES *r)
+{
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r))) {
+        unsigned long *len = mysql_fetch_lengths(r);
+        bool first = true;
+        for (size_t i = 0; i < p->ncols; i++) {
+            if (!p->insertable[i])
+                continue;
+            if (!first)
+                sbuf_addc(&pg->sql, '\t');
+            first = false;
+            add_field(&pg->sql, row[i], len[i]);
+        }
+        sbuf_addc(&pg->sql, '\n');
+        pg->rows++;
+    }
+}
+
+/* Render a result set as one or more INSERT statements. */
+static void page_render(page *pg, const tplan *p, MYSQL_RES *r)
+{
+    MYSQL_FIELD *f = mysql_fetch_fields(r);
+    MYSQL_ROW row;
+    unsigned long *len;
+    size_t stmt_start = 0;
+    bool first = true;
+    while ((row = mysql_fetch_row(r))) {
+        len = mysql_fetch_lengths(r);
+        if (first) {
+            if (pg->sql.len)
+                sbuf_addc(&pg->sql, ';');
+            stmt_start = pg->sql.len;
+            sbuf_add(&pg->sql, p->insert_head.buf, p->insert_head.len);
+        }
+        page_add_row(pg, p, f, row, len, first);
+        first = false;
+        pg->rows++;
+        if (pg->sql.len - stmt_start >= STMT_MAX) {
+            sbuf_add(&pg->sql, p->upsert_tail.buf, p->upsert_tail.len);
+            first = true;
+        }
+    }
+    if (!first)
+        sbuf_add(&pg->sql, p->upsert_tail.buf, p->upsert_tail.len);
+}
+
+static void page_fill(page *pg, const tplan *p, MYSQL_RES *r, bool tsv)
+{
+    if (tsv)
+        page_render_tsv(pg, p, r);
+    else
+        page_render(pg, p, r);
+    if (pg->rows) { /* the page ends at its last row's key */
+        mysql_data_seek(r, pg->rows - 1);
+        MYSQL_ROW row = mysql_fetch_row(r);
+        page_end_key(pg, p, mysql_fetch_fields(r), row, mysql_fetch_lengths(r));
+    }
+}
+
+static void page_free(page *pg)
+{
+    if (!pg)
+        return;
+    sbuf_free(&pg->sql);
+    free(pg->end_key);
+    free(pg);
+}
+
+/* ---- queue ------------------------------------------------------------------------- */
+
+static bool queue_push(copier *c, page *pg)
+{
+    uv_mutex_lock(&c->lock);
+    while (c->qcount == QUEUE_PAGES && !c->error)
+        uv_cond_wait(&c->nonfull, &c->lock);
+    bool ok = !c->error;
+    if (ok) {
+        c->q[(c->qhead + c->qcount++) % QUEUE_PAGES] = pg;
+        uv_cond_signal(&c->nonempty);
+    }
+    uv_mutex_unlock(&c->lock);
+    return ok;
+}
+
+static page *queue_pop(copier *c)
+{
+    uv_mutex_lock(&c->lock);
+    while (c->qcount == 0 && !c->closed && !c->error)
+        uv_cond_wait(&c->nonempty, &c->lock);
+    page *pg = NULL;
+    if (c->qcount && !c->error) {
+        pg = c->q[c->qhead];
+        c->qhead = (c->qhead + 1) % QUEUE_PAGES;
+        c->qcount--;
+        uv_cond_signal(&c->nonfull);
+    }
+    uv_mutex_unlock(&c->lock);
+    return pg;
+}
+
+static void copier_fail(copier *c, int e, const char *msg)
+{
+    uv_mutex_lock(&c->lock);
+    if (!c->error) {
+        c->error = e ? e : CR_UNKNOWN_ERROR;
+        sbuf_setf(&c->error_msg, "%s", msg);
+    }
+    uv_cond_broadcast(&c->nonempty);
+    uv_cond_broadcast(&c->nonfull);
+    uv_mutex_unlock(&c->lock);
+}
+
+/* ---- writers ----------------------------------------------------------------------- */
+
+static void page_transaction(copier *c, const page *pg, sbuf *sql)
+{
+    const schema_table *s = pg->plan->t->schema;
+    sbuf_reset(sql);
+    sbuf_adds(sql, "BEGIN;");
+    if (c->load_data)
+        sbuf_add(sql, pg->plan->load_sql.buf, pg->plan->load_sql.len);
+    else
+        sbuf_add(sql, pg->sql.buf, pg->sql.len);
+    sbuf_adds(sql, ";INSERT INTO ");
+    db_add_table(sql, c->cfg.sidecar, "copy_chunks");
+    sbuf_adds(sql, " (workflow, table_schema, table_name, chunk, end_key, rows_copied) VALUES (");
+    db_add_cstring(sql, c->cfg.workflow);
+    sbuf_addc(sql, ',');
+    db_add_cstring(sql, s->schema);
+    sbuf_addc(sql, ',');
+    db_add_cstring(sql, s->name);
+    sbuf_addf(sql, ",%llu,", (unsigned long long)pg->chunk);
+    db_add_cstring(sql, pg->end_key ? pg->end_key : "");
+    sbuf_addf(sql, ",%llu) ON DUPLICATE KEY UPDATE end_key=VALUES(end_key), rows_copied=VALUES(rows_copied);COMMIT",
+              (unsigned long long)pg->rows);
+}
+
+static int writer_session(copier *c, MYSQL **m, sbuf *err)
+{
+    int e = db_connect(c->cfg.target, DB_MULTI_STATEMENTS | DB_BINARY | DB_LOCAL_INFILE, m, err);
+    if (!e)
+        e = db_exec(*m, "SET SESSION time_zone='+00:00', sql_mode='NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', "
+                        "foreign_key_checks=0", err);
+    return e;
+}
+
+/* LOAD DATA LOCAL INFILE reads the page from memory through these. */
+typedef struct infile {
+    const sbuf *data;
+    size_t pos;
+} infile;
+
+static int infile_init(void **ptr, const char *name, void *userdata)
+{
+    (void)name;
+    infile *f = userdata;
+    f->pos = 0;
+    *ptr = f;
+    return 0;
+}
+
+static int infile_read(void *ptr, char *buf, unsigned int len)
+{
+    infile *f = ptr;
+    size_t n = f->data->len - f->pos;
+    if (n > len)
+        n = len;
+    memcpy(buf, f->data->buf + f->pos, n);
+    f->pos += n;
+    return (int)n;
+}
+
+static void infile_end(void *ptr)
+{
+    (void)ptr;
+}
+
+static int infile_error(void *ptr, char *msg, unsigned int len)
+{
+    (void)ptr;
+    snprintf(msg, len, "page not readable");
+    return CR_UNKNOWN_ERROR;
+}
+
+static int writer_exec(MYSQL *m, const sbuf *sql, sbuf *err)
+{
+    int e = db_execn(m, sql->buf, sql->len, err);
+    if (!e)
+        e = db_drain(m, err);
+    if (e) {
+        sbuf ignore = SBUF_INIT;
+        db_exec(m, "ROLLBACK", &ignore);
+        sbuf_free(&ignore);
+    }
+    return e;
+}
+
+typedef struct writer_arg {
+    copier *c;
+    size_t idx;
+} writer_arg;
+
+static int writer_apply(copier *c, size_t idx, const page *pg, sbuf *sql, sbuf *err)
+{
+    int e = 0;
+    infile f = {&pg->sql, 0};
+    page_transaction(c, pg, sql);
+    for (int attempt = 0; attempt < WRITE_RETRIES; attempt++) {
+        if (!c->writers[idx] && (e = writer_session(c, &c->writers[idx], err)) != 0) {
+            sleep_ms(250u << attempt);
+            continue;
+        }
+        if (c->load_data)
+            mysql_set_local_infile_handler(c->writers[idx], infile_init, infile_read, infile_end, infile_error, &f);
+        e = writer_exec(c->writers[idx], sql, err);
+        if (!e || !db_error_is_transient((unsigned)e))
+            return e;
+        if (db_error_is_connection((unsigned)e)) {
+            mysql_close(c->writers[idx]);
+            c->writers[idx] = NULL;
+        }
+        log_warn("copier", "writing a page of `%s`.`%s` failed (%s); retrying", pg->plan->t->schema->schema,
+                 pg->plan->t->schema->name, err->buf);
+        sleep_ms(250u << attempt);
+    }
+    return e;
+}
+
+static void writer_main(void *arg)
+{
+    writer_arg *wa = arg;
+    copier *c = wa->c;
+    sbuf sql = SBUF_INIT, err = SBUF_INIT;
+    page *pg;
+    while ((pg = queue_pop(c))) {
+        int e = writer_apply(c, wa->idx, pg, &sql, &err);
+        if (e) {
+            sbuf msg = SBUF_INIT;
+            sbuf_addf(&msg, "copying `%s`.`%s` failed: %s", pg->plan->t->schema->schema, pg->plan->t->schema->name,
+                      err.buf);
+            copier_fail(c, e, msg.buf);
+            sbuf_free(&msg);
+        } else {
+            __atomic_add_fetch(&pg->plan->t->rows_copied, pg->rows, __ATOMIC_RELAXED);
+            if (c->cfg.progress)
+                c->cfg.progress(c->cfg.progress_data);
+        }
+        page_free(pg);
+    }
+    sbuf_free(&sql);
+    sbuf_free(&err);
+    free(wa);
+    mysql_thread_end();
+}
+
+/* ---- throttling --------------------------------------------------------------------- */
+
+static unsigned threads_running(copier *c)
+{
+    sbuf err = SBUF_INIT;
+    if (!c->probe && db_connect(c->cfg.source, 0, &c->probe, &err) != 0) {
+        sbuf_free(&err);
+        return 0;
+    }
+    MYSQL_RES *r;
+    unsigned n = 0;
+    if (db_query(c->probe, "SHOW GLOBAL STATUS LIKE 'Threads_running'", &r, &err) == 0) {
+        MYSQL_ROW row = mysql_fetch_row(r);
+        if (row && row[1])
+            n = (unsigned)strtoul(row[1], NULL, 10);
+        mysql_free_result(r);
+    } else {
+        mysql_close(c->probe);
+        c->probe = NULL;
+    }
+    sbuf_free(&err);
+    return n;
+}
+
+/* Wait while the source is overloaded; false if the run should end. */
+static bool throttle_wait(copier *c, int64_t until_ms, volatile bool *cancel)
+{
+    if (!c->cfg.throttle_threads_running)
+        return true;
+    for (;;) {
+        uv_mutex_lock(&c->table_lock); /* one probe connection for all readers */
+        unsigned n = 0;
+        bool due = now_ms() - c->last_throttle_check >= 1000;
+        if (due) {
+            n = threads_running(c);
+            c->last_throttle_check = now_ms();
+            uv_mutex_lock(&c->lock);
+            bool was = c->throttled;
+            c->throttled = n > c->cfg.throttle_threads_running;
+            if (c->throttled)
+                sbuf_setf(&c->throttle_reason, "source Threads_running is %u, above the limit of %u", n,
+                          c->cfg.throttle_threads_running);
+            if (c->throttled != was)
+                log_info("copier", "%s", c->throttled ? c->throttle_reason.buf : "throttle released");
+            uv_mutex_unlock(&c->lock);
+        }
+        uv_mutex_lock(&c->lock);
+        bool throttled = c->throttled, failed = c->error != 0;
+        uv_mutex_unlock(&c->lock);
+        uv_mutex_unlock(&c->table_lock);
+        if (!throttled)
+            return true;
+        if (failed || *cancel || now_ms() >= until_ms)
+            return false;
+        sleep_ms(250);
+    }
+}
+
+/* ---- readers ------------------------------------------------------------------------ */
+
+typedef struct reader_ctx {
+    copier *c;
+    MYSQL *conn;
+    tplan *plans;
+    size_t nplans;
+    int64_t until_ms;
+    volatile bool *cancel;
+} reader_ctx;
+
+static bool reader_should_stop(reader_ctx *rc)
+{
+    uv_mutex_lock(&rc->c->lock);
+    bool failed = rc->c->error != 0;
+    uv_mutex_unlock(&rc->c->lock);
+    return failed || *rc->cancel || now_ms() >= rc->until_ms;
+}
+
+/* Read one page of a table: 1 page queued, 0 table done, -1 error. */
+static int reader_page(reader_ctx *rc, tplan *p, sbuf *q, sbuf *err)
+{
+    copier_table *t = p->t;
+    sbuf_reset(q);
+    sbuf_add(q, p->select_head.buf, p->select_head.len);
+    if (t->last_key && plan_where(p, t->last_key, q, err) != 0)
+        return -1;
+    sbuf_add(q, p->order_by.buf, p->order_by.len);
+    MYSQL_RES *r;
+    int e = db_query(rc->conn, q->buf, &r, err);
+    if (e)
+        return -1;
+    uint64_t n = mysql_num_rows(r);
+    if (n == 0) {
+        mysql_free_result(r);
+        t->read_done = true;
+        return 0;
+    }
+    page *pg = xcalloc(1, sizeof *pg);
+    pg->plan = p;
+    pg->chunk = t->next_chunk++;
+    page_fill(pg, p, r, rc->c->load_data);
+    mysql_free_result(r);
+    free(t->last_key);
+    t->last_key = xstrdup(pg->end_key);
+    if (n < rc->c->cfg.chunk_rows)
+        t->read_done = true;
+    if (!queue_push(rc->c, pg)) {
+        page_free(pg);
+        return -1;
+    }
+    return t->read_done ? 0 : 1;
+}
+
+static tplan *reader_next_table(reader_ctx *rc)
+{
+    uv_mutex_lock(&rc->c->table_lock);
+    tplan *p = NULL;
+    while (!p && rc->c->next_table < rc->nplans) {
+        tplan *cand = &rc->plans[rc->c->next_table++];
+        if (!cand->t->read_done)
+            p = cand;
+    }
+    uv_mutex_unlock(&rc->c->table_lock);
+    return p;
+}
+
+static void reader_main(void *arg)
+{
+    reader_ctx *rc = arg;
+    sbuf q = SBUF_INIT, err = SBUF_INIT;
+    tplan *p;
+    while ((p = reader_next_table(rc))) {
+        int r = 1;
+        while (r > 0 && !reader_should_stop(rc) && throttle_wait(rc->c, rc->until_ms, rc->cancel))
+            r = reader_page(rc, p, &q, &err);
+        if (r < 0) {
+            uv_mutex_lock(&rc->c->lock);
+            bool already = rc->c->error != 0;
+            uv_mutex_unlock(&rc->c->lock);
+            if (!already) {
+                sbuf msg = SBUF_INIT;
+                sbuf_addf(&msg, "reading `%s`.`%s` from the source failed: %s", p->t->schema->schema,
+                          p->t->schema->name, err.buf);
+                copier_fail(rc->c, mysql_errno(rc->conn), msg.buf);
+                sbuf_free(&msg);
+            }
+            break;
+        }
+        if (r > 0) /* stopped early: deadline, cancel or throttle */
+            break;
+    }
+    sbuf_free(&q);
+    sbuf_free(&err);
+}
+
+static void reader_thread(void *arg)
+{
+    reader_main(arg);
+    mysql_thread_end();
+}
+
+/* ---- public -------------------------------------------------------------------------- */
+
+void copier_chunks_ddl(const char *sidecar, sbuf *out)
+{
+    sbuf_adds(out, "CREATE TABLE IF NOT EXISTS ");
+    db_add_table(out, sidecar, "copy_chunks");
+    sbuf_adds(out, " (workflow VARBINARY(128) NOT NULL, table_schema VARBINARY(256) NOT NULL, table_name "
+                   "VARBINARY(256) NOT NULL, chunk BIGINT UNSIGNED NOT NULL, end_key LONGBLOB NOT NULL, rows_copied "
+                   "BIGINT UNSIGNED NOT NULL, committed_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), "
+                   "PRIMARY KEY (workflow, table_schema, table_name, chunk)) ENGINE=InnoDB");
+}
+
+int copier_open(const copier_config *cfg, copier **out, sbuf *err)
+{
+    copier *c = xcalloc(1, sizeof *c);
+    c->cfg = *cfg;
+    if (!c->cfg.writers)
+        c->cfg.writers = 4;
+    if (!c->cfg.chunk_rows)
+        c->cfg.chunk_rows = 10000;
+    uv_mutex_init(&c->lock);
+    uv_mutex_init(&c->table_lock);
+    uv_cond_init(&c->nonempty);
+    uv_cond_init(&c->nonfull);
+    c->writers = xcalloc(c->cfg.writers, sizeof *c->writers);
+    c->threads = xcalloc(c->cfg.writers, sizeof *c->threads);
+    for (unsigned i = 0; i < c->cfg.writers; i++) {
+        int e = writer_session(c, &c->writers[i], err);
+        if (e) {
+            copier_close(c);
+            *out = NULL;
+            return e;
+        }
+    }
+    sbuf v = SBUF_INIT;
+    bool found = false;
+    c->load_data = db_query_value(c->writers[0], "SELECT @@local_infile", &v, &found, err) == 0 && found &&
+                   strcmp(v.buf, "1") == 0;
+    if (!c->load_data)
+        log_info("copier", "the target does not allow LOAD DATA LOCAL INFILE; copying with INSERT");
+    sbuf_free(&v);
+    *out = c;
+    return 0;
+}
+
+void copier_close(copier *c)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; i < c->cfg.writers; i++)
+        if (c->writers[i])
+            mysql_close(c->writers[i]);
+    if (c->probe)
+        mysql_close(c->probe);
+    free(c->writers);
+    free(c->threads);
+    sbuf_free(&c->error_msg);
+    sbuf_free(&c->throttle_reason);
+    uv_mutex_destroy(&c->lock);
+    uv_mutex_destroy(&c->table_lock);
+    uv_cond_destroy(&c->nonempty);
+    uv_cond_destroy(&c->nonfull);
+    free(c);
+}
+
+static void run_reset(copier *c)
+{
+    c->closed = false;
+    c->error = 0;
+    c->qhead = c->qcount = 0;
+    c->next_table = 0;
+    sbuf_reset(&c->error_msg);
+}
+
+int copier_run(copier *c, snapshot *snap, copier_table *tables, size_t n, int64_t until_ms,
+               volatile bool *cancel, sbuf *err)
+{
+    run_reset(c);
+    tplan *plans = xcalloc(n, sizeof *plans);
+    for (size_t i = 0; i < n; i++)
+        plan_build(&plans[i], &tables[i], c->cfg.chunk_rows);
+    for (unsigned i = 0; i < c->cfg.writers; i++) {
+        writer_arg *wa = xcalloc(1, sizeof *wa);
+        *wa = (writer_arg){c, i};
+        uv_thread_create(&c->threads[i], writer_main, wa);
+    }
+    size_t nreaders = snap->nconns;
+    reader_ctx *rcs = xcalloc(nreaders, sizeof *rcs);
+    uv_thread_t *rthreads = xcalloc(nreaders, sizeof *rthreads);
+    for (size_t i = 0; i < nreaders; i++) {
+        rcs[i] = (reader_ctx){c, snap->conns[i], plans, n, until_ms, cancel};
+        if (i > 0)
+            uv_thread_create(&rthreads[i], reader_thread, &rcs[i]);
+    }
+    reader_main(&rcs[0]); /* the caller's thread reads too */
+    for (size_t i = 1; i < nreaders; i++)
+        uv_thread_join(&rthreads[i]);
+    uv_mutex_lock(&c->lock);
+    c->closed = true;
+    uv_cond_broadcast(&c->nonempty);
+    uv_mutex_unlock(&c->lock);
+    for (unsigned i = 0; i < c->cfg.writers; i++)
+        uv_thread_join(&c->threads[i]);
+    /* After a failure, pages still queued were never written. */
+    for (; c->qcount; c->qcount--, c->qhead = (c->qhead + 1) % QUEUE_PAGES)
+        page_free(c->q[c->qhead]);
+    for (size_t i = 0; i < n; i++)
+        plan_free(&plans[i]);
+    free(plans);
+    free(rcs);
+    free(rthreads);
+    if (c->error)
+        sbuf_setf(err, "%s", c->error_msg.buf);
+    return c->error;
+}
+
+bool copier_throttled(copier *c, sbuf *reason)
+{
+    uv_mutex_lock(&c->lock);
+    bool t = c->throttled;
+    if (t && reason)
+        sbuf_setf(reason, "%s", c->throttle_reason.buf);
+    uv_mutex_unlock(&c->lock);
+    return t;
+}

@@ -1,0 +1,70 @@
+/* copier: rows of a snapshot into the target, in key order, in chunks.
+ *
+ * Stage two of the copy path (snapshot -> copier -> target). A reader
+ * per snapshot connection pages through each table by its identifying key
+ * (WHERE key > last ORDER BY key LIMIT n) and renders each page as
+ * multi-row INSERTs; several writer connections apply pages in parallel.
+ * Each page commits in one destination transaction together with its row
+ * in the sidecar table copy_chunks, so a page is either wholly in or not
+ * at all. Pages may commit out of order; on resume the caller continues
+ * from the end of the longest run of consecutive committed pages (and the
+ * copy's upserts make re-copying a later page harmless).
+ *
+ * The copier is driven by one caller thread (a workflow) and owns its
+ * writer threads. It pauses while the source is overloaded (Threads_running
+ * above a threshold) and says so. */
+#ifndef COPIER_H
+#define COPIER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "db/schema.h"
+#include "lib/sbuf.h"
+#include "vrepl/snapshot.h"
+
+/* One table's copy progress; owned by the caller, updated by the copier. */
+typedef struct copier_table {
+    schema_table *schema; /* borrowed */
+    char *last_key;       /* encoded key of the last copied row; NULL: from the start */
+    uint64_t next_chunk;
+    uint64_t rows_copied; /* committed rows (atomic) */
+    bool read_done;       /* the reader reached the end of the table */
+} copier_table;
+
+typedef struct copier_config {
+    const db_endpoint *source; /* for the throttle probe */
+    const db_endpoint *target;
+    const char *sidecar;
+    const char *workflow;
+    unsigned writers;
+    uint64_t chunk_rows;
+    unsigned throttle_threads_running; /* 0: never throttle */
+    /* Called from copier threads after each committed page. */
+    void (*progress)(void *data);
+    void *progress_data;
+} copier_config;
+
+typedef struct copier copier;
+
+int copier_open(const copier_config *cfg, copier **out, sbuf *err);
+void copier_close(copier *c);
+/* Copy from the snapshot until every table is read, until_ms (wall
+ * clock) passes, or *cancel turns true; returns once all pages read so far
+ * are committed. 0, or an error number with err. */
+int copier_run(copier *c, snapshot *snap, copier_table *tables, size_t n, int64_t until_ms,
+               volatile bool *cancel, sbuf *err);
+/* Whether the last throttle check paused copying, and why. */
+bool copier_throttled(copier *c, sbuf *reason);
+
+/* The sidecar table copy_chunks (created by the caller's sidecar setup). */
+void copier_chunks_ddl(const char *sidecar, sbuf *out);
+/* Encoded keys: a list of SQL literals, each "<len>:<literal>". */
+void copier_key_append(sbuf *key, const char *literal, size_t len);
+/* "(42,'abc')" for logs; long values are cut. */
+void copier_key_describe(const char *key, size_t nkey, sbuf *out);
+/* Split an encoded key into n literals (pointers into key); -1 if malformed. */
+int copier_key_split(const char *key, const char **lits, size_t *lens, size_t n);
+
+#endif

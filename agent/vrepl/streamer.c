@@ -1,0 +1,608 @@
+/* streamer: binlog transport, transaction framing, filtering. See streamer.h.
+ *
+ * libmariadb speaks the replica protocol and splits the stream into events;
+ * everything after that is done here from the raw bytes, because the
+ * library's row decoder is unreliable (see decoder.c). The server sends, per
+ * transaction: GTID, TABLE_MAP + ROWS events, XID (MySQL adds a BEGIN
+ * query); DDL is a standalone QUERY event.
+ *
+ * Table maps repeat in every transaction. They are cached by table id and
+ * their raw bytes, so an unchanged map costs one memcmp, and schemas from
+ * information_schema are cached by name until a DDL invalidates them.
+ *
+ * Interrupting: another thread calls streamer_interrupt, which shuts the
+ * socket down under a mutex, so a blocked fetch returns at once. */
+#include "vrepl/streamer.h"
+
+#include <errmsg.h>
+#include <fnmatch.h>
+#include <mariadb_rpl.h>
+#include <mysqld_error.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "lib/log.h"
+
+
+#define GTID_FL_STANDALONE 1
+#define HEADER_LEN 19
+
+typedef struct map_entry {
+    uint64_t id;
+    uint8_t *raw;
+    size_t rawlen;
+    vtable *table; /* NULL: filtered out */
+} map_entry;
+
+typedef struct schema_entry {
+    char *db, *table;
+    schema_table *schema; /* NULL: not found */
+} schema_entry;
+
+struct streamer {
+    MYSQL *conn;   /* binlog dump */
+    MYSQL *meta;   /* information_schema lookups */
+    MARIADB_RPL *rpl;
+    MARIADB_RPL_EVENT *ev;
+    db_flavor flavor;
+    pthread_mutex_t lock;
+    bool interrupted;
+    char *file;
+    uint64_t offset;
+    table_filter filter;
+    char *skip_schema;
+    map_entry *maps;
+    size_t nmaps, capmaps;
+    schema_entry *schemas;
+    size_t nschemas, capschemas;
+};
+
+/* ---- tables ------------------------------------------------------------------ */
+
+vtable *vtable_ref(vtable *t)
+{
+    __atomic_add_fetch(&t->refs, 1, __ATOMIC_RELAXED);
+    return t;
+}
+
+void vtable_unref(vtable *t)
+{
+    if (!t || __atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    dec_table_free(t->map);
+    free(t->generated);
+    free(t);
+}
+
+void stream_event_free(stream_event *e)
+{
+    if (e->table) {
+        dec_rows_free(&e->rows);
+        vtable_unref(e->table);
+    }
+    free(e->file);
+    free(e->schema);
+    free(e->statement);
+    memset(e, 0, sizeof *e);
+}
+
+/* ---- filters ------------------------------------------------------------------- */
+
+static bool is_system_schema(const char *db)
+{
+    return strcasecmp(db, "mysql") == 0 || strcasecmp(db, "information_schema") == 0 ||
+           strcasecmp(db, "performance_schema") == 0 || strcasecmp(db, "sys") == 0;
+}
+
+static bool pattern_match(const char *pattern, const char *db, const char *table)
+{
+    const char *dot = strchr(pattern, '.');
+    if (!dot) /* "db" alone means every table of it */
+        return fnmatch(pattern, db, 0) == 0;
+    sbuf p = SBUF_INIT;
+    sbuf_add(&p, pattern, (size_t)(dot - pattern));
+    bool m = fnmatch(p.buf, db, 0) == 0 && fnmatch(dot + 1, table, 0) == 0;
+    sbuf_free(&p);
+    return m;
+}
+
+bool table_filter_match(const table_filter *f, const char *db, const char *table)
+{
+    if (is_system_schema(db))
+        return false;
+    bool in = f->ninclude == 0;
+    for (size_t i = 0; !in && i < f->ninclude; i++)
+        in = pattern_match(f->include[i], db, table);
+    for (size_t i = 0; in && i < f->nexclude; i++)
+        in = !pattern_match(f->exclude[i], db, table);
+    return in;
+}
+
+bool table_filter_match_schema(const table_filter *f, const char *db)
+{
+    if (!db || !*db || is_system_schema(db))
+        return false;
+    if (f->ninclude == 0)
+        return true;
+    for (size_t i = 0; i < f->ninclude; i++) {
+        const char *dot = strchr(f->include[i], '.');
+        sbuf p = SBUF_INIT;
+        sbuf_add(&p, f->include[i], dot ? (size_t)(dot - f->include[i]) : strlen(f->include[i]));
+        bool m = fnmatch(p.buf, db, 0) == 0;
+        sbuf_free(&p);
+        if (m)
+            return true;
+    }
+    return false;
+}
+
+static char **strv_dup(char *const *v, size_t n)
+{
+    char **d = n ? xcalloc(n, sizeof *d) : NULL;
+    for (size_t i = 0; i < n; i++)
+        d[i] = xstrdup(v[i]);
+    return d;
+}
+
+void table_filter_copy(table_filter *dst, const table_filter *src)
+{
+    dst->include = strv_dup(src->include, src->ninclude);
+    dst->ninclude = src->ninclude;
+    dst->exclude = strv_dup(src->exclude, src->nexclude);
+    dst->nexclude = src->nexclude;
+}
+
+void table_filter_clear(table_filter *f)
+{
+    for (size_t i = 0; i < f->ninclude; i++)
+        free(f->include[i]);
+    for (size_t i = 0; i < f->nexclude; i++)
+        free(f->exclude[i]);
+    free(f->include);
+    free(f->exclude);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- schema cache ----------------------------------------------------------------- */
+
+static schema_entry *schema_lookup(streamer *s, const char *db, const char *table, sbuf *err)
+{
+    for (size_t i = 0; i < s->nschemas; i++)
+        if (strcmp(s->schemas[i].db, db) == 0 && strcmp(s->schemas[i].table, table) == 0)
+            return &s->schemas[i];
+    schema_table *st = NULL;
+    int e = schema_table_load(s->meta, db, table, &st, err);
+    if (e && e != ER_NO_SUCH_TABLE)
+        return NULL;
+    if (s->nschemas == s->capschemas) {
+        s->capschemas = s->capschemas ? s->capschemas * 2 : 16;
+        s->schemas = xrealloc(s->schemas, s->capschemas * sizeof *s->schemas);
+    }
+    schema_entry *se = &s->schemas[s->nschemas++];
+    se->db = xstrdup(db);
+    se->table = xstrdup(table);
+    se->schema = st;
+    return se;
+}
+
+void streamer_schema_invalidate(streamer *s)
+{
+    for (size_t i = 0; i < s->nschemas; i++) {
+        free(s->schemas[i].db);
+        free(s->schemas[i].table);
+        schema_table_free(s->schemas[i].schema);
+    }
+    s->nschemas = 0;
+    for (size_t i = 0; i < s->nmaps; i++) {
+        free(s->maps[i].raw);
+        vtable_unref(s->maps[i].table);
+    }
+    s->nmaps = 0;
+}
+
+/* ---- table maps --------------------------------------------------------------------- */
+
+static vtable *vtable_build(streamer *s, dec_table *map, sbuf *err)
+{
+    schema_entry *se = schema_lookup(s, map->schema, map->name, err);
+    if (!se) {
+        dec_table_free(map);
+        return NULL;
+    }
+    if (se->schema && dec_table_fill(map, se->schema, err) != 0) {
+        dec_table_free(map);
+        return NULL;
+    }
+    vtable *t = xcalloc(1, sizeof *t);
+    t->refs = 1;
+    t->map = map;
+    t->schema = se->schema;
+    t->generated = xcalloc(map->ncols, sizeof *t->generated);
+    for (uint32_t i = 0; se->schema && i < map->ncols && i < se->schema->ncols; i++)
+        t->generated[i] = se->schema->cols[i].generated;
+    /* Without key information, assume other unique keys exist: the applier
+     * then uses its delete-then-insert form, which is correct either way. */
+    t->other_unique = !se->schema || se->schema->has_other_unique;
+    return t;
+}
+
+static map_entry *map_slot(streamer *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->nmaps; i++)
+        if (s->maps[i].id == id)
+            return &s->maps[i];
+    if (s->nmaps == s->capmaps) {
+        s->capmaps = s->capmaps ? s->capmaps * 2 : 16;
+        s->maps = xrealloc(s->maps, s->capmaps * sizeof *s->maps);
+    }
+    map_entry *m = &s->maps[s->nmaps++];
+    memset(m, 0, sizeof *m);
+    m->id = id;
+    return m;
+}
+
+static int streamer_table_map(streamer *s, const uint8_t *body, size_t len, sbuf *err)
+{
+    dec_table *map;
+    dec_flavor flavor = s->flavor == FLAVOR_MYSQL ? DEC_FLAVOR_MYSQL : DEC_FLAVOR_MARIADB;
+    if (dec_table_map_parse_flavor(body, len, flavor, &map, err) != 0)
+        return -1;
+    map_entry *m = map_slot(s, map->id);
+    if (m->raw && m->rawlen == len && memcmp(m->raw, body, len) == 0) {
+        dec_table_free(map);
+        return 0;
+    }
+    free(m->raw);
+    vtable_unref(m->table);
+    m->table = NULL;
+    m->raw = xmalloc(len);
+    memcpy(m->raw, body, len);
+    m->rawlen = len;
+    if ((s->skip_schema && strcmp(map->schema, s->skip_schema) == 0) ||
+        !table_filter_match(&s->filter, map->schema, map->name)) {
+        dec_table_free(map);
+        return 0;
+    }
+    m->table = vtable_build(s, map, err);
+    if (!m->table) {
+        free(m->raw);
+        m->raw = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- events ------------------------------------------------------------------------- */
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+typedef struct raw_event {
+    uint32_t timestamp;
+    uint8_t type;
+    uint32_t server_id;
+    uint32_t next_pos;
+    uint16_t flags;
+    const uint8_t *body;
+    size_t len;
+} raw_event;
+
+static int raw_event_split(const streamer *s, const MARIADB_RPL_EVENT *ev, raw_event *r, sbuf *err)
+{
+    size_t csum = s->rpl->use_checksum ? 4 : 0;
+    if (ev->raw_data_size < 1 + HEADER_LEN + csum) {
+        sbuf_setf(err, "binlog event of %zu bytes is shorter than its header", ev->raw_data_size);
+        return -1;
+    }
+    const uint8_t *h = ev->raw_data + 1;
+    r->timestamp = le32(h);
+    r->type = h[4];
+    r->server_id = le32(h + 5);
+    r->next_pos = le32(h + 13);
+    r->flags = (uint16_t)(h[17] | h[18] << 8);
+    r->body = h + HEADER_LEN;
+    r->len = ev->raw_data_size - 1 - HEADER_LEN - csum;
+    return 0;
+}
+
+static bool starts_with_word(const char *s, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    while (len && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '(')) {
+        s++;
+        len--;
+    }
+    return len >= n && strncasecmp(s, word, n) == 0 && (len == n || !((s[n] | 32) >= 'a' && (s[n] | 32) <= 'z'));
+}
+
+static void event_commit(streamer *s, stream_event *ev, sev_kind kind)
+{
+    ev->kind = kind;
+    ev->file = xstrdup(s->file ? s->file : "");
+    ev->offset = s->offset;
+}
+
+/* 1: ev filled; 0: nothing to return; -1: error. */
+static int streamer_query(streamer *s, const MARIADB_RPL_EVENT *e, stream_event *ev, sbuf *err)
+{
+    const char *q = e->event.query.statement.str;
+    size_t n = e->event.query.statement.length;
+    if (starts_with_word(q, n, "BEGIN") || starts_with_word(q, n, "SAVEPOINT"))
+        return 0;
+    if (starts_with_word(q, n, "COMMIT") || starts_with_word(q, n, "ROLLBACK")) {
+        event_commit(s, ev, SEV_COMMIT);
+        return 1;
+    }
+    if (starts_with_word(q, n, "XA")) {
+        sbuf_setf(err, "XA transactions are not supported (at %s:%llu)", s->file, (unsigned long long)s->offset);
+        return -1;
+    }
+    static const char *const dml[] = {"INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD"};
+    for (size_t i = 0; i < sizeof dml / sizeof dml[0]; i++) {
+        if (starts_with_word(q, n, dml[i])) {
+            sbuf_setf(err, "statement-based event in the binlog at %s:%llu (\"%.60s\"): the source must run "
+                           "with binlog_format=ROW", s->file, (unsigned long long)s->offset, q);
+            return -1;
+        }
+    }
+    const char *db = e->event.query.database.str;
+    size_t dblen = e->event.query.database.length;
+    ev->schema = xstrndup(db ? db : "", db ? dblen : 0);
+    ev->statement = xstrndup(q, n);
+    bool relevant = table_filter_match_schema(&s->filter, ev->schema) &&
+                    !(s->skip_schema && strcmp(ev->schema, s->skip_schema) == 0);
+    for (size_t i = 0; !relevant && i < s->filter.ninclude; i++) {
+        const char *dot = strchr(s->filter.include[i], '.');
+        size_t plen = dot ? (size_t)(dot - s->filter.include[i]) : strlen(s->filter.include[i]);
+        relevant = plen && memmem(q, n, s->filter.include[i], plen) != NULL;
+    }
+    event_commit(s, ev, relevant ? SEV_DDL : SEV_COMMIT);
+    return 1;
+}
+
+static int streamer_rows(streamer *s, const raw_event *r, stream_event *ev, sbuf *err)
+{
+    uint64_t id;
+    if (dec_rows_table_id(r->type, r->body, r->len, &id, err) != 0)
+        return -1;
+    map_entry *m = NULL;
+    for (size_t i = 0; i < s->nmaps; i++)
+        if (s->maps[i].id == id)
+            m = &s->maps[i];
+    if (!m) {
+        sbuf_setf(err, "rows event for table id %llu without a table map (at %s:%llu)", (unsigned long long)id,
+                  s->file, (unsigned long long)s->offset);
+        return -1;
+    }
+    if (!m->table)
+        return 0;
+    if (dec_rows_parse(m->table->map, r->type, r->body, r->len, &ev->rows, err) != 0) {
+        sbuf_addf(err, " (table %s.%s, at %s:%llu)", m->table->map->schema, m->table->map->name, s->file,
+                  (unsigned long long)s->offset);
+        return -1;
+    }
+    ev->kind = SEV_ROWS;
+    ev->table = vtable_ref(m->table);
+    ev->bytes = r->len * 2 + 64 * ev->rows.nrows;
+    return 1;
+}
+
+static int streamer_gtid(streamer *s, const raw_event *r, stream_event *ev, sbuf *err)
+{
+    (void)s;
+    if (r->type == BINLOG_GTID_MARIADB) {
+        if (r->len < 13) {
+            sbuf_setf(err, "truncated GTID event");
+            return -1;
+        }
+        ev->gtid_seq = le64(r->body);
+        ev->gtid_domain = le32(r->body + 8);
+        ev->gtid_server = r->server_id;
+    } else {
+        if (r->len < 25) {
+            sbuf_setf(err, "truncated GTID event");
+            return -1;
+        }
+        ev->mysql_gtid = true;
+        memcpy(ev->mysql_uuid, r->body + 1, 16);
+        ev->gtid_seq = le64(r->body + 17);
+    }
+    ev->kind = SEV_BEGIN;
+    return 1;
+}
+
+/* Dispatch one raw event: 1 when ev was filled, 0 to read on, -1 error. */
+static int streamer_dispatch(streamer *s, const MARIADB_RPL_EVENT *e, const raw_event *r, stream_event *ev,
+                             sbuf *err)
+{
+    switch (r->type) {
+    case BINLOG_ROTATE:
+        free(s->file);
+        s->file = xstrndup(e->event.rotate.filename.str, e->event.rotate.filename.length);
+        s->offset = e->event.rotate.position;
+        return 0;
+    case BINLOG_HEARTBEAT:
+        ev->kind = SEV_HEARTBEAT;
+        return 1;
+    case BINLOG_GTID_MARIADB:
+    case BINLOG_GTID_MYSQL:
+        return streamer_gtid(s, r, ev, err);
+    case BINLOG_QUERY:
+    case BINLOG_QUERY_COMPRESSED:
+        return streamer_query(s, e, ev, err);
+    case BINLOG_TABLE_MAP:
+        return streamer_table_map(s, r->body, r->len, err);
+    case BINLOG_XID:
+        event_commit(s, ev, SEV_COMMIT);
+        return 1;
+    default:
+        if (dec_is_rows_event(r->type))
+            return streamer_rows(s, r, ev, err);
+        return 0;
+    }
+}
+
+static int streamer_fetch_error(streamer *s, sbuf *err)
+{
+    unsigned e = mysql_errno(s->conn);
+    const char *msg = mysql_error(s->conn);
+    pthread_mutex_lock(&s->lock);
+    bool interrupted = s->interrupted;
+    pthread_mutex_unlock(&s->lock);
+    if (interrupted) {
+        sbuf_setf(err, "interrupted");
+        return STREAMER_EINTERRUPTED;
+    }
+    if (e == ER_MASTER_FATAL_ERROR_READING_BINLOG &&
+        (strstr(msg, "purged") || strstr(msg, "Could not find") || strstr(msg, "could not find"))) {
+        sbuf_setf(err, "the source no longer has the binlog for this position (%s); the destination must be "
+                       "re-copied: start a new import", msg);
+        return STREAMER_EPURGED;
+    }
+    sbuf_setf(err, "reading the binlog failed: %s (error %u)", msg, e);
+    return e ? (int)e : CR_SERVER_LOST;
+}
+
+int streamer_next(streamer *s, stream_event *ev, sbuf *err)
+{
+    memset(ev, 0, sizeof *ev);
+    for (;;) {
+        s->ev = mariadb_rpl_fetch(s->rpl, s->ev);
+        if (!s->ev || s->ev->event_type == UNKNOWN_EVENT)
+            return streamer_fetch_error(s, err);
+        raw_event r;
+        if (raw_event_split(s, s->ev, &r, err) != 0)
+            return CR_MALFORMED_PACKET;
+        if (!(r.flags & LOG_EVENT_ARTIFICIAL_F) && r.next_pos && r.type != BINLOG_ROTATE &&
+            r.type != BINLOG_HEARTBEAT)
+            s->offset = r.next_pos;
+        int rc = streamer_dispatch(s, s->ev, &r, ev, err);
+        if (rc < 0) {
+            stream_event_free(ev);
+            return CR_MALFORMED_PACKET;
+        }
+        if (rc > 0) {
+            ev->timestamp = r.timestamp;
+            return 0;
+        }
+    }
+}
+
+/* ---- open / close ----------------------------------------------------------------------- */
+
+static int streamer_session(streamer *s, const streamer_config *cfg, sbuf *err)
+{
+    sbuf q = SBUF_INIT;
+    int e = db_exec(s->conn, "SET @master_binlog_checksum = @@global.binlog_checksum, "
+                             "@source_binlog_checksum = @@global.binlog_checksum", err);
+    if (!e && s->flavor == FLAVOR_MARIADB)
+        e = db_exec(s->conn, "SET @mariadb_slave_capability = 4, @slave_gtid_strict_mode = 1", err);
+    if (!e && cfg->heartbeat_ms) {
+        sbuf_setf(&q, "SET @master_heartbeat_period = %llu", (unsigned long long)cfg->heartbeat_ms * 1000000ULL);
+        e = db_exec(s->conn, q.buf, err);
+    }
+    if (!e && s->flavor == FLAVOR_MARIADB && cfg->start_gtid && *cfg->start_gtid) {
+        sbuf_setf(&q, "SET @slave_connect_state = ");
+        db_add_cstring(&q, cfg->start_gtid);
+        e = db_exec(s->conn, q.buf, err);
+    }
+    sbuf_free(&q);
+    return e;
+}
+
+static int streamer_dump(streamer *s, const streamer_config *cfg, sbuf *err)
+{
+    bool by_gtid = s->flavor == FLAVOR_MARIADB && cfg->start_gtid && *cfg->start_gtid;
+    const char *file = by_gtid ? "" : (cfg->start_file ? cfg->start_file : "");
+    s->rpl = mariadb_rpl_init(s->conn);
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_SERVER_ID, cfg->server_id);
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FILENAME, file, strlen(file));
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_START, by_gtid ? 4UL : (unsigned long)cfg->start_offset);
+    mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FLAGS, 0);
+    if (mariadb_rpl_open(s->rpl) != 0) {
+        unsigned e = mysql_errno(s->conn);
+        sbuf_setf(err, "cannot start the binlog dump: %s (error %u)", mysql_error(s->conn), e);
+        return e ? (int)e : CR_UNKNOWN_ERROR;
+    }
+    s->file = xstrdup(file);
+    s->offset = by_gtid ? 4 : cfg->start_offset;
+    return 0;
+}
+
+int streamer_open(const streamer_config *cfg, streamer **out, sbuf *err)
+{
+    streamer *s = xcalloc(1, sizeof *s);
+    pthread_mutex_init(&s->lock, NULL);
+    table_filter_copy(&s->filter, cfg->filter);
+    s->skip_schema = cfg->skip_schema ? xstrdup(cfg->skip_schema) : NULL;
+    *out = NULL;
+    db_endpoint ep = *cfg->source;
+    ep.read_timeout_s = 0; /* a dump waits for events indefinitely */
+    int e = db_connect(&ep, 0, &s->conn, err);
+    if (!e)
+        e = db_connect(cfg->source, 0, &s->meta, err);
+    if (!e) {
+        s->flavor = probe_flavor_of(mysql_get_server_info(s->conn));
+        e = streamer_session(s, cfg, err);
+    }
+    if (!e)
+        e = streamer_dump(s, cfg, err);
+    if (e) {
+        streamer_close(s);
+        return e;
+    }
+    *out = s;
+    return 0;
+}
+
+void streamer_interrupt(streamer *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->interrupted = true;
+    if (s->conn) {
+        int fd = (int)mysql_get_socket(s->conn);
+        if (fd >= 0)
+            shutdown(fd, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void streamer_close(streamer *s)
+{
+    if (!s)
+        return;
+    if (s->ev)
+        mariadb_free_rpl_event(s->ev);
+    if (s->rpl)
+        mariadb_rpl_close(s->rpl);
+    pthread_mutex_lock(&s->lock);
+    if (s->conn)
+        mysql_close(s->conn);
+    s->conn = NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (s->meta)
+        mysql_close(s->meta);
+    streamer_schema_invalidate(s);
+    free(s->maps);
+    free(s->schemas);
+    free(s->file);
+    free(s->skip_schema);
+    table_filter_clear(&s->filter);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+db_flavor streamer_flavor(const streamer *s)
+{
+    return s->flavor;
+}

@@ -1,0 +1,81 @@
+/* import: an import workflow, from the first snapshot to continuous
+ * replication, on its own thread.
+ *
+ * Phases: setup (sidecar tables, destination tables from the source
+ * definitions) -> copy cycles (catch up, snapshot, copy pages for at most
+ * snapshot_seconds) -> replicating. A restart, or a kill -9, resumes with
+ * the same cycle from what the sidecar schema says. Commands (pause,
+ * resume, stop) are handled by the workflow's thread between steps, so
+ * commands on one workflow never run concurrently. */
+#ifndef IMPORT_H
+#define IMPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "db/db.h"
+#include "vrepl/stream.h"
+#include "workflow/import_def.h"
+
+typedef enum {
+    WF_STARTING,
+    WF_COPYING,
+    WF_CATCHING_UP,
+    WF_REPLICATING,
+    WF_PAUSED,
+    WF_ERROR,
+    WF_STOPPED,
+} wf_state;
+
+const char *wf_state_name(wf_state s);
+
+typedef struct wf_table_status {
+    char *schema;
+    char *name;
+    const char *phase; /* pending, copying, copied, indexing, done */
+    uint64_t rows_copied;
+    uint64_t rows_estimated;
+} wf_table_status;
+
+typedef struct wf_status {
+    wf_state state;
+    char *error_code;
+    char *message;
+    uint64_t rows_copied;
+    uint64_t rows_estimated;
+    double rows_per_second;
+    int64_t eta_seconds; /* -1 unknown */
+    wf_table_status *tables;
+    size_t ntables;
+    bool throttled;
+    char *throttle_reason;
+    bool has_stream;
+    stream_status stream; /* the replication stream, when one runs */
+    vpos position;        /* consistent position of the destination */
+    unsigned copy_cycles;
+    int64_t created_ms, updated_ms;
+} wf_status;
+
+void wf_status_clear(wf_status *s);
+
+typedef struct import_wf import_wf;
+
+typedef enum { WF_CMD_PAUSE, WF_CMD_RESUME, WF_CMD_STOP } wf_cmd_kind;
+/* Completion of a command, on the loop: code 0 or a gRPC status code. */
+typedef void (*wf_cmd_cb)(import_wf *wf, int code, const char *message, void *data);
+
+import_wf *import_start(uv_loop_t *loop, const import_def *def, const db_endpoint *source, void (*changed)(void *),
+                        void *data);
+/* Queue a command; cb runs on the loop once the workflow thread did it. */
+void import_command(import_wf *wf, wf_cmd_kind kind, wf_cmd_cb cb, void *data);
+/* The same, handing over new destination credentials (resume); the
+ * endpoint is taken and freed by the workflow. */
+void import_command_dest(import_wf *wf, wf_cmd_kind kind, db_endpoint *dest, wf_cmd_cb cb, void *data);
+void import_status(import_wf *wf, wf_status *out);
+const import_def *import_get_def(const import_wf *wf);
+/* Frees a workflow whose thread has stopped (after WF_CMD_STOP). */
+void import_free(import_wf *wf);
+bool import_finished(const import_wf *wf);
+
+#endif
