@@ -42,7 +42,7 @@ AGENT_BIN   := $(BUILD)/tablet-agent
 CLI_BIN     := $(BUILD)/cpctl
 UNIT_BIN    := $(BUILD)/unit-tests
 
-.PHONY: all deps demo test unit fuzz-smoke integration node-test clean \
+.PHONY: all deps demo test unit fuzz-smoke fuzz-decoder integration node-test clean \
         bench-apply bench-copy bench-cutover bench-vdiff sandbox-up sandbox-down
 .SECONDARY:
 
@@ -97,6 +97,27 @@ $(UNIT_BIN): $(UNIT_O) $(LIBCP) $(LIBAGENT)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit
 
+# --- fuzzing the binlog decoder (libFuzzer + ASan + UBSan) ------------------
+# make fuzz-smoke: 30 s (part of make test); make fuzz-decoder: FUZZ_SECONDS
+# (default 900) with statistics. Crashes land in build/fuzz/crash-*.
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_DEC_SRC := agent/vrepl/decoder.c agent/db/schema.c agent/db/db.c agent/lib/sbuf.c \
+                agent/lib/secret.c tests/fuzz/fuzz_decoder.c
+FUZZ_DEC     := $(BUILD)/fuzz/fuzz_decoder
+FUZZ_RUN     := $(FUZZ_DEC) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/crash- \
+                $(BUILD)/fuzz/corpus-decoder tests/fuzz/corpus/decoder
+
+$(FUZZ_DEC): $(FUZZ_DEC_SRC) agent/vrepl/decoder.h agent/db/schema.h agent/db/db.h agent/lib/sbuf.h
+	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus-decoder
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_FLAGS) -Iagent -I$(GEN) $(MARIADB_CFLAGS) -D_GNU_SOURCE $(FUZZ_DEC_SRC) -o $@ $(MARIADB_LIBS) -lz -lm
+
+fuzz-smoke: $(FUZZ_DEC)
+	@$(FUZZ_RUN) -max_total_time=$${FUZZ_SECONDS:-30} 2>&1 | tail -3
+
+fuzz-decoder: $(FUZZ_DEC)
+	$(FUZZ_RUN) -max_total_time=$${FUZZ_SECONDS:-900} -print_final_stats=1
+
 # --- the two commands of the README -----------------------------------------
 deps:
 	@tests/deps.sh
@@ -111,6 +132,14 @@ test: deps
 
 unit: $(UNIT_BIN)
 	tests/run-unit.sh $(UNIT_BIN)
+
+bench-apply: deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/bench_apply.sh
+
+bench-copy: deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/bench_copy.sh
 
 sandbox-up: all
 	tests/sandbox.sh start

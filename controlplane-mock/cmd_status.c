@@ -31,7 +31,7 @@ int cmd_status(cp_ctx *ctx, int argc, char **argv)
     } else {
         sbuf out = SBUF_INIT;
         render_status(resp, ctx->agent_addr, &out);
-        fputs(out.buf, stdout);
+        fputs(sbuf_cstr(&out), stdout);
         sbuf_free(&out);
     }
     protobuf_c_message_free_unpacked(resp, NULL);
@@ -49,7 +49,7 @@ static int watch_print(const ProtobufCMessage *m, void *data)
     sbuf out = SBUF_INIT;
     render_status_line(m, &out);
     sbuf_addc(&out, '\n');
-    fputs(out.buf, stdout);
+    fputs(sbuf_cstr(&out), stdout);
     fflush(stdout);
     sbuf_free(&out);
     return 0;

@@ -26,6 +26,10 @@ static const command commands[] = {
     {"status", cmd_status, "show the agent, its source server and everything it runs"},
     {"watch", cmd_watch, "print a line per health update until interrupted"},
     {"health", cmd_health, "grpc.health.v1 Check: SERVING or NOT_SERVING"},
+    {"preflight", cmd_preflight, "check source (and destination) for migration-breaking problems"},
+    {"import", cmd_import, "copy tables into a destination, then keep it in sync (live progress)"},
+    {"workflow", cmd_workflow, "list, status, pause, resume or follow workflows"},
+    {"stream", cmd_stream, "start, stop or show a replication stream"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -73,7 +77,7 @@ void cp_print_json(const ProtobufCMessage *m)
     sbuf out = SBUF_INIT;
     pbjson_write(m, &out);
     sbuf_addc(&out, '\n');
-    fputs(out.buf, stdout);
+    fputs(sbuf_cstr(&out), stdout);
     fflush(stdout);
     sbuf_free(&out);
 }

@@ -36,7 +36,30 @@ int cp_report_failure(const cp_ctx *ctx, const char *what, grpc_status_code st, 
 /* Print a message as one JSON line on stdout. */
 void cp_print_json(const ProtobufCMessage *m);
 
+/* Connection options for a server, repeated per role ("target"). */
+typedef struct cp_endpoint_args {
+    const char *host, *port, *socket, *user, *password_file, *password_env;
+} cp_endpoint_args;
+
+#define CP_ENDPOINT_OPTS(role, a)                                                        \
+    {role "-host", ARG_STR, &(a).host, role " server host"},                             \
+    {role "-port", ARG_STR, &(a).port, role " server port (3306)"},                      \
+    {role "-socket", ARG_STR, &(a).socket, role " server unix socket"},                  \
+    {role "-user", ARG_STR, &(a).user, "user the agent logs in as"},                     \
+    {role "-password-file", ARG_STR, &(a).password_file, "file the agent reads the password from"}, \
+    {role "-password-env", ARG_STR, &(a).password_env, "agent environment variable holding it"}
+
+#include "tabletagent/v1/tabletagent.pb-c.h"
+
+void cp_endpoint_from_args(const cp_endpoint_args *a, Tabletagent__V1__Endpoint *ep);
+/* "stop", "exec", "ignore" (NULL: stop); false for anything else. */
+bool cp_ddl_policy(const char *s, Tabletagent__V1__DdlPolicy *out);
+
 int cmd_status(cp_ctx *ctx, int argc, char **argv);
+int cmd_stream(cp_ctx *ctx, int argc, char **argv);
+int cmd_preflight(cp_ctx *ctx, int argc, char **argv);
+int cmd_import(cp_ctx *ctx, int argc, char **argv);
+int cmd_workflow(cp_ctx *ctx, int argc, char **argv);
 int cmd_watch(cp_ctx *ctx, int argc, char **argv);
 int cmd_health(cp_ctx *ctx, int argc, char **argv);
 
@@ -44,5 +67,9 @@ int cmd_health(cp_ctx *ctx, int argc, char **argv);
 void render_status(const ProtobufCMessage *status, const char *agent_addr, sbuf *out);
 void render_status_line(const ProtobufCMessage *status, sbuf *out);
 void render_duration(int64_t seconds, sbuf *out);
+void render_stream(const ProtobufCMessage *stream, sbuf *out);
+void render_workflow(const ProtobufCMessage *workflow, sbuf *out);
+void render_workflow_line(const ProtobufCMessage *workflow, sbuf *out);
+void render_count(uint64_t n, sbuf *out);
 
 #endif

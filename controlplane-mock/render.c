@@ -75,6 +75,132 @@ static void render_source(const Tabletagent__V1__SourceStatus *src, sbuf *out)
                   src->probe_duration_ms);
 }
 
+static const char *stream_state_name(Tabletagent__V1__StreamState s)
+{
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&tabletagent__v1__stream_state__descriptor, s);
+    return v ? v->name + strlen("STREAM_") : "?";
+}
+
+void render_stream(const ProtobufCMessage *msg, sbuf *out)
+{
+    const Tabletagent__V1__StreamStatus *s = (const void *)msg;
+    sbuf_addf(out, "Stream     %s  %s", s->name, stream_state_name(s->state));
+    if (s->lag_seconds >= 0)
+        sbuf_addf(out, "  lag %.0f s", s->lag_seconds);
+    sbuf_addf(out, "\n           %s -> %s\n", s->source, s->target);
+    if (s->applied)
+        sbuf_addf(out, "Applied    gtid %s  file %s:%llu  (%llu transactions, %llu rows this run)\n",
+                  *s->applied->gtid ? s->applied->gtid : "-", or_dash(s->applied->file),
+                  (unsigned long long)s->applied->offset, (unsigned long long)s->transactions,
+                  (unsigned long long)s->rows);
+    if (s->error && *s->error->code)
+        sbuf_addf(out, "Problem    [%s] %s\n", s->error->code, s->error->message);
+    else if (*s->message)
+        sbuf_addf(out, "Note       %s\n", s->message);
+}
+
+/* 1234567 -> "1,234,567" */
+void render_count(uint64_t n, sbuf *out)
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)n);
+    for (int i = 0; i < len; i++) {
+        if (i && (len - i) % 3 == 0)
+            sbuf_addc(out, ',');
+        sbuf_addc(out, digits[i]);
+    }
+}
+
+static const char *workflow_state_name(Tabletagent__V1__WorkflowState s)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&tabletagent__v1__workflow_state__descriptor, s);
+    return v ? v->name + strlen("WORKFLOW_") : "?";
+}
+
+static void render_bar(uint64_t done, uint64_t total, int width, sbuf *out)
+{
+    int filled = total ? (int)((double)done / (double)total * width) : 0;
+    if (filled > width)
+        filled = width;
+    sbuf_addc(out, '[');
+    for (int i = 0; i < width; i++)
+        sbuf_addc(out, i < filled ? '#' : '.');
+    sbuf_addc(out, ']');
+}
+
+static void render_rate_eta(const Tabletagent__V1__Workflow *w, sbuf *out)
+{
+    if (w->rows_per_second > 0) {
+        sbuf_adds(out, "  ");
+        render_count((uint64_t)w->rows_per_second, out);
+        sbuf_adds(out, " rows/s");
+    }
+    if (w->eta_seconds > 0) {
+        sbuf_adds(out, "  ETA ");
+        render_duration(w->eta_seconds, out);
+    }
+}
+
+void render_workflow_line(const ProtobufCMessage *msg, sbuf *out)
+{
+    const Tabletagent__V1__Workflow *w = (const void *)msg;
+    uint64_t pct = w->rows_estimated ? w->rows_copied * 100 / w->rows_estimated : 0;
+    sbuf_addf(out, "%s %s %llu%% ", w->name, workflow_state_name(w->state),
+              (unsigned long long)(pct > 100 ? 100 : pct));
+    render_count(w->rows_copied, out);
+    sbuf_adds(out, "/");
+    render_count(w->rows_estimated, out);
+    sbuf_adds(out, " rows");
+    render_rate_eta(w, out);
+    if (w->stream && w->stream->lag_seconds >= 0)
+        sbuf_addf(out, "  lag %.0fs", w->stream->lag_seconds);
+    if (w->throttled)
+        sbuf_addf(out, "  THROTTLED (%s)", w->throttle_reason);
+    if (w->error && *w->error->code)
+        sbuf_addf(out, "  [%s] %s", w->error->code, w->error->message);
+}
+
+void render_workflow(const ProtobufCMessage *msg, sbuf *out)
+{
+    const Tabletagent__V1__Workflow *w = (const void *)msg;
+    sbuf_addf(out, "Workflow   %s  %s  -> %s  (copy cycles: %u)\n", w->name, workflow_state_name(w->state),
+              w->destination, w->copy_cycles);
+    uint64_t pct = w->rows_estimated ? w->rows_copied * 100 / w->rows_estimated : 0;
+    sbuf_adds(out, "Progress   ");
+    render_bar(w->rows_copied, w->rows_estimated, 30, out);
+    sbuf_addf(out, " %3llu%%  ", (unsigned long long)(pct > 100 ? 100 : pct));
+    render_count(w->rows_copied, out);
+    sbuf_adds(out, " / ");
+    render_count(w->rows_estimated, out);
+    sbuf_adds(out, " rows");
+    render_rate_eta(w, out);
+    sbuf_addc(out, '\n');
+    for (size_t i = 0; i < w->n_tables; i++) {
+        const Tabletagent__V1__TableProgress *t = w->tables[i];
+        sbuf_addf(out, "  %s.%s", t->schema, t->name);
+        size_t used = strlen(t->schema) + strlen(t->name) + 3;
+        for (; used < 38; used++)
+            sbuf_addc(out, ' ');
+        sbuf_addf(out, " %-9s ", t->phase);
+        render_count(t->rows_copied, out);
+        sbuf_adds(out, " / ");
+        render_count(t->rows_estimated, out);
+        sbuf_addc(out, '\n');
+    }
+    if (w->throttled)
+        sbuf_addf(out, "Throttled  %s\n", w->throttle_reason);
+    if (w->stream)
+        sbuf_addf(out, "Replicate  lag %.0f s  applied gtid %s\n", w->stream->lag_seconds,
+                  w->stream->applied && *w->stream->applied->gtid ? w->stream->applied->gtid : "-");
+    else if (w->position && *w->position->gtid)
+        sbuf_addf(out, "Position   gtid %s\n", w->position->gtid);
+    if (w->error && *w->error->code)
+        sbuf_addf(out, "Problem    [%s] %s\n", w->error->code, w->error->message);
+    else if (*w->message)
+        sbuf_addf(out, "Note       %s\n", w->message);
+}
+
 void render_status(const ProtobufCMessage *msg, const char *agent_addr, sbuf *out)
 {
     const Tabletagent__V1__AgentStatus *st = (const void *)msg;
@@ -87,6 +213,10 @@ void render_status(const ProtobufCMessage *msg, const char *agent_addr, sbuf *ou
         sbuf_addf(out, "Problem    %s\n", st->health_error);
     if (st->source)
         render_source(st->source, out);
+    for (size_t i = 0; i < st->n_streams; i++)
+        render_stream(&st->streams[i]->base, out);
+    for (size_t i = 0; i < st->n_workflows; i++)
+        render_workflow(&st->workflows[i]->base, out);
 }
 
 void render_status_line(const ProtobufCMessage *msg, sbuf *out)

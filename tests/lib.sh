@@ -81,3 +81,52 @@ trap 'stop_agent' EXIT
 
 status_json() { cpctl --json status; }
 source_gtid() { sql_source -e "SELECT @@gtid_binlog_pos"; }
+
+# ---- replication helpers ---------------------------------------------------
+
+APP_USER=app
+APP_PASSWORD=app-password
+
+# sysbench against the source as the application user: sb PHASE [options].
+sb() {
+    local phase=$1
+    shift
+    sysbench oltp_write_only --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$SOURCE_PORT" \
+        --mysql-user=$APP_USER --mysql-password=$APP_PASSWORD --mysql-db=sbtest "$@" "$phase"
+}
+
+# The agent's account on a server, as cpctl endpoint options: endpoint_opts ROLE PORT.
+endpoint_opts() {
+    echo "--$1-host 127.0.0.1 --$1-port $2 --$1-user agent --$1-password-file $PASSWORD_FILE"
+}
+
+stream_json() { cpctl --json stream status "$1"; }
+stream_field() { stream_json "$1" | jq -r "$2"; }
+
+# wait_stream_at NAME GTID [SECONDS]: the stream has applied GTID.
+wait_stream_at() {
+    local name=$1 want=$2 limit=${3:-30}
+    at() { [ "$(stream_field "$name" .applied.gtid)" == "$want" ]; }
+    wait_for "$limit" "stream $name at $want (now $(stream_field "$name" .applied.gtid 2>/dev/null))" at
+}
+
+# checksums_equal DB TABLE...: CHECKSUM TABLE agrees on both servers.
+checksums_equal() {
+    local db=$1 t a b q
+    shift
+    for t in "$@"; do
+        q="\`${db//\`/\`\`}\`.\`${t//\`/\`\`}\`"
+        a=$(sql_source -e "CHECKSUM TABLE $q" | cut -f2)
+        b=$(sql_dest -e "CHECKSUM TABLE $q" | cut -f2)
+        [ -n "$a" ] && [ "$a" == "$b" ] || fail "checksum of $db.$t differs: source $a, dest $b"
+    done
+}
+
+# copy_schema_and_rows DB: a quiesced copy of DB to dest (test setup only;
+# the product's own copy is the import workflow).
+copy_db_quiesced() {
+    sql_dest -e "DROP DATABASE IF EXISTS \`$1\`"
+    sql_dest -e "CREATE DATABASE \`$1\`"
+    mariadb-dump --defaults-file="$SANDBOX_DIR/source/client.cnf" --single-transaction --skip-triggers "$1" |
+        mariadb --defaults-file="$SANDBOX_DIR/dest/client.cnf" "$1"
+}

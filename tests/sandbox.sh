@@ -18,6 +18,8 @@
 #
 # The agent logs in as `agent` with the least privileges it needs (see
 # README "Grants"); its password is generated once into $SANDBOX_DIR/agent.pass.
+# Test clients and benchmarks log in as `app` (password app-password), an
+# ALL PRIVILEGES account like a real application's.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,11 +72,14 @@ innodb-flush-log-at-trx-commit=$SANDBOX_FLUSH
 key-buffer-size=1M
 aria-pagecache-buffer-size=1M
 local-infile=1
+character-set-server=utf8mb4
+collation-server=utf8mb4_general_ci
 EOF
     cat >"$d/client.cnf" <<EOF
 [client]
 socket=$d/mariadbd.sock
 user=root
+default-character-set=utf8mb4
 EOF
 }
 
@@ -120,6 +125,10 @@ CREATE USER IF NOT EXISTS 'agent'@'127.0.0.1' IDENTIFIED BY '$pw';
 CREATE USER IF NOT EXISTS 'agent'@'localhost' IDENTIFIED BY '$pw';
 GRANT $grants, $write ON *.* TO 'agent'@'127.0.0.1';
 GRANT $grants, $write ON *.* TO 'agent'@'localhost';
+-- The application's account in tests and benchmarks: ALL PRIVILEGES on
+-- purpose, because write fencing must stop even such users.
+CREATE USER IF NOT EXISTS 'app'@'127.0.0.1' IDENTIFIED BY 'app-password';
+GRANT ALL PRIVILEGES ON *.* TO 'app'@'127.0.0.1';
 EOF
 }
 

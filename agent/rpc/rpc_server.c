@@ -23,6 +23,7 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
+#include <grpc/support/log.h>
 #include <grpc/support/time.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -499,8 +500,18 @@ static void server_on_wake(uv_async_t *h)
 
 /* ---- setup and teardown ---------------------------------------------------------- */
 
+/* gRPC's own diagnostics, in our log format instead of on raw stderr. */
+static void grpc_log_forward(gpr_log_func_args *args)
+{
+    if (args->severity == GPR_LOG_SEVERITY_ERROR)
+        log_warn("grpc", "%s", args->message);
+    else
+        log_debug("grpc", "%s", args->message);
+}
+
 rpc_server *rpc_server_new(uv_loop_t *loop, void *ctx)
 {
+    gpr_set_log_function(grpc_log_forward);
     rpc_server *srv = xcalloc(1, sizeof *srv);
     srv->loop = loop;
     srv->ctx = ctx;
@@ -559,7 +570,11 @@ int rpc_server_listen(rpc_server *srv, const char *address, const rpc_tls *tls, 
         return -1;
     rpc_endpoint *ep = &srv->eps[srv->neps];
     ep->srv = srv;
-    ep->gs = grpc_server_create(NULL, NULL);
+    /* gRPC enables SO_REUSEPORT by default: a second agent could then bind
+     * the same port and silently take half the calls. */
+    grpc_arg no_reuse = {GRPC_ARG_INTEGER, GRPC_ARG_ALLOW_REUSEPORT, {.integer = 0}};
+    grpc_channel_args args = {1, &no_reuse};
+    ep->gs = grpc_server_create(&args, NULL);
     grpc_server_register_completion_queue(ep->gs, srv->cq, NULL);
     ep->listeners = xcalloc(nmethods + 1, sizeof *ep->listeners);
     for (size_t i = 0; i < nmethods; i++) {

@@ -5,15 +5,15 @@
  * without copies. A watcher is a stream call plus the last serving state it
  * saw: StreamHealth gets every update, Health.Watch only changes (that is
  * what the gRPC health protocol specifies). */
-#include "rpc/service.h"
-
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "lib/log.h"
+#include "rpc/service_internal.h"
 #include "tabletagent/v1/tabletagent.pb-c.h"
+#include "workflow/streams.h"
+#include "workflow/workflows.h"
 
 #define HEALTH_SERVICE_NAME "tabletagent.v1.TabletAgent"
 /* Always SERVING while the loop answers: for liveness probes, which must
@@ -22,19 +22,13 @@
 
 typedef enum { WATCH_STATUS, WATCH_HEALTH } watch_kind;
 
-typedef struct watcher {
+struct watcher {
     struct service *service;
     rpc_call *call;
     watch_kind kind;
     char *health_name; /* Health.Watch: the service watched */
     int last_state; /* Health.Watch: last status sent, -1 before the first */
     struct watcher *prev, *next;
-} watcher;
-
-struct service {
-    agent *agent;
-    watcher *watchers;
-    unsigned nwatchers;
 };
 
 static char *S(const char *s)
@@ -70,6 +64,12 @@ typedef struct status_msg {
     Tabletagent__V1__SourceStatus source;
     Tabletagent__V1__Position position;
     sbuf address;
+    pb_stream_holder *streams;
+    pb_StreamStatus **stream_ptrs;
+    size_t nstreams;
+    pb_workflow_holder *workflows;
+    Tabletagent__V1__Workflow **workflow_ptrs;
+    size_t nworkflows;
 } status_msg;
 
 static void status_fill_source(status_msg *m, const agent *a, const probe_result *r)
@@ -119,6 +119,24 @@ static void status_build(status_msg *m, const agent *a)
     st->uptime_seconds = (agent_now_ms() - a->started_ms) / 1000;
     st->sequence = a->sequence;
     st->rss_bytes = agent_rss_bytes();
+    m->nstreams = streams_count(a->streams);
+    m->streams = xcalloc(m->nstreams, sizeof *m->streams);
+    m->stream_ptrs = xcalloc(m->nstreams, sizeof *m->stream_ptrs);
+    for (size_t i = 0; i < m->nstreams; i++) {
+        pbconv_stream_status(streams_at(a->streams, i), &m->streams[i]);
+        m->stream_ptrs[i] = &m->streams[i].msg;
+    }
+    st->n_streams = m->nstreams;
+    st->streams = m->stream_ptrs;
+    m->nworkflows = workflows_count(a->workflows);
+    m->workflows = xcalloc(m->nworkflows + 1, sizeof *m->workflows);
+    m->workflow_ptrs = xcalloc(m->nworkflows + 1, sizeof *m->workflow_ptrs);
+    for (size_t i = 0; i < m->nworkflows; i++) {
+        pbconv_workflow(workflows_at(a->workflows, i), &a->cfg->source, &m->workflows[i]);
+        m->workflow_ptrs[i] = &m->workflows[i].msg;
+    }
+    st->n_workflows = m->nworkflows;
+    st->workflows = m->workflow_ptrs;
     if (monitor_serving(a->monitor)) {
         st->state = TABLETAGENT__V1__SERVING_STATE__SERVING;
     } else {
@@ -130,6 +148,14 @@ static void status_build(status_msg *m, const agent *a)
 static void status_release(status_msg *m)
 {
     sbuf_free(&m->address);
+    for (size_t i = 0; i < m->nstreams; i++)
+        pbconv_stream_release(&m->streams[i]);
+    free(m->streams);
+    free(m->stream_ptrs);
+    for (size_t i = 0; i < m->nworkflows; i++)
+        pbconv_workflow_release(&m->workflows[i]);
+    free(m->workflows);
+    free(m->workflow_ptrs);
 }
 
 /* ---- watchers ------------------------------------------------------------------ */
@@ -301,6 +327,19 @@ static const rpc_method agent_methods[] = {
     {AGENT_PATH("GetStatus"), RPC_UNARY, &tabletagent__v1__get_status_request__descriptor, handle_get_status},
     {AGENT_PATH("StreamHealth"), RPC_SERVER_STREAM, &tabletagent__v1__stream_health_request__descriptor,
      handle_stream_health},
+    {AGENT_PATH("Preflight"), RPC_UNARY, &tabletagent__v1__preflight_request__descriptor, handle_preflight},
+    {AGENT_PATH("CreateImport"), RPC_UNARY, &tabletagent__v1__create_import_request__descriptor,
+     handle_create_import},
+    {AGENT_PATH("GetWorkflow"), RPC_UNARY, &tabletagent__v1__get_workflow_request__descriptor, handle_get_workflow},
+    {AGENT_PATH("ListWorkflows"), RPC_UNARY, &tabletagent__v1__list_workflows_request__descriptor,
+     handle_list_workflows},
+    {AGENT_PATH("PauseWorkflow"), RPC_UNARY, &tabletagent__v1__workflow_command_request__descriptor,
+     handle_pause_workflow},
+    {AGENT_PATH("ResumeWorkflow"), RPC_UNARY, &tabletagent__v1__workflow_command_request__descriptor,
+     handle_resume_workflow},
+    {AGENT_PATH("StartStream"), RPC_UNARY, &tabletagent__v1__start_stream_request__descriptor, handle_start_stream},
+    {AGENT_PATH("StopStream"), RPC_UNARY, &tabletagent__v1__stop_stream_request__descriptor, handle_stop_stream},
+    {AGENT_PATH("GetStream"), RPC_UNARY, &tabletagent__v1__get_stream_request__descriptor, handle_get_stream},
 };
 
 const rpc_method *service_methods(size_t *n)

@@ -7,7 +7,10 @@
     X(sbuf)            \
     X(gtid)            \
     X(config)          \
-    X(messages)
+    X(messages)        \
+    X(vrepl)           \
+    X(decoder)         \
+    X(preflight)
 
 #define UNIT_DECLARE(name) int suite_##name(void);
 UNIT_SUITES(UNIT_DECLARE)

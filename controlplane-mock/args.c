@@ -1,0 +1,68 @@
+/* args: table-driven option parsing for cpctl subcommands. See args.h. */
+#include "args.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const arg_opt *find(const arg_opt *opts, size_t n, const char *name, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+int args_parse(int argc, char **argv, const arg_opt *opts, size_t nopts, const char **pos, size_t npos,
+               size_t *got, sbuf *err)
+{
+    *got = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            if (*got == npos) {
+                sbuf_setf(err, "unexpected argument \"%s\"", a);
+                return -1;
+            }
+            pos[(*got)++] = a;
+            continue;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const arg_opt *o = find(opts, nopts, name, len);
+        if (!o) {
+            sbuf_setf(err, "unknown option --%.*s", (int)len, name);
+            return -1;
+        }
+        if (o->kind == ARG_FLAG) {
+            *(bool *)o->dest = true;
+            continue;
+        }
+        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!value) {
+            sbuf_setf(err, "--%s needs a value", o->name);
+            return -1;
+        }
+        if (o->kind == ARG_STR) {
+            *(const char **)o->dest = value;
+        } else {
+            arg_list *l = o->dest;
+            l->v = realloc(l->v, (l->n + 1) * sizeof *l->v);
+            l->v[l->n++] = (char *)value;
+        }
+    }
+    return 0;
+}
+
+void args_list_free(arg_list *l)
+{
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+void args_usage(const char *synopsis, const arg_opt *opts, size_t nopts, sbuf *out)
+{
+    sbuf_addf(out, "usage: cpctl %s\n", synopsis);
+    for (size_t i = 0; i < nopts; i++)
+        sbuf_addf(out, "  --%-22s %s%s\n", opts[i].name, opts[i].help, opts[i].kind == ARG_LIST ? " (repeatable)" : "");
+}

@@ -1,0 +1,222 @@
+/* cmd_workflow: `import` (create an import workflow and follow it with a
+ * live progress bar) and `workflow status|list|pause|resume`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "cpctl.h"
+#include "tabletagent/v1/tabletagent.pb-c.h"
+
+#define PATH(m) "/tabletagent.v1.TabletAgent/" m
+
+static int workflow_call(cp_ctx *ctx, const char *method, const char *what, const ProtobufCMessage *req,
+                         ProtobufCMessage **resp)
+{
+    cp_client *c = cp_agent(ctx);
+    if (!c)
+        return EXIT_UNREACHABLE;
+    sbuf err = SBUF_INIT;
+    grpc_status_code st =
+        cp_client_unary(c, method, req, &tabletagent__v1__workflow__descriptor, resp, ctx->timeout_ms, &err);
+    int rc = st == GRPC_STATUS_OK ? EXIT_OK : cp_report_failure(ctx, what, st, err.buf);
+    sbuf_free(&err);
+    return rc;
+}
+
+static void print_workflow(const cp_ctx *ctx, const ProtobufCMessage *m)
+{
+    if (ctx->json) {
+        cp_print_json(m);
+        return;
+    }
+    sbuf out = SBUF_INIT;
+    render_workflow(m, &out);
+    fputs(sbuf_cstr(&out), stdout);
+    sbuf_free(&out);
+}
+
+static bool settled(const Tabletagent__V1__Workflow *w)
+{
+    return w->state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_REPLICATING ||
+           w->state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_ERROR ||
+           w->state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_PAUSED ||
+           w->state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_STOPPED;
+}
+
+/* Poll until the copy is over, redrawing the progress view in place. */
+static int follow(cp_ctx *ctx, const char *name)
+{
+    bool tty = isatty(STDOUT_FILENO);
+    int drawn = 0;
+    time_t last_line = 0;
+    Tabletagent__V1__GetWorkflowRequest req = TABLETAGENT__V1__GET_WORKFLOW_REQUEST__INIT;
+    req.name = (char *)name;
+    for (;;) {
+        ProtobufCMessage *resp;
+        int rc = workflow_call(ctx, PATH("GetWorkflow"), "import", &req.base, &resp);
+        if (rc != EXIT_OK)
+            return rc;
+        const Tabletagent__V1__Workflow *w = (const void *)resp;
+        bool done = settled(w) || *ctx->interrupted;
+        sbuf out = SBUF_INIT;
+        if (tty) {
+            for (int i = 0; i < drawn; i++)
+                sbuf_adds(&out, "\033[A\033[K");
+            render_workflow(resp, &out);
+            drawn = 0;
+            for (const char *p = sbuf_cstr(&out); *p; p++)
+                drawn += *p == '\n';
+        } else if (done || time(NULL) - last_line >= 2) {
+            render_workflow_line(resp, &out);
+            sbuf_addc(&out, '\n');
+            last_line = time(NULL);
+        }
+        fputs(sbuf_cstr(&out), stdout);
+        fflush(stdout);
+        sbuf_free(&out);
+        int state = w->state;
+        if (done && !tty && ctx->json)
+            cp_print_json(resp);
+        protobuf_c_message_free_unpacked(resp, NULL);
+        if (done)
+            return state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_ERROR ? EXIT_FAILED : EXIT_OK;
+        usleep(500000);
+    }
+}
+
+int cmd_import(cp_ctx *ctx, int argc, char **argv)
+{
+    cp_endpoint_args dest = {0};
+    const char *parallel = NULL, *chunk = NULL, *throttle = NULL, *ddl = NULL, *snapshot = NULL;
+    bool keep_indexes = false, no_wait = false;
+    arg_list include = {0}, exclude = {0};
+    arg_opt opts[] = {
+        CP_ENDPOINT_OPTS("dest", dest),
+        {"tables", ARG_LIST, &include, "db.table pattern to import (* and ? work; default: all)"},
+        {"exclude", ARG_LIST, &exclude, "db.table pattern to leave out"},
+        {"parallel", ARG_STR, &parallel, "destination writer connections (4)"},
+        {"chunk-rows", ARG_STR, &chunk, "rows per page (10000)"},
+        {"throttle-threads-running", ARG_STR, &throttle, "pause copying above this source Threads_running (50)"},
+        {"ddl", ARG_STR, &ddl, "DDL during replication: stop (default), exec or ignore"},
+        {"snapshot-seconds", ARG_STR, &snapshot, "longest a snapshot is held before a catch-up cycle (600)"},
+        {"keep-secondary-indexes", ARG_FLAG, &keep_indexes, "create secondary indexes before the rows, not after"},
+        {"no-wait", ARG_FLAG, &no_wait, "return at once instead of following the copy"},
+    };
+    const char *pos[1];
+    size_t got;
+    sbuf err = SBUF_INIT;
+    int rc = EXIT_USAGE;
+    if (args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &got, &err) != 0 || got != 1) {
+        fprintf(stderr, "cpctl: import: %s\n", err.len ? err.buf : "a workflow NAME is required");
+        sbuf_reset(&err);
+        args_usage("import NAME --dest-host H --dest-user U --dest-password-file F [options]", opts,
+                   sizeof opts / sizeof opts[0], &err);
+        fputs(sbuf_cstr(&err), stderr);
+        goto out;
+    }
+    Tabletagent__V1__CreateImportRequest req = TABLETAGENT__V1__CREATE_IMPORT_REQUEST__INIT;
+    Tabletagent__V1__Endpoint ep;
+    Tabletagent__V1__TableFilter filter = TABLETAGENT__V1__TABLE_FILTER__INIT;
+    Tabletagent__V1__ImportOptions o = TABLETAGENT__V1__IMPORT_OPTIONS__INIT;
+    cp_endpoint_from_args(&dest, &ep);
+    filter.include = include.v;
+    filter.n_include = include.n;
+    filter.exclude = exclude.v;
+    filter.n_exclude = exclude.n;
+    o.parallelism = parallel ? (uint32_t)atoi(parallel) : 0;
+    o.chunk_rows = chunk ? strtoull(chunk, NULL, 10) : 0;
+    o.throttle_threads_running = throttle ? (uint32_t)atoi(throttle) : 0;
+    o.snapshot_seconds = snapshot ? (uint32_t)atoi(snapshot) : 0;
+    o.keep_secondary_indexes = keep_indexes;
+    if (!cp_ddl_policy(ddl, &o.ddl)) {
+        fprintf(stderr, "cpctl: --ddl must be stop, exec or ignore\n");
+        goto out;
+    }
+    req.name = (char *)pos[0];
+    req.destination = &ep;
+    req.tables = &filter;
+    req.options = &o;
+    ProtobufCMessage *resp;
+    rc = workflow_call(ctx, PATH("CreateImport"), "import", &req.base, &resp);
+    if (rc != EXIT_OK)
+        goto out;
+    if (no_wait)
+        print_workflow(ctx, resp);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    if (!no_wait)
+        rc = follow(ctx, pos[0]);
+out:
+    args_list_free(&include);
+    args_list_free(&exclude);
+    sbuf_free(&err);
+    return rc;
+}
+
+static int workflow_list(cp_ctx *ctx)
+{
+    cp_client *c = cp_agent(ctx);
+    if (!c)
+        return EXIT_UNREACHABLE;
+    Tabletagent__V1__ListWorkflowsRequest req = TABLETAGENT__V1__LIST_WORKFLOWS_REQUEST__INIT;
+    ProtobufCMessage *resp;
+    sbuf err = SBUF_INIT;
+    grpc_status_code st = cp_client_unary(c, PATH("ListWorkflows"), &req.base,
+                                          &tabletagent__v1__list_workflows_response__descriptor, &resp,
+                                          ctx->timeout_ms, &err);
+    int rc = st == GRPC_STATUS_OK ? EXIT_OK : cp_report_failure(ctx, "workflow list", st, err.buf);
+    if (rc == EXIT_OK) {
+        const Tabletagent__V1__ListWorkflowsResponse *l = (const void *)resp;
+        if (ctx->json) {
+            cp_print_json(resp);
+        } else {
+            if (l->n_workflows == 0)
+                puts("no workflows");
+            for (size_t i = 0; i < l->n_workflows; i++) {
+                sbuf line = SBUF_INIT;
+                render_workflow_line(&l->workflows[i]->base, &line);
+                puts(line.buf);
+                sbuf_free(&line);
+            }
+        }
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    sbuf_free(&err);
+    return rc;
+}
+
+int cmd_workflow(cp_ctx *ctx, int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "list") == 0)
+        return workflow_list(ctx);
+    if (argc != 3) {
+        fprintf(stderr, "usage: cpctl workflow list | status|pause|resume|follow NAME\n");
+        return EXIT_USAGE;
+    }
+    const char *verb = argv[1], *name = argv[2];
+    ProtobufCMessage *resp = NULL;
+    int rc;
+    if (strcmp(verb, "follow") == 0)
+        return follow(ctx, name);
+    if (strcmp(verb, "status") == 0) {
+        Tabletagent__V1__GetWorkflowRequest req = TABLETAGENT__V1__GET_WORKFLOW_REQUEST__INIT;
+        req.name = (char *)name;
+        rc = workflow_call(ctx, PATH("GetWorkflow"), "workflow status", &req.base, &resp);
+    } else if (strcmp(verb, "pause") == 0 || strcmp(verb, "resume") == 0) {
+        Tabletagent__V1__WorkflowCommandRequest req = TABLETAGENT__V1__WORKFLOW_COMMAND_REQUEST__INIT;
+        req.name = (char *)name;
+        bool pause = verb[0] == 'p';
+        rc = workflow_call(ctx, pause ? PATH("PauseWorkflow") : PATH("ResumeWorkflow"),
+                           pause ? "workflow pause" : "workflow resume", &req.base, &resp);
+    } else {
+        fprintf(stderr, "cpctl: unknown workflow command \"%s\"\n", verb);
+        return EXIT_USAGE;
+    }
+    if (rc == EXIT_OK) {
+        print_workflow(ctx, resp);
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    return rc;
+}
