@@ -88,7 +88,7 @@ $(CLI_BIN): $(BUILD)/controlplane-mock/cpctl.o $(LIBCP) $(LIBAGENT)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBAGENT)
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBCP) $(LIBAGENT)
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

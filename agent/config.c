@@ -43,6 +43,7 @@ static const opt opts[] = {
     {"probe-timeout-s", OPT_UINT, F(probe_timeout_s), "2", "connect/read timeout of a probe"},
     {"state-dir", OPT_STR, F(state_dir), "/var/lib/tablet-agent", "where the agent keeps its workflow registry"},
     {"sidecar-schema", OPT_STR, F(sidecar_schema), "_tablet_agent", "the agent's own schema on the destination"},
+    {"fence-exempt-accounts", OPT_STR, F(fence_exempt), "", "user@host,... a cutover never locks (besides the agent's own and root@localhost)"},
     {"server-id", OPT_UINT, F(server_id), "0", "replica server id for binlog streams (0: derived from the port)"},
     {"log-level", OPT_LEVEL, F(log_level), "info", "debug, info, warn or error"},
     {"help", OPT_FLAG, F(help), NULL, "print this help"},

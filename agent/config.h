@@ -30,6 +30,7 @@ typedef struct agent_config {
     unsigned probe_timeout_s;
     char *state_dir;      /* where the agent keeps its workflow registry */
     char *sidecar_schema; /* the agent's own schema on the destination */
+    char *fence_exempt;   /* accounts a cutover fence never locks */
     uint32_t server_id;   /* replica server id for binlog streams */
     log_level log_level;
     bool help;

@@ -29,18 +29,25 @@ static const command commands[] = {
     {"preflight", cmd_preflight, "check source (and destination) for migration-breaking problems"},
     {"import", cmd_import, "copy tables into a destination, then keep it in sync (live progress)"},
     {"workflow", cmd_workflow, "list, status, pause, resume or follow workflows"},
+    {"validate", cmd_lifecycle, "route reads to the destination (writes stay on the source)"},
+    {"switch", cmd_lifecycle, "enable primary mode: fence the source, move writes, reverse replication"},
+    {"reverse", cmd_lifecycle, "roll back: writes back to the source, forward replication again"},
+    {"detach", cmd_lifecycle, "end the workflow; writes stay on the routing's primary side"},
+    {"routing", cmd_lifecycle, "show (or --watch) a workflow's routing rules"},
+    {"serve", cmd_serve, "run the control-plane mock: routing rules over gRPC"},
     {"stream", cmd_stream, "start, stop or show a replication stream"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: cpctl [--agent HOST:PORT] [--json] [--timeout-ms N]\n"
+    fprintf(f, "usage: cpctl [--agent HOST:PORT] [--control-plane HOST:PORT] [--json] [--timeout-ms N]\n"
                "             [--tls-ca FILE [--tls-cert FILE --tls-key FILE]] COMMAND [ARGS]\n\n"
                "Commands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\nThe agent address defaults to $CPCTL_AGENT or 127.0.0.1:15991.\n"
+    fprintf(f, "\nThe agent address defaults to $CPCTL_AGENT or 127.0.0.1:15991, the control plane's to\n"
+               "$CPCTL_CONTROL_PLANE or 127.0.0.1:15990.\n"
                "Exit codes: 0 ok, 1 failed or problems found, 2 usage, 3 agent unreachable.\n");
 }
 
@@ -58,7 +65,7 @@ cp_client *cp_agent(cp_ctx *ctx)
 
 int cp_report_failure(const cp_ctx *ctx, const char *what, grpc_status_code st, const char *msg)
 {
-    if (st == GRPC_STATUS_UNAVAILABLE || st == GRPC_STATUS_DEADLINE_EXCEEDED) {
+    if (st == GRPC_STATUS_UNAVAILABLE) {
         fprintf(stderr, "cpctl: %s: agent at %s is unreachable (%s); check that tablet-agent runs and "
                         "--agent points at it\n", what, ctx->agent_addr, msg);
         return EXIT_UNREACHABLE;
@@ -98,6 +105,7 @@ static int parse_globals(cp_ctx *ctx, int argc, char **argv)
         if (strcmp(a, "--json") == 0) { ctx->json = true; continue; }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); exit(EXIT_OK); }
         if (strcmp(a, "--agent") == 0) slot = &ctx->agent_addr;
+        else if (strcmp(a, "--control-plane") == 0) slot = &ctx->control_addr;
         else if (strcmp(a, "--tls-ca") == 0) slot = &ctx->tls.ca_file;
         else if (strcmp(a, "--tls-cert") == 0) slot = &ctx->tls.cert_file;
         else if (strcmp(a, "--tls-key") == 0) slot = &ctx->tls.key_file;
@@ -124,6 +132,7 @@ int main(int argc, char **argv)
 {
     cp_ctx ctx = {0};
     ctx.agent_addr = getenv("CPCTL_AGENT") ? getenv("CPCTL_AGENT") : "127.0.0.1:15991";
+    ctx.control_addr = getenv("CPCTL_CONTROL_PLANE") ? getenv("CPCTL_CONTROL_PLANE") : "127.0.0.1:15990";
     ctx.timeout_ms = 10000;
     ctx.interrupted = &interrupted;
     signal(SIGINT, on_interrupt);
@@ -136,6 +145,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[ci], commands[i].name) == 0) {
             int rc = commands[i].run(&ctx, argc - ci, argv + ci);
             cp_client_close(ctx.client);
+            cp_client_close(ctx.control);
             return rc;
         }
     }

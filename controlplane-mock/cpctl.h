@@ -20,6 +20,8 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
 typedef struct cp_ctx {
     const char *agent_addr;
+    const char *control_addr; /* the control-plane mock (cpctl serve) */
+    cp_client *control;
     cp_tls tls;
     bool use_tls;
     bool json;
@@ -59,6 +61,12 @@ int cmd_status(cp_ctx *ctx, int argc, char **argv);
 int cmd_stream(cp_ctx *ctx, int argc, char **argv);
 int cmd_preflight(cp_ctx *ctx, int argc, char **argv);
 int cmd_import(cp_ctx *ctx, int argc, char **argv);
+int cmd_serve(cp_ctx *ctx, int argc, char **argv);
+/* validate, switch, reverse, detach, routing */
+int cmd_lifecycle(cp_ctx *ctx, int argc, char **argv);
+cp_client *cp_control(cp_ctx *ctx);
+/* Change a workflow's routing rules on the control plane (compare-and-set). */
+int cp_routing_set(cp_ctx *ctx, const char *wf, int mode, const char *source, const char *dest, bool detached);
 int cmd_workflow(cp_ctx *ctx, int argc, char **argv);
 int cmd_watch(cp_ctx *ctx, int argc, char **argv);
 int cmd_health(cp_ctx *ctx, int argc, char **argv);

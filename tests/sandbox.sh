@@ -118,13 +118,16 @@ agent_password() {
 create_accounts() {
     local n=$1 pw; pw=$(agent_password)
     local grants="SELECT, RELOAD, SHOW VIEW, REPLICATION SLAVE, BINLOG MONITOR"
+    # cutover: fence writers (lock their accounts, kill their sessions, set
+    # read_only) and keep writing as the reverse applier under read_only
+    local cutover="READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS, CREATE USER"
     local write="INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE VIEW, TRIGGER, LOCK TABLES"
     client "$n" <<EOF
 SET sql_log_bin=0;
 CREATE USER IF NOT EXISTS 'agent'@'127.0.0.1' IDENTIFIED BY '$pw';
 CREATE USER IF NOT EXISTS 'agent'@'localhost' IDENTIFIED BY '$pw';
-GRANT $grants, $write ON *.* TO 'agent'@'127.0.0.1';
-GRANT $grants, $write ON *.* TO 'agent'@'localhost';
+GRANT $grants, $write, $cutover ON *.* TO 'agent'@'127.0.0.1';
+GRANT $grants, $write, $cutover ON *.* TO 'agent'@'localhost';
 -- The application's account in tests and benchmarks: ALL PRIVILEGES on
 -- purpose, because write fencing must stop even such users.
 CREATE USER IF NOT EXISTS 'app'@'127.0.0.1' IDENTIFIED BY 'app-password';

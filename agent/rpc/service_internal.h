@@ -24,6 +24,9 @@ void handle_get_workflow(rpc_call *call, const ProtobufCMessage *req, void *ctx)
 void handle_list_workflows(rpc_call *call, const ProtobufCMessage *req, void *ctx);
 void handle_pause_workflow(rpc_call *call, const ProtobufCMessage *req, void *ctx);
 void handle_resume_workflow(rpc_call *call, const ProtobufCMessage *req, void *ctx);
+void handle_switch_traffic(rpc_call *call, const ProtobufCMessage *req, void *ctx);
+void handle_reverse_traffic(rpc_call *call, const ProtobufCMessage *req, void *ctx);
+void handle_detach(rpc_call *call, const ProtobufCMessage *req, void *ctx);
 
 /* service_stream.c */
 void handle_start_stream(rpc_call *call, const ProtobufCMessage *req, void *ctx);

@@ -31,6 +31,7 @@ static int import_def_from(const service *s, const Tabletagent__V1__CreateImport
     gettimeofday(&tv, NULL);
     d->name = xstrdup(r->name);
     d->sidecar = xstrdup(s->agent->cfg->sidecar_schema);
+    d->fence_exempt = xstrdup(s->agent->cfg->fence_exempt);
     d->created_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
     return 0;
 }
@@ -90,29 +91,37 @@ void handle_list_workflows(rpc_call *call, const ProtobufCMessage *req, void *ct
 typedef struct pending_reply {
     service *s;
     rpc_call *call;
+    bool primary_is_dest;
 } pending_reply;
 
-static void command_done(import_wf *wf, int code, const char *message, void *data)
+static void command_done(import_wf *wf, const wf_cmd_result *res, void *data)
 {
     pending_reply *p = data;
-    if (code)
-        rpc_call_fail(p->call, (grpc_status_code)code, "%s", message);
+    if (res->code)
+        rpc_call_fail(p->call, (grpc_status_code)res->code, "%s", res->message);
     else
         reply_workflow(p->s, p->call, wf);
     free(p);
 }
 
-static void workflow_command(service *s, rpc_call *call, const char *name, wf_cmd_kind kind, db_endpoint *dest)
+static import_wf *find_or_fail(service *s, rpc_call *call, const char *name)
 {
     import_wf *wf = workflows_get(s->agent->workflows, name);
+    if (!wf)
+        rpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no workflow named \"%s\"", name);
+    return wf;
+}
+
+static void workflow_command(service *s, rpc_call *call, const char *name, wf_cmd_kind kind, db_endpoint *dest)
+{
+    import_wf *wf = find_or_fail(s, call, name);
     if (!wf) {
         db_endpoint_free(dest);
-        rpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no workflow named \"%s\"", name);
         return;
     }
     pending_reply *p = xcalloc(1, sizeof *p);
-    *p = (pending_reply){s, call};
-    import_command_dest(wf, kind, dest, command_done, p);
+    *p = (pending_reply){s, call, false};
+    import_command_with(wf, kind, NULL, dest, command_done, p);
 }
 
 void handle_pause_workflow(rpc_call *call, const ProtobufCMessage *req, void *ctx)
@@ -137,4 +146,126 @@ void handle_resume_workflow(rpc_call *call, const ProtobufCMessage *req, void *c
         sbuf_free(&err);
     }
     workflow_command(ctx, call, r->name, WF_CMD_RESUME, dest);
+}
+
+/* ---- cutover ----------------------------------------------------------------------------- */
+
+static void position_pb(Tabletagent__V1__Position *p, const vpos *v)
+{
+    tabletagent__v1__position__init(p);
+    p->gtid = v->gtid ? v->gtid : "";
+    p->file = v->file ? v->file : "";
+    p->offset = v->offset;
+}
+
+static void cutover_done(import_wf *wf, const wf_cmd_result *res, void *data)
+{
+    pending_reply *p = data;
+    if (res->code) {
+        rpc_call_fail(p->call, (grpc_status_code)res->code, "%s", res->message);
+        free(p);
+        return;
+    }
+    const cutover_report *r = &res->report;
+    Tabletagent__V1__CutoverResponse resp = TABLETAGENT__V1__CUTOVER_RESPONSE__INIT;
+    Tabletagent__V1__Position src, dst;
+    Tabletagent__V1__CutoverStep steps[CUTOVER_MAX_STEPS], *ptrs[CUTOVER_MAX_STEPS];
+    pb_workflow_holder h;
+    pbconv_workflow(wf, &p->s->agent->cfg->source, &h);
+    position_pb(&src, &r->source);
+    position_pb(&dst, &r->dest);
+    for (size_t i = 0; i < r->nsteps; i++) {
+        tabletagent__v1__cutover_step__init(&steps[i]);
+        steps[i].name = (char *)r->steps[i].name;
+        steps[i].duration_ms = r->steps[i].ms;
+        steps[i].ok = r->steps[i].ok;
+        ptrs[i] = &steps[i];
+    }
+    resp.workflow = &h.msg;
+    resp.source_position = &src;
+    resp.destination_position = &dst;
+    resp.n_steps = r->nsteps;
+    resp.steps = ptrs;
+    resp.total_ms = r->total_ms;
+    resp.fenced_accounts = r->fenced_accounts ? r->fenced_accounts : "";
+    rpc_call_reply(p->call, &resp.base);
+    pbconv_workflow_release(&h);
+    free(p);
+}
+
+static bool cutover_in_flight(import_wf *wf)
+{
+    wf_state st = import_state(wf);
+    return st == WF_SWITCHING || st == WF_REVERSING;
+}
+
+static void cutover_command(service *s, rpc_call *call, const Tabletagent__V1__CutoverRequest *r, wf_cmd_kind kind)
+{
+    import_wf *wf = find_or_fail(s, call, r->name);
+    if (!wf)
+        return;
+    if (cutover_in_flight(wf)) {
+        rpc_call_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "workflow %s is %s; wait for it to finish", r->name,
+                      wf_state_name(import_state(wf)));
+        return;
+    }
+    if (r->max_lag_seconds < 0 || r->timeout_ms > 3600000) {
+        rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "max_lag_seconds must be >= 0 and timeout_ms at most 3600000");
+        return;
+    }
+    wf_cmd_args args = {.timeout_ms = r->timeout_ms, .max_lag_s = r->max_lag_seconds};
+    pending_reply *p = xcalloc(1, sizeof *p);
+    *p = (pending_reply){s, call, false};
+    import_command_with(wf, kind, &args, NULL, cutover_done, p);
+}
+
+void handle_switch_traffic(rpc_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    cutover_command(ctx, call, (const void *)req, WF_CMD_SWITCH);
+}
+
+void handle_reverse_traffic(rpc_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    cutover_command(ctx, call, (const void *)req, WF_CMD_REVERSE);
+}
+
+static void detach_done(import_wf *wf, const wf_cmd_result *res, void *data)
+{
+    pending_reply *p = data;
+    if (res->code) {
+        rpc_call_fail(p->call, (grpc_status_code)res->code, "%s", res->message);
+        free(p);
+        return;
+    }
+    Tabletagent__V1__DetachResponse resp = TABLETAGENT__V1__DETACH_RESPONSE__INIT;
+    char *name = xstrdup(import_get_def(wf)->name);
+    resp.name = name;
+    resp.primary = p->primary_is_dest ? TABLETAGENT__V1__SIDE__SIDE_DESTINATION : TABLETAGENT__V1__SIDE__SIDE_SOURCE;
+    resp.message = res->message;
+    rpc_call_reply(p->call, &resp.base);
+    workflows_forget(p->s->agent->workflows, wf);
+    free(name);
+    free(p);
+}
+
+void handle_detach(rpc_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    service *s = ctx;
+    const Tabletagent__V1__DetachRequest *r = (const void *)req;
+    import_wf *wf = find_or_fail(s, call, r->name);
+    if (!wf)
+        return;
+    if (r->primary != TABLETAGENT__V1__SIDE__SIDE_SOURCE && r->primary != TABLETAGENT__V1__SIDE__SIDE_DESTINATION) {
+        rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "primary must be SIDE_SOURCE or SIDE_DESTINATION");
+        return;
+    }
+    if (cutover_in_flight(wf)) {
+        rpc_call_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "workflow %s is %s; a detach waits for it to finish",
+                      r->name, wf_state_name(import_state(wf)));
+        return;
+    }
+    wf_cmd_args args = {.primary_is_dest = r->primary == TABLETAGENT__V1__SIDE__SIDE_DESTINATION};
+    pending_reply *p = xcalloc(1, sizeof *p);
+    *p = (pending_reply){s, call, args.primary_is_dest};
+    import_command_with(wf, WF_CMD_DETACH, &args, NULL, detach_done, p);
 }

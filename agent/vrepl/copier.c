@@ -47,6 +47,7 @@ typedef struct tplan {
     size_t ncols;     /* in the select list */
     bool *insertable; /* per select column */
     bool *as_text;    /* per select column: needs a character-set introducer */
+    bool busy;        /* a reader is reading a page of it (table_lock) */
 } tplan;
 
 typedef struct page {
@@ -342,19 +343,19 @@ static void page_end_key(page *pg, const tplan *p, MYSQL_FIELD *f, MYSQL_ROW row
  * the separators and the escape character escaped. */
 static void add_field(sbuf *sb, const char *v, unsigned long len)
 {
+    static const char esc[256] = {['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', [0] = '0'};
     if (!v) {
         sbuf_add(sb, "\\N", 2);
         return;
     }
-    sbuf_grow(sb, len + 8);
+    const unsigned char *p = (const unsigned char *)v;
     size_t run = 0;
     for (size_t i = 0; i < len; i++) {
-        char e = v[i] == '\\' ? '\\' : v[i] == '\t' ? 't' : v[i] == '\n' ? 'n' : v[i] == '\0' ? '0' : 0;
-        if (!e)
+        if (!esc[p[i]])
             continue;
         sbuf_add(sb, v + run, i - run);
         sbuf_addc(sb, '\\');
-        sbuf_addc(sb, e);
+        sbuf_addc(sb, esc[p[i]]);
         run = i + 1;
     }
     sbuf_add(sb, v + run, len - run);
@@ -728,17 +729,47 @@ static int reader_page(reader_ctx *rc, tplan *p, sbuf *q, sbuf *err)
     return t->read_done ? 0 : 1;
 }
 
-static tplan *reader_next_table(reader_ctx *rc)
+/* The next table to read a page from, round-robin over the tables not
+ * done and not being read by another reader. Interleaving matters: when
+ * all writers fill the same table they contend for the same rightmost
+ * index page, and the target server cannot use its cores. */
+static tplan *reader_claim(reader_ctx *rc)
+{
+    copier *c = rc->c;
+    uv_mutex_lock(&c->table_lock);
+    tplan *p = NULL;
+    for (size_t k = 0; !p && k < rc->nplans; k++) {
+        tplan *cand = &rc->plans[(c->next_table + k) % rc->nplans];
+        if (!cand->t->read_done && !cand->busy) {
+            p = cand;
+            c->next_table = (c->next_table + k + 1) % rc->nplans;
+        }
+    }
+    if (p)
+        p->busy = true;
+    uv_mutex_unlock(&c->table_lock);
+    return p;
+}
+
+static void reader_release(reader_ctx *rc, tplan *p)
 {
     uv_mutex_lock(&rc->c->table_lock);
-    tplan *p = NULL;
-    while (!p && rc->c->next_table < rc->nplans) {
-        tplan *cand = &rc->plans[rc->c->next_table++];
-        if (!cand->t->read_done)
-            p = cand;
-    }
+    p->busy = false;
     uv_mutex_unlock(&rc->c->table_lock);
-    return p;
+}
+
+static void reader_report(reader_ctx *rc, const tplan *p, const sbuf *err)
+{
+    uv_mutex_lock(&rc->c->lock);
+    bool already = rc->c->error != 0;
+    uv_mutex_unlock(&rc->c->lock);
+    if (already)
+        return;
+    sbuf msg = SBUF_INIT;
+    sbuf_addf(&msg, "reading `%s`.`%s` from the source failed: %s", p->t->schema->schema, p->t->schema->name,
+              err->buf);
+    copier_fail(rc->c, mysql_errno(rc->conn), msg.buf);
+    sbuf_free(&msg);
 }
 
 static void reader_main(void *arg)
@@ -746,25 +777,13 @@ static void reader_main(void *arg)
     reader_ctx *rc = arg;
     sbuf q = SBUF_INIT, err = SBUF_INIT;
     tplan *p;
-    while ((p = reader_next_table(rc))) {
-        int r = 1;
-        while (r > 0 && !reader_should_stop(rc) && throttle_wait(rc->c, rc->until_ms, rc->cancel))
-            r = reader_page(rc, p, &q, &err);
+    while (!reader_should_stop(rc) && throttle_wait(rc->c, rc->until_ms, rc->cancel) && (p = reader_claim(rc))) {
+        int r = reader_page(rc, p, &q, &err);
+        reader_release(rc, p);
         if (r < 0) {
-            uv_mutex_lock(&rc->c->lock);
-            bool already = rc->c->error != 0;
-            uv_mutex_unlock(&rc->c->lock);
-            if (!already) {
-                sbuf msg = SBUF_INIT;
-                sbuf_addf(&msg, "reading `%s`.`%s` from the source failed: %s", p->t->schema->schema,
-                          p->t->schema->name, err.buf);
-                copier_fail(rc->c, mysql_errno(rc->conn), msg.buf);
-                sbuf_free(&msg);
-            }
+            reader_report(rc, p, &err);
             break;
         }
-        if (r > 0) /* stopped early: deadline, cancel or throttle */
-            break;
     }
     sbuf_free(&q);
     sbuf_free(&err);

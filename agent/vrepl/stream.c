@@ -51,7 +51,8 @@ struct stream {
     void (*notify_fn)(void *data);
     void *notify_data;
 
-    /* Loop mode (stream_start): the stream's own thread and async. */
+    /* Loop mode (stream_start) and spawned mode: the stream's own thread. */
+    bool spawned;
     uv_loop_t *loop;
     uv_async_t notify;
     uv_thread_t thread;
@@ -721,7 +722,38 @@ static void stream_thread_main(void *arg)
     uv_mutex_lock(&s->lock);
     s->thread_done = true;
     uv_mutex_unlock(&s->lock);
-    uv_async_send(&s->notify);
+    if (s->loop)
+        uv_async_send(&s->notify);
+    else if (s->notify_fn)
+        s->notify_fn(s->notify_data);
+}
+
+stream *stream_spawn(const stream_config *cfg, void (*notify)(void *data), void *data)
+{
+    stream *s = stream_new(cfg, notify, data);
+    s->spawned = true;
+    s->thread_started = uv_thread_create(&s->thread, stream_thread_main, s) == 0;
+    if (!s->thread_started) {
+        s->thread_done = s->joined = true;
+        status_set(s, STREAM_ERROR, "INTERNAL", "cannot start the stream thread");
+    }
+    return s;
+}
+
+bool stream_done(stream *s)
+{
+    uv_mutex_lock(&s->lock);
+    bool done = s->thread_done;
+    uv_mutex_unlock(&s->lock);
+    return done;
+}
+
+void stream_join(stream *s)
+{
+    stream_request_stop(s);
+    if (s->thread_started && !s->joined)
+        uv_thread_join(&s->thread);
+    s->joined = true;
 }
 
 /* ---- loop side ------------------------------------------------------------------------------- */

@@ -79,6 +79,12 @@ stream *stream_new(const stream_config *cfg, void (*notify)(void *data), void *d
 stream_state stream_run(stream *s);
 /* Any thread: make stream_run return soon (rolling back an open batch). */
 void stream_request_stop(stream *s);
+/* stream_run on a thread of its own, for callers without a loop (the
+ * workflows); stream_done tells whether it ended by itself, stream_join
+ * stops it and waits. notify also runs when the thread ends. */
+stream *stream_spawn(const stream_config *cfg, void (*notify)(void *data), void *data);
+bool stream_done(stream *s);
+void stream_join(stream *s);
 
 /* Loop use: starts a thread running stream_run at once; connection
  * problems show in the status; on_change runs on the loop. */

@@ -325,6 +325,34 @@ static bool starts_with_word(const char *s, size_t len, const char *word)
     return len >= n && strncasecmp(s, word, n) == 0 && (len == n || !((s[n] | 32) >= 'a' && (s[n] | 32) <= 'z'));
 }
 
+static bool ident_char(char c)
+{
+    return c == '_' || c == '$' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
+}
+
+/* Does the statement name a table of the pattern's schema ("db.t" or
+ * "`db`.`t`")? A statement run from another default schema can still touch
+ * ours through qualified names. Wildcard schemas match any qualified name. */
+static bool mentions_schema(const char *q, size_t n, const char *pattern)
+{
+    const char *dot = strchr(pattern, '.');
+    size_t plen = dot ? (size_t)(dot - pattern) : strlen(pattern);
+    if (memchr(pattern, '*', plen) || memchr(pattern, '?', plen))
+        return true;
+    for (size_t i = 0; i + plen < n; i++) {
+        bool quoted = q[i] == '`';
+        size_t start = i + quoted, end = start + plen;
+        if (end + quoted >= n || strncasecmp(q + start, pattern, plen) != 0)
+            continue;
+        if (quoted && q[end] != '`')
+            continue;
+        size_t after = end + quoted;
+        if ((i == 0 || !ident_char(q[i - 1])) && q[after] == '.')
+            return true;
+    }
+    return false;
+}
+
 static void event_commit(streamer *s, stream_event *ev, sev_kind kind)
 {
     ev->kind = kind;
@@ -342,6 +370,17 @@ static int streamer_query(streamer *s, const MARIADB_RPL_EVENT *e, stream_event 
     if (starts_with_word(q, n, "COMMIT") || starts_with_word(q, n, "ROLLBACK")) {
         event_commit(s, ev, SEV_COMMIT);
         return 1;
+    }
+    /* Account management touches only the system schema, never a table a
+     * stream carries (the cutover fence itself locks accounts). */
+    static const char *const accounts[] = {"CREATE USER", "ALTER USER", "DROP USER", "RENAME USER", "GRANT",
+                                           "REVOKE", "SET PASSWORD", "CREATE ROLE", "DROP ROLE", "SET DEFAULT ROLE",
+                                           "FLUSH"};
+    for (size_t i = 0; i < sizeof accounts / sizeof accounts[0]; i++) {
+        if (starts_with_word(q, n, accounts[i])) {
+            event_commit(s, ev, SEV_COMMIT);
+            return 1;
+        }
     }
     if (starts_with_word(q, n, "XA")) {
         sbuf_setf(err, "XA transactions are not supported (at %s:%llu)", s->file, (unsigned long long)s->offset);
@@ -361,11 +400,8 @@ static int streamer_query(streamer *s, const MARIADB_RPL_EVENT *e, stream_event 
     ev->statement = xstrndup(q, n);
     bool relevant = table_filter_match_schema(&s->filter, ev->schema) &&
                     !(s->skip_schema && strcmp(ev->schema, s->skip_schema) == 0);
-    for (size_t i = 0; !relevant && i < s->filter.ninclude; i++) {
-        const char *dot = strchr(s->filter.include[i], '.');
-        size_t plen = dot ? (size_t)(dot - s->filter.include[i]) : strlen(s->filter.include[i]);
-        relevant = plen && memmem(q, n, s->filter.include[i], plen) != NULL;
-    }
+    for (size_t i = 0; !relevant && i < s->filter.ninclude; i++)
+        relevant = mentions_schema(q, n, s->filter.include[i]);
     event_commit(s, ev, relevant ? SEV_DDL : SEV_COMMIT);
     return 1;
 }

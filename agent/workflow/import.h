@@ -3,10 +3,12 @@
  *
  * Phases: setup (sidecar tables, destination tables from the source
  * definitions) -> copy cycles (catch up, snapshot, copy pages for at most
- * snapshot_seconds) -> replicating. A restart, or a kill -9, resumes with
- * the same cycle from what the sidecar schema says. Commands (pause,
- * resume, stop) are handled by the workflow's thread between steps, so
- * commands on one workflow never run concurrently. */
+ * snapshot_seconds) -> replicating -> (switch) primary, with reverse
+ * replication -> (reverse) replicating ... -> detach. A restart, or a
+ * kill -9, resumes from what the sidecar schema says. Commands (pause,
+ * resume, switch, reverse, detach, stop) are carried out by the workflow's
+ * thread one after another, so commands on one workflow never run
+ * concurrently. */
 #ifndef IMPORT_H
 #define IMPORT_H
 
@@ -22,10 +24,13 @@ typedef enum {
     WF_STARTING,
     WF_COPYING,
     WF_CATCHING_UP,
-    WF_REPLICATING,
+    WF_REPLICATING, /* writes on the source, destination follows */
     WF_PAUSED,
     WF_ERROR,
     WF_STOPPED,
+    WF_SWITCHING,   /* SwitchTraffic in flight */
+    WF_PRIMARY,     /* writes on the destination, source follows (reverse) */
+    WF_REVERSING,   /* ReverseTraffic in flight */
 } wf_state;
 
 const char *wf_state_name(wf_state s);
@@ -61,17 +66,52 @@ void wf_status_clear(wf_status *s);
 
 typedef struct import_wf import_wf;
 
-typedef enum { WF_CMD_PAUSE, WF_CMD_RESUME, WF_CMD_STOP } wf_cmd_kind;
-/* Completion of a command, on the loop: code 0 or a gRPC status code. */
-typedef void (*wf_cmd_cb)(import_wf *wf, int code, const char *message, void *data);
+typedef enum { WF_CMD_PAUSE, WF_CMD_RESUME, WF_CMD_STOP, WF_CMD_SWITCH, WF_CMD_REVERSE, WF_CMD_DETACH } wf_cmd_kind;
+
+typedef struct wf_cmd_args {
+    unsigned timeout_ms;  /* switch, reverse: the whole operation; 0 = 30000 */
+    double max_lag_s;     /* switch, reverse: the stream must be this close; 0 = 10 */
+    bool primary_is_dest; /* detach: the side whose writes stay open */
+} wf_cmd_args;
+
+#define CUTOVER_MAX_STEPS 16
+
+typedef struct cutover_step {
+    const char *name;
+    uint32_t ms;
+    bool ok;
+} cutover_step;
+
+/* What a switch or reverse did, step by step. */
+typedef struct cutover_report {
+    cutover_step steps[CUTOVER_MAX_STEPS];
+    size_t nsteps;
+    vpos source; /* the source's position at the switch */
+    vpos dest;   /* the destination's */
+    uint32_t total_ms;
+    char *fenced_accounts;
+    bool rolled_back;
+} cutover_report;
+
+typedef struct wf_cmd_result {
+    int code;      /* 0 or a gRPC status code */
+    char *message;
+    cutover_report report;
+} wf_cmd_result;
+
+/* Completion of a command, on the loop. */
+typedef void (*wf_cmd_cb)(import_wf *wf, const wf_cmd_result *res, void *data);
 
 import_wf *import_start(uv_loop_t *loop, const import_def *def, const db_endpoint *source, void (*changed)(void *),
                         void *data);
 /* Queue a command; cb runs on the loop once the workflow thread did it. */
 void import_command(import_wf *wf, wf_cmd_kind kind, wf_cmd_cb cb, void *data);
-/* The same, handing over new destination credentials (resume); the
+/* The same with arguments, and (resume) new destination credentials: the
  * endpoint is taken and freed by the workflow. */
-void import_command_dest(import_wf *wf, wf_cmd_kind kind, db_endpoint *dest, wf_cmd_cb cb, void *data);
+void import_command_with(import_wf *wf, wf_cmd_kind kind, const wf_cmd_args *args, db_endpoint *dest, wf_cmd_cb cb,
+                         void *data);
+/* The state as last set by the workflow's thread. */
+wf_state import_state(import_wf *wf);
 void import_status(import_wf *wf, wf_status *out);
 const import_def *import_get_def(const import_wf *wf);
 /* Frees a workflow whose thread has stopped (after WF_CMD_STOP). */

@@ -45,6 +45,7 @@ void import_def_copy(import_def *dst, const import_def *src)
     dst->tables.include = strv_dup(src->tables.include, src->tables.ninclude);
     dst->tables.exclude = strv_dup(src->tables.exclude, src->tables.nexclude);
     dst->sidecar = xstrdup(src->sidecar);
+    dst->fence_exempt = xstrdup(src->fence_exempt ? src->fence_exempt : "");
 }
 
 void import_def_clear(import_def *d)
@@ -53,6 +54,7 @@ void import_def_clear(import_def *d)
     db_endpoint_clear(&d->dest);
     table_filter_clear(&d->tables);
     free(d->sidecar);
+    free(d->fence_exempt);
     memset(d, 0, sizeof *d);
 }
 
@@ -95,6 +97,7 @@ static void serialize(const import_def *d, sbuf *out)
     for (size_t i = 0; i < d->tables.nexclude; i++)
         sbuf_addf(out, "tables.exclude=%s\n", d->tables.exclude[i]);
     const import_options *o = &d->opt;
+    sbuf_addf(out, "fence_exempt=%s\n", d->fence_exempt ? d->fence_exempt : "");
     sbuf_addf(out, "sidecar=%s\ncreated_ms=%lld\nopt.parallelism=%u\nopt.chunk_rows=%llu\nopt.throttle=%u\n"
                    "opt.ddl=%s\nopt.defer_indexes=%d\nopt.snapshot_seconds=%u\n",
               d->sidecar, (long long)d->created_ms, o->parallelism, (unsigned long long)o->chunk_rows,
@@ -172,6 +175,7 @@ static int parse_line(import_def *d, char *line, sbuf *err)
     else if (strcmp(k, "tables.include") == 0) strv_push(&d->tables.include, &d->tables.ninclude, v);
     else if (strcmp(k, "tables.exclude") == 0) strv_push(&d->tables.exclude, &d->tables.nexclude, v);
     else if (strcmp(k, "sidecar") == 0) set_str(&d->sidecar, v);
+    else if (strcmp(k, "fence_exempt") == 0) set_str(&d->fence_exempt, v);
     else if (strcmp(k, "created_ms") == 0) d->created_ms = strtoll(v, NULL, 10);
     else if (strcmp(k, "opt.parallelism") == 0) d->opt.parallelism = (unsigned)strtoul(v, NULL, 10);
     else if (strcmp(k, "opt.chunk_rows") == 0) d->opt.chunk_rows = strtoull(v, NULL, 10);

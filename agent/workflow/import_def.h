@@ -32,6 +32,7 @@ typedef struct import_def {
     table_filter tables;
     import_options opt;
     char *sidecar;
+    char *fence_exempt; /* accounts a cutover never locks: "user@host,..." */
     int64_t created_ms;
     bool password_missing; /* loaded from disk; the inline password is gone */
 } import_def;

@@ -102,11 +102,10 @@ int workflows_command(workflows *w, const char *name, wf_cmd_kind kind, wf_cmd_c
     return WORKFLOWS_OK;
 }
 
-static void workflows_one_stopped(import_wf *wf, int code, const char *msg, void *data)
+static void workflows_one_stopped(import_wf *wf, const wf_cmd_result *res, void *data)
 {
     (void)wf;
-    (void)code;
-    (void)msg;
+    (void)res;
     workflows *w = data;
     if (--w->stopping == 0 && w->all_done)
         w->all_done(w->all_done_arg);
@@ -119,5 +118,22 @@ void workflows_stop_all(workflows *w, void (*done)(void *), void *arg)
     w->stopping = w->n + 1;
     for (size_t i = 0; i < w->n; i++)
         import_command(w->v[i], WF_CMD_STOP, workflows_one_stopped, w);
-    workflows_one_stopped(NULL, 0, NULL, w);
+    workflows_one_stopped(NULL, NULL, w);
+}
+
+void workflows_forget(workflows *w, import_wf *wf)
+{
+    sbuf err = SBUF_INIT;
+    if (import_def_remove(w->agent->cfg->state_dir, import_get_def(wf)->name, &err) != 0)
+        log_error("workflow", "%s", err.buf);
+    sbuf_free(&err);
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->v[i] != wf)
+            continue;
+        memmove(&w->v[i], &w->v[i + 1], (w->n - i - 1) * sizeof *w->v);
+        w->n--;
+        break;
+    }
+    import_free(wf); /* waits for its thread, which is already leaving */
+    agent_changed(w->agent);
 }

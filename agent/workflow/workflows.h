@@ -26,5 +26,7 @@ size_t workflows_count(const workflows *w);
 import_wf *workflows_at(workflows *w, size_t i);
 int workflows_command(workflows *w, const char *name, wf_cmd_kind kind, wf_cmd_cb cb, void *data);
 void workflows_stop_all(workflows *w, void (*done)(void *), void *arg);
+/* A detached workflow: drop it from the registry and the state directory. */
+void workflows_forget(workflows *w, import_wf *wf);
 
 #endif

@@ -1,0 +1,106 @@
+/* import_internal: what the import workflow's files share. Not an API.
+ *
+ *   import.c       the thread, commands, following a stream, status
+ *   import_copy.c  setup, destination tables, copy cycles
+ *   cutover.c      switch, reverse, detach, and the journal that makes them
+ *                  safe across a kill -9
+ */
+#ifndef IMPORT_INTERNAL_H
+#define IMPORT_INTERNAL_H
+
+#include <mysql.h>
+
+#include "db/probe.h"
+#include "db/schema.h"
+#include "vrepl/copier.h"
+#include "workflow/fence.h"
+#include "workflow/import.h"
+#include "workflow/sidecar.h"
+
+typedef enum { STEP_OK, STEP_INTERRUPTED, STEP_TRANSIENT, STEP_FATAL } step_result;
+
+typedef struct wf_cmd {
+    wf_cmd_kind kind;
+    wf_cmd_args args;
+    db_endpoint *dest; /* resume: new destination credentials, or NULL */
+    wf_cmd_cb cb;
+    void *data;
+    wf_cmd_result res;
+    struct wf_cmd *next;
+} wf_cmd;
+
+struct import_wf {
+    uv_loop_t *loop;
+    uv_async_t async;
+    uv_thread_t thread;
+    import_def def;
+    db_endpoint source;
+    uint32_t server_id;
+    void (*changed)(void *);
+    void *changed_data;
+
+    uv_mutex_t lock; /* guards everything down to the thread's own part */
+    uv_cond_t cond;
+    wf_cmd *pending, *completed;
+    wf_cmd *stop_cmd; /* completed only once the thread has exited */
+    bool interrupt, paused, stop, thread_done, joined, detached;
+    stream *catchup;  /* a blocking catch-up run of the copy phase */
+    stream *fwd, *rev; /* background streams: forward, and reverse after a switch */
+    wf_state state;
+    char *error_code, *message;
+    unsigned cycles;
+    copier_table *tables;
+    const char **phases;
+    uint64_t *estimates;
+    size_t ntables;
+    copier *copier;
+    int64_t rate_t0;
+    uint64_t rate_rows0;
+    double rate;
+    vpos position;
+
+    /* the workflow thread's own */
+    MYSQL *dest;
+    MYSQL *src;
+    db_flavor flavor;
+    copy_row *rows;
+    schema_table **schemas;
+    bool setup_done;
+    bool primary;            /* writes belong to the destination (switched) */
+    fence_record source_fence; /* what the last switch changed on the source */
+    fence_record dest_fence;   /* what the last reverse changed on the destination */
+};
+
+/* import.c */
+int64_t wf_now_ms(void);
+void wf_notify(import_wf *wf);
+void wf_set(import_wf *wf, wf_state state, const char *code, const char *msg);
+bool wf_interrupted(import_wf *wf);
+step_result wf_classify(int e);
+int wf_connect(import_wf *wf, sbuf *err);
+void wf_disconnect(import_wf *wf);
+/* Configuration of the workflow's forward or reverse stream. */
+void wf_stream_config(const import_wf *wf, bool reverse, const vpos *start, bool reset, const vpos *stop_at,
+                      stream_config *cfg);
+void wf_stream_changed(void *data);
+/* Complete a command (its callback runs on the loop). */
+void wf_cmd_done(import_wf *wf, wf_cmd *c, int code, const char *msg);
+/* Stop and free the background streams (forward, reverse). */
+void wf_streams_stop(import_wf *wf);
+
+/* import_copy.c */
+step_result wf_setup(import_wf *wf, sbuf *err);
+void wf_unload(import_wf *wf);
+bool wf_copy_complete(import_wf *wf);
+step_result wf_copy_cycle(import_wf *wf, sbuf *err);
+int wf_source_position(import_wf *wf, vpos *out, sbuf *err);
+
+/* cutover.c */
+int cutover_setup(MYSQL *dest, const char *sidecar, sbuf *err);
+/* After a restart: finish or undo a switch or reverse that a crash cut. */
+step_result cutover_recover(import_wf *wf, sbuf *err);
+void cutover_switch(import_wf *wf, wf_cmd *c);
+void cutover_reverse(import_wf *wf, wf_cmd *c);
+void cutover_detach(import_wf *wf, wf_cmd *c);
+
+#endif

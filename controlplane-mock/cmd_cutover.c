@@ -1,0 +1,304 @@
+/* cmd_cutover: the lifecycle after the copy, driven like an orchestrator
+ * would: the agent acts, and only when it reports success does the control
+ * plane change the routing rules.
+ *
+ *   cpctl validate NAME      reads -> destination (writes stay on the source)
+ *   cpctl switch NAME        SwitchTraffic, then reads+writes -> destination
+ *   cpctl reverse NAME       ReverseTraffic, then everything -> source
+ *   cpctl detach NAME        Detach, writes stay on the routing's primary side
+ *   cpctl routing NAME [--watch]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "controlplane/v1/routing.pb-c.h"
+#include "cpctl.h"
+#include "tabletagent/v1/tabletagent.pb-c.h"
+
+#define AGENT(m) "/tabletagent.v1.TabletAgent/" m
+#define ROUTING(m) "/controlplane.v1.Routing/" m
+
+cp_client *cp_control(cp_ctx *ctx)
+{
+    if (ctx->control)
+        return ctx->control;
+    sbuf err = SBUF_INIT;
+    ctx->control = cp_client_open(ctx->control_addr, NULL, &err);
+    if (!ctx->control)
+        fprintf(stderr, "cpctl: %s\n", err.buf);
+    sbuf_free(&err);
+    return ctx->control;
+}
+
+static int routing_get(cp_ctx *ctx, const char *wf, Controlplane__V1__RoutingRules **out)
+{
+    cp_client *c = cp_control(ctx);
+    if (!c)
+        return EXIT_UNREACHABLE;
+    Controlplane__V1__GetRoutingRequest req = CONTROLPLANE__V1__GET_ROUTING_REQUEST__INIT;
+    req.workflow = (char *)wf;
+    sbuf err = SBUF_INIT;
+    ProtobufCMessage *resp;
+    grpc_status_code st = cp_client_unary(c, ROUTING("GetRouting"), &req.base,
+                                          &controlplane__v1__routing_rules__descriptor, &resp, ctx->timeout_ms, &err);
+    int rc = EXIT_OK;
+    if (st != GRPC_STATUS_OK) {
+        fprintf(stderr, "cpctl: the control plane at %s did not answer (%s); start it with: cpctl serve\n",
+                ctx->control_addr, err.buf);
+        rc = EXIT_UNREACHABLE;
+    } else {
+        *out = (void *)resp;
+    }
+    sbuf_free(&err);
+    return rc;
+}
+
+static const char *mode_name(int mode)
+{
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&controlplane__v1__mode__descriptor, mode);
+    return v ? v->name + strlen("MODE_") : "NONE";
+}
+
+static void print_rules(const cp_ctx *ctx, const Controlplane__V1__RoutingRules *r)
+{
+    if (ctx->json) {
+        cp_print_json(&r->base);
+        return;
+    }
+    printf("Routing    %s  version %llu  mode %s%s  reads -> %s (%s)  writes -> %s (%s)\n", r->workflow,
+           (unsigned long long)r->version, mode_name(r->mode), r->detached ? " (detached)" : "",
+           *r->reads ? r->reads : "source", !strcmp(r->reads, "destination") ? r->destination : r->source,
+           *r->writes ? r->writes : "source", !strcmp(r->writes, "destination") ? r->destination : r->source);
+}
+
+/* Change the routing, compare-and-set on the version read before. */
+int cp_routing_set(cp_ctx *ctx, const char *wf, int mode, const char *source, const char *dest, bool detached)
+{
+    Controlplane__V1__RoutingRules *cur = NULL;
+    int rc = routing_get(ctx, wf, &cur);
+    if (rc != EXIT_OK)
+        return rc;
+    Controlplane__V1__SetRoutingRequest req = CONTROLPLANE__V1__SET_ROUTING_REQUEST__INIT;
+    req.workflow = (char *)wf;
+    req.mode = mode;
+    req.expected_version = cur->version;
+    req.source = (char *)(source ? source : "");
+    req.destination = (char *)(dest ? dest : "");
+    req.detached = detached;
+    ProtobufCMessage *resp;
+    sbuf err = SBUF_INIT;
+    grpc_status_code st = cp_client_unary(cp_control(ctx), ROUTING("SetRouting"), &req.base,
+                                          &controlplane__v1__routing_rules__descriptor, &resp, ctx->timeout_ms, &err);
+    protobuf_c_message_free_unpacked(&cur->base, NULL);
+    if (st != GRPC_STATUS_OK) {
+        rc = cp_report_failure(ctx, "routing change", st, err.buf);
+    } else {
+        if (!ctx->json)
+            print_rules(ctx, (const void *)resp);
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    sbuf_free(&err);
+    return rc;
+}
+
+/* host:port of the agent's source and of the workflow's destination. */
+static int sides(cp_ctx *ctx, const char *wf, sbuf *source, sbuf *dest, Tabletagent__V1__Workflow **out)
+{
+    ProtobufCMessage *st_resp, *wf_resp;
+    sbuf err = SBUF_INIT;
+    Tabletagent__V1__GetStatusRequest sreq = TABLETAGENT__V1__GET_STATUS_REQUEST__INIT;
+    Tabletagent__V1__GetWorkflowRequest wreq = TABLETAGENT__V1__GET_WORKFLOW_REQUEST__INIT;
+    wreq.name = (char *)wf;
+    cp_client *a = cp_agent(ctx);
+    if (!a)
+        return EXIT_UNREACHABLE;
+    grpc_status_code st = cp_client_unary(a, AGENT("GetStatus"), &sreq.base, &tabletagent__v1__agent_status__descriptor,
+                                          &st_resp, ctx->timeout_ms, &err);
+    if (st == GRPC_STATUS_OK)
+        st = cp_client_unary(a, AGENT("GetWorkflow"), &wreq.base, &tabletagent__v1__workflow__descriptor, &wf_resp,
+                             ctx->timeout_ms, &err);
+    if (st != GRPC_STATUS_OK) {
+        int rc = cp_report_failure(ctx, "reading the workflow", st, err.buf);
+        sbuf_free(&err);
+        return rc;
+    }
+    const Tabletagent__V1__AgentStatus *as = (const void *)st_resp;
+    const Tabletagent__V1__Workflow *w = (const void *)wf_resp;
+    sbuf_adds(source, as->source ? as->source->address : "");
+    const char *at = strrchr(w->destination, '@');
+    sbuf_adds(dest, at ? at + 1 : w->destination);
+    protobuf_c_message_free_unpacked(st_resp, NULL);
+    *out = (void *)wf_resp;
+    sbuf_free(&err);
+    return EXIT_OK;
+}
+
+static int cmd_validate(cp_ctx *ctx, const char *name, double max_lag)
+{
+    sbuf src = SBUF_INIT, dst = SBUF_INIT;
+    Tabletagent__V1__Workflow *w = NULL;
+    int rc = sides(ctx, name, &src, &dst, &w);
+    if (rc == EXIT_OK) {
+        double lag = w->stream ? w->stream->lag_seconds : -1;
+        if (w->state != TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_REPLICATING || lag < 0 || lag > max_lag) {
+            fprintf(stderr, "cpctl: validate: workflow %s is not ready (state %d, lag %.0f s); reads stay on the "
+                            "source\n", name, w->state, lag);
+            rc = EXIT_FAILED;
+        } else {
+            rc = cp_routing_set(ctx, name, CONTROLPLANE__V1__MODE__MODE_VALIDATE, src.buf, dst.buf, false);
+        }
+        protobuf_c_message_free_unpacked(&w->base, NULL);
+    }
+    sbuf_free(&src);
+    sbuf_free(&dst);
+    return rc;
+}
+
+static void print_cutover(const cp_ctx *ctx, const char *what, const Tabletagent__V1__CutoverResponse *r)
+{
+    if (ctx->json) {
+        cp_print_json(&r->base);
+        return;
+    }
+    printf("%s done in %u ms: source at %s, destination at %s\n", what, r->total_ms,
+           r->source_position ? r->source_position->gtid : "-", r->destination_position ? r->destination_position->gtid : "-");
+    for (size_t i = 0; i < r->n_steps; i++)
+        printf("  %-20s %6u ms\n", r->steps[i]->name, r->steps[i]->duration_ms);
+    if (*r->fenced_accounts)
+        printf("  fenced accounts: %s\n", r->fenced_accounts);
+}
+
+static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout_ms, double max_lag)
+{
+    cp_client *a = cp_agent(ctx);
+    if (!a)
+        return EXIT_UNREACHABLE;
+    Tabletagent__V1__CutoverRequest req = TABLETAGENT__V1__CUTOVER_REQUEST__INIT;
+    req.name = (char *)name;
+    req.timeout_ms = timeout_ms;
+    req.max_lag_seconds = max_lag;
+    ProtobufCMessage *resp;
+    sbuf err = SBUF_INIT;
+    unsigned t = timeout_ms ? timeout_ms + 10000 : 45000;
+    grpc_status_code st = cp_client_unary(a, reverse ? AGENT("ReverseTraffic") : AGENT("SwitchTraffic"), &req.base,
+                                          &tabletagent__v1__cutover_response__descriptor, &resp, t, &err);
+    if (st != GRPC_STATUS_OK) {
+        int rc = cp_report_failure(ctx, reverse ? "reverse" : "switch", st, err.buf);
+        fprintf(stderr, "cpctl: the routing rules were not changed\n");
+        sbuf_free(&err);
+        return rc;
+    }
+    print_cutover(ctx, reverse ? "reverse" : "switch", (const void *)resp);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    sbuf_free(&err);
+    sbuf src = SBUF_INIT, dst = SBUF_INIT;
+    Tabletagent__V1__Workflow *w = NULL;
+    int rc = sides(ctx, name, &src, &dst, &w);
+    if (rc == EXIT_OK) {
+        protobuf_c_message_free_unpacked(&w->base, NULL);
+        rc = cp_routing_set(ctx, name, reverse ? CONTROLPLANE__V1__MODE__MODE_SOURCE : CONTROLPLANE__V1__MODE__MODE_PRIMARY,
+                            src.buf, dst.buf, false);
+    }
+    sbuf_free(&src);
+    sbuf_free(&dst);
+    return rc;
+}
+
+static int cmd_detach(cp_ctx *ctx, const char *name)
+{
+    Controlplane__V1__RoutingRules *cur = NULL;
+    int rc = routing_get(ctx, name, &cur);
+    if (rc != EXIT_OK)
+        return rc;
+    bool dest_primary = cur->mode == CONTROLPLANE__V1__MODE__MODE_PRIMARY;
+    int mode = cur->mode ? cur->mode : CONTROLPLANE__V1__MODE__MODE_SOURCE;
+    protobuf_c_message_free_unpacked(&cur->base, NULL);
+    cp_client *a = cp_agent(ctx);
+    if (!a)
+        return EXIT_UNREACHABLE;
+    Tabletagent__V1__DetachRequest req = TABLETAGENT__V1__DETACH_REQUEST__INIT;
+    req.name = (char *)name;
+    req.primary = dest_primary ? TABLETAGENT__V1__SIDE__SIDE_DESTINATION : TABLETAGENT__V1__SIDE__SIDE_SOURCE;
+    ProtobufCMessage *resp;
+    sbuf err = SBUF_INIT;
+    grpc_status_code st = cp_client_unary(a, AGENT("Detach"), &req.base, &tabletagent__v1__detach_response__descriptor,
+                                          &resp, ctx->timeout_ms, &err);
+    if (st != GRPC_STATUS_OK) {
+        rc = cp_report_failure(ctx, "detach", st, err.buf);
+        sbuf_free(&err);
+        return rc;
+    }
+    const Tabletagent__V1__DetachResponse *d = (const void *)resp;
+    if (ctx->json)
+        cp_print_json(resp);
+    else
+        printf("detached %s: %s\n", d->name, d->message);
+    protobuf_c_message_free_unpacked(resp, NULL);
+    sbuf_free(&err);
+    return cp_routing_set(ctx, name, mode, NULL, NULL, true);
+}
+
+static int watch_print(const ProtobufCMessage *m, void *data)
+{
+    print_rules(data, (const void *)m);
+    fflush(stdout);
+    return 0;
+}
+
+static int cmd_routing(cp_ctx *ctx, const char *name, bool watch)
+{
+    if (watch) {
+        cp_client *c = cp_control(ctx);
+        if (!c)
+            return EXIT_UNREACHABLE;
+        Controlplane__V1__GetRoutingRequest req = CONTROLPLANE__V1__GET_ROUTING_REQUEST__INIT;
+        req.workflow = (char *)name;
+        sbuf err = SBUF_INIT;
+        grpc_status_code st = cp_client_stream(c, ROUTING("WatchRouting"), &req.base,
+                                               &controlplane__v1__routing_rules__descriptor, watch_print, ctx,
+                                               ctx->interrupted, &err);
+        int rc = st == GRPC_STATUS_OK ? EXIT_OK : cp_report_failure(ctx, "routing watch", st, err.buf);
+        sbuf_free(&err);
+        return rc;
+    }
+    Controlplane__V1__RoutingRules *r = NULL;
+    int rc = routing_get(ctx, name, &r);
+    if (rc == EXIT_OK) {
+        print_rules(ctx, r);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    }
+    return rc;
+}
+
+int cmd_lifecycle(cp_ctx *ctx, int argc, char **argv)
+{
+    const char *timeout = NULL, *max_lag = NULL;
+    bool watch = false;
+    arg_opt opts[] = {
+        {"timeout-ms", ARG_STR, &timeout, "switch/reverse: the whole operation (30000)"},
+        {"max-lag", ARG_STR, &max_lag, "refuse above this replication lag in seconds (10; validate: 5)"},
+        {"watch", ARG_FLAG, &watch, "routing: print every change until interrupted"},
+    };
+    const char *pos[1];
+    size_t got;
+    sbuf err = SBUF_INIT;
+    if (args_parse(argc, argv, opts, 3, pos, 1, &got, &err) != 0 || got != 1) {
+        fprintf(stderr, "usage: cpctl %s NAME [--timeout-ms N] [--max-lag S] %s\n", argv[0], err.len ? err.buf : "");
+        sbuf_free(&err);
+        return EXIT_USAGE;
+    }
+    sbuf_free(&err);
+    unsigned t = timeout ? (unsigned)strtoul(timeout, NULL, 10) : 0;
+    double lag = max_lag ? atof(max_lag) : 0;
+    if (strcmp(argv[0], "validate") == 0)
+        return cmd_validate(ctx, pos[0], max_lag ? lag : 5);
+    if (strcmp(argv[0], "switch") == 0)
+        return cutover(ctx, pos[0], false, t, lag);
+    if (strcmp(argv[0], "reverse") == 0)
+        return cutover(ctx, pos[0], true, t, lag);
+    if (strcmp(argv[0], "detach") == 0)
+        return cmd_detach(ctx, pos[0]);
+    return cmd_routing(ctx, pos[0], watch);
+}

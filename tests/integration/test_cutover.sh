@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# The whole lifecycle under continuous writes from a client that follows the
+# control plane's routing rules: import, validate, switch, reverse, switch
+# again, detach. At every step every write the client saw acknowledged is
+# on both servers and the tables are equal. Then: a switch that times out
+# (forward stream held back) rolls back losing nothing; kill -9 of the agent
+# after each step of a switch ends, after a restart, either switched or
+# cleanly rolled back; wrong-state and concurrent commands are refused.
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+
+export CPCTL_CONTROL_PLANE=127.0.0.1:$MOCK_PORT
+dest=$(endpoint_opts dest "$DEST_PORT")
+WRITER_PID=
+MOCK_PID=
+
+cleanup() {
+    [ -n "$WRITER_PID" ] && kill "$WRITER_PID" 2>/dev/null
+    [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null
+    stop_agent
+    for n in source dest; do
+        sandbox sql $n -e "SET GLOBAL read_only = 0; ALTER USER IF EXISTS 'app'@'127.0.0.1' ACCOUNT UNLOCK" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+
+wf_field() { cpctl --json workflow status lc | jq -r "$1"; }
+wf_state_is() { [ "$(wf_field .state)" == "$1" ]; }
+read_only() { sandbox sql "$1" -N -e "SELECT @@read_only"; }
+
+# Every id in the acked file is on both servers (once replication caught up).
+acked_everywhere() {
+    local n have
+    n=$(wc -l <"$WORK/acked")
+    for side in source dest; do
+        have=$(sandbox sql $side -N -e "SELECT COUNT(*) FROM app.events WHERE id IN ($(head -n "$n" "$WORK/acked" | paste -sd, || echo 0))")
+        [ "$have" == "$n" ] || return 1
+    done
+}
+check_step() {
+    wait_for 20 "every acknowledged write on both sides after $1" acked_everywhere
+    checksums_equal app items
+    pass "$1: $(wc -l <"$WORK/acked") acknowledged writes so far, all on both sides; tables equal"
+}
+
+# ---- setup ------------------------------------------------------------------
+rm -rf "$WORK/state" "$WORK/routing.tsv"
+for n in source dest; do
+    sandbox sql $n -e "SET GLOBAL read_only = 0; DROP DATABASE IF EXISTS app; DROP DATABASE IF EXISTS _tablet_agent"
+done
+sql_source -e "CREATE DATABASE app; CREATE TABLE app.events (id BIGINT PRIMARY KEY, ts DATETIME(6), side VARCHAR(32));
+    CREATE TABLE app.items (id INT PRIMARY KEY, v INT); INSERT INTO app.items SELECT seq, seq FROM app.seq_1_to_1000"
+"$BUILD/cpctl" serve --listen "$CPCTL_CONTROL_PLANE" --state "$WORK/routing.tsv" >"$WORK/mock.log" 2>&1 &
+MOCK_PID=$!
+start_agent
+cpctl import lc $dest --tables 'app.*' >/dev/null
+cpctl validate lc >/dev/null
+assert_eq "$(cpctl --json routing lc | jq -r .reads)" "destination" "reads after validate"
+"$BUILD/tools/app_writer" "$CPCTL_CONTROL_PLANE" lc 400 0 "$WORK/acked" >"$WORK/writer.json" &
+WRITER_PID=$!
+wait_for 10 "the writer acknowledged writes" test -s "$WORK/acked"
+check_step "import + validate"
+
+# ---- wrong-state commands ------------------------------------------------------
+out=$(cpctl reverse lc 2>&1) && fail "reverse while REPLICATING succeeded"
+assert_contains "$out" "FAILED_PRECONDITION" "reverse before switch"
+assert_contains "$out" "REPLICATING" "the error names the state"
+pass "reverse before a switch: FAILED_PRECONDITION naming the state"
+
+# ---- switch, reverse, switch ---------------------------------------------------
+cpctl --json switch lc >"$WORK/switch1.json"
+assert_eq "$(wf_field .state)" "WORKFLOW_PRIMARY" "state after switch"
+assert_eq "$(cpctl --json routing lc | jq -r .writes)" "destination" "routing after switch"
+assert_eq "$(read_only source)" "1" "source read_only after switch"
+out=$(mariadb -h127.0.0.1 -P"$SOURCE_PORT" -uapp -papp-password -e "INSERT INTO app.items VALUES (-1, -1)" 2>&1) &&
+    fail "an ALL PRIVILEGES account wrote to the fenced source"
+note "stray write to the fenced source refused: ${out##*: }"
+check_step "switch ($(jq -r .total_ms "$WORK/switch1.json") ms)"
+out=$(cpctl switch lc 2>&1) && fail "switching twice succeeded"
+assert_contains "$out" "FAILED_PRECONDITION" "switch while PRIMARY"
+
+cpctl --json reverse lc >"$WORK/reverse1.json"
+assert_eq "$(wf_field .state)" "WORKFLOW_REPLICATING" "state after reverse"
+assert_eq "$(read_only source)" "0" "source writable after reverse"
+assert_eq "$(read_only dest)" "1" "destination fenced after reverse"
+check_step "reverse ($(jq -r .total_ms "$WORK/reverse1.json") ms)"
+
+cpctl --json switch lc >"$WORK/switch2.json"
+assert_eq "$(read_only dest)" "0" "destination writable after switching again"
+check_step "switch again ($(jq -r .total_ms "$WORK/switch2.json") ms)"
+
+# ---- a switch that cannot catch up rolls back, losing nothing ----------------------
+cpctl --json reverse lc >/dev/null
+check_step "reverse before the timeout test"
+sandbox sql dest -e "LOCK TABLES app.events WRITE; SELECT SLEEP(6)" >/dev/null 2>&1 &
+locker=$!
+sleep 0.5
+out=$(cpctl switch lc --timeout-ms 2000 2>&1) && fail "a switch with a held-back stream succeeded"
+assert_contains "$out" "DEADLINE_EXCEEDED" "timeout status"
+assert_contains "$out" "catch_up" "the failed step is named"
+assert_contains "$out" "rolled back" "the rollback is reported"
+assert_eq "$(read_only source)" "0" "source writable after the rolled-back switch"
+assert_eq "$(wf_field .state)" "WORKFLOW_REPLICATING" "state after the rolled-back switch"
+wait $locker || true
+check_step "timed-out switch rolled back"
+
+# ---- concurrent commands ---------------------------------------------------------------
+stop_agent
+TABLET_AGENT_TEST_PAUSE_AFTER=catch_up:2500 start_agent
+wait_for 15 "replicating again" wf_state_is WORKFLOW_REPLICATING
+cpctl switch lc >"$WORK/slow_switch.out" 2>&1 &
+slow=$!
+wait_for 10 "switch in flight" wf_state_is WORKFLOW_SWITCHING
+out=$(cpctl detach lc 2>&1) && fail "detach during a switch succeeded"
+assert_contains "$out" "FAILED_PRECONDITION" "detach during a switch"
+out=$(cpctl switch lc 2>&1) && fail "a second concurrent switch succeeded"
+assert_contains "$out" "SWITCHING" "concurrent switch names the state"
+wait $slow || fail "the slow switch failed: $(cat "$WORK/slow_switch.out")"
+pass "detach and a second switch during a switch: FAILED_PRECONDITION"
+check_step "slow switch"
+cpctl reverse lc >/dev/null
+stop_agent
+
+# ---- kill -9 after each step of a switch ---------------------------------------------------
+before_commit="check fence_source source_position catch_up stop_forward dest_position"
+for step in $before_commit commit release_fence start_reverse; do
+    : >"$AGENT_LOG"
+    TABLET_AGENT_TEST_PAUSE_AFTER=$step:3000 start_agent
+    wait_for 15 "replicating" wf_state_is WORKFLOW_REPLICATING
+    cpctl switch lc >/dev/null 2>&1 &
+    paused() { grep -q "pausing 3000 ms after step $step" "$AGENT_LOG"; }
+    wait_for 10 "the switch at step $step" paused
+    kill9_agent
+    start_agent
+    settled() { local s; s=$(wf_field .state); [ "$s" == WORKFLOW_REPLICATING ] || [ "$s" == WORKFLOW_PRIMARY ]; }
+    wait_for 20 "the workflow settles after kill -9 at $step" settled
+    state=$(wf_field .state)
+    if [[ " $before_commit " == *" $step "* ]]; then
+        assert_eq "$state" "WORKFLOW_REPLICATING" "kill -9 after $step (before the point of no return)"
+        assert_eq "$(read_only source)" "0" "source writable after the rollback at $step"
+    else
+        assert_eq "$state" "WORKFLOW_PRIMARY" "kill -9 after $step (after the point of no return)"
+        assert_eq "$(read_only source)" "1" "source fenced after completing at $step"
+        cpctl reverse lc >/dev/null # back to the source, and the routing with it
+    fi
+    check_step "kill -9 after $step -> $state"
+    stop_agent
+done
+
+# ---- detach ---------------------------------------------------------------------------------------
+start_agent
+wait_for 15 "replicating" wf_state_is WORKFLOW_REPLICATING
+cpctl switch lc >/dev/null
+check_step "final switch"
+cpctl detach lc >"$WORK/detach.out"
+assert_contains "$(cat "$WORK/detach.out")" "writes stay open on the destination" "detach keeps the primary open"
+assert_eq "$(read_only dest)" "0" "destination writable after detach"
+[ -z "$(cpctl --json workflow list | jq -r '.workflows[]?.name')" ] || fail "the workflow is still listed"
+[ -z "$(ls "$WORK/state/workflows" 2>/dev/null)" ] || fail "files the agent wrote are still in its state dir"
+[ -z "$(sql_dest -e "SELECT name FROM _tablet_agent.workflows")" ] || fail "sidecar state left on the destination"
+sleep 0.5
+kill "$WRITER_PID"
+wait "$WRITER_PID" || true
+WRITER_PID=
+n=$(wc -l <"$WORK/acked")
+missing=$(sql_dest -e "SELECT COUNT(*) FROM app.events WHERE id IN ($(paste -sd, "$WORK/acked"))")
+assert_eq "$missing" "$n" "every acknowledged write on the destination after detach"
+pass "detach: $n acknowledged writes over the whole lifecycle, all kept; $(jq -c '{max_gap_ms}' "$WORK/writer.json")"
+pw=$(cat "$PASSWORD_FILE")
+grep -qF "$pw" "$AGENT_LOG" && fail "password in the agent log"
+pass "no password in the agent log"
