@@ -15,6 +15,7 @@
 struct fence {
     MYSQL *conn;
     db_flavor flavor;
+    bool locked, read_only; /* what fence_raise got to, so an undo touches nothing else */
 };
 
 void fence_record_clear(fence_record *r)
@@ -191,6 +192,7 @@ int fence_raise(const db_endpoint *ep, const fence_record *plan, unsigned lock_w
     sbuf_addf(&q, "SET SESSION lock_wait_timeout = %u", lock_wait_s ? lock_wait_s : 5);
     e = db_exec(f->conn, q.buf, err);
     sbuf_free(&q);
+    f->locked = !e; /* attempted: a multi-account ALTER USER may fail half done */
     if (!e)
         e = accounts_set_lock(f->conn, plan->accounts, true, err);
     if (!e) /* before the lock too: a long statement of theirs would stall it */
@@ -201,6 +203,7 @@ int fence_raise(const db_endpoint *ep, const fence_record *plan, unsigned lock_w
         e = accounts_kill(f->conn, plan->accounts, err);
     if (!e)
         e = read_only_set(f->conn, f->flavor, true, err);
+    f->read_only = !e;
     if (e) {
         sbuf keep = SBUF_INIT;
         sbuf_addf(&keep, "%s", err->buf);
@@ -230,9 +233,9 @@ int fence_release(fence *f, sbuf *err)
 int fence_undo(fence *f, const fence_record *rec, sbuf *err)
 {
     /* Keep going on errors: each step undone is one less to fix by hand. */
-    int e = read_only_set(f->conn, f->flavor, rec->read_only_before, err);
+    int e = f->read_only ? read_only_set(f->conn, f->flavor, rec->read_only_before, err) : 0;
     int e2 = db_exec(f->conn, "UNLOCK TABLES", err);
-    int e3 = accounts_set_lock(f->conn, rec->accounts, false, err);
+    int e3 = f->locked ? accounts_set_lock(f->conn, rec->accounts, false, err) : 0;
     fence_free(f);
     return e ? e : e2 ? e2 : e3;
 }
