@@ -38,53 +38,29 @@ static void print_workflow(const cp_ctx *ctx, const ProtobufCMessage *m)
     sbuf_free(&out);
 }
 
-static bool settled(const Tabletagent__V1__Workflow *w)
+static bool settled(const ProtobufCMessage *m)
 {
+    const Tabletagent__V1__Workflow *w = (const void *)m;
     return w->state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_REPLICATING ||
            w->state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_ERROR ||
            w->state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_PAUSED ||
            w->state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_STOPPED;
 }
 
-/* Poll until the copy is over, redrawing the progress view in place. */
+/* Follow the copy until it is over. */
 static int follow(cp_ctx *ctx, const char *name)
 {
-    bool tty = isatty(STDOUT_FILENO);
-    int drawn = 0;
-    time_t last_line = 0;
     Tabletagent__V1__GetWorkflowRequest req = TABLETAGENT__V1__GET_WORKFLOW_REQUEST__INIT;
     req.name = (char *)name;
-    for (;;) {
-        ProtobufCMessage *resp;
-        int rc = workflow_call(ctx, PATH("GetWorkflow"), "import", &req.base, &resp);
-        if (rc != EXIT_OK)
-            return rc;
-        const Tabletagent__V1__Workflow *w = (const void *)resp;
-        bool done = settled(w) || *ctx->interrupted;
-        sbuf out = SBUF_INIT;
-        if (tty) {
-            for (int i = 0; i < drawn; i++)
-                sbuf_adds(&out, "\033[A\033[K");
-            render_workflow(resp, &out);
-            drawn = 0;
-            for (const char *p = sbuf_cstr(&out); *p; p++)
-                drawn += *p == '\n';
-        } else if (done || time(NULL) - last_line >= 2) {
-            render_workflow_line(resp, &out);
-            sbuf_addc(&out, '\n');
-            last_line = time(NULL);
-        }
-        fputs(sbuf_cstr(&out), stdout);
-        fflush(stdout);
-        sbuf_free(&out);
-        int state = w->state;
-        if (done && !tty && ctx->json)
-            cp_print_json(resp);
-        protobuf_c_message_free_unpacked(resp, NULL);
-        if (done)
-            return state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_ERROR ? EXIT_FAILED : EXIT_OK;
-        usleep(500000);
-    }
+    cp_follow_ops ops = {PATH("GetWorkflow"), "import", &req.base, &tabletagent__v1__workflow__descriptor,
+                         settled, render_workflow, render_workflow_line};
+    ProtobufCMessage *last;
+    int rc = cp_follow(ctx, &ops, &last);
+    if (rc != EXIT_OK)
+        return rc;
+    int state = ((const Tabletagent__V1__Workflow *)last)->state;
+    protobuf_c_message_free_unpacked(last, NULL);
+    return state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_ERROR ? EXIT_FAILED : EXIT_OK;
 }
 
 int cmd_import(cp_ctx *ctx, int argc, char **argv)

@@ -71,6 +71,19 @@ int cmd_workflow(cp_ctx *ctx, int argc, char **argv);
 int cmd_watch(cp_ctx *ctx, int argc, char **argv);
 int cmd_health(cp_ctx *ctx, int argc, char **argv);
 
+/* follow.c: poll `method` until settled(reply), redrawing the view. On
+ * EXIT_OK *last is the final reply, the caller's to free. */
+typedef struct cp_follow_ops {
+    const char *method, *what;
+    const ProtobufCMessage *request;
+    const ProtobufCMessageDescriptor *reply;
+    bool (*settled)(const ProtobufCMessage *m);
+    void (*render)(const ProtobufCMessage *m, sbuf *out);
+    void (*render_line)(const ProtobufCMessage *m, sbuf *out);
+} cp_follow_ops;
+int cp_follow(cp_ctx *ctx, const cp_follow_ops *ops, ProtobufCMessage **last);
+int cmd_vdiff(cp_ctx *ctx, int argc, char **argv);
+
 /* render.c: human-readable views. */
 void render_status(const ProtobufCMessage *status, const char *agent_addr, sbuf *out);
 void render_status_line(const ProtobufCMessage *status, sbuf *out);
@@ -79,5 +92,7 @@ void render_stream(const ProtobufCMessage *stream, sbuf *out);
 void render_workflow(const ProtobufCMessage *workflow, sbuf *out);
 void render_workflow_line(const ProtobufCMessage *workflow, sbuf *out);
 void render_count(uint64_t n, sbuf *out);
+void render_vdiff(const ProtobufCMessage *report, sbuf *out);
+void render_vdiff_line(const ProtobufCMessage *report, sbuf *out);
 
 #endif
