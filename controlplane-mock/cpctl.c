@@ -33,6 +33,7 @@ static const command commands[] = {
     {"switch", cmd_lifecycle, "enable primary mode: fence the source, move writes, reverse replication"},
     {"reverse", cmd_lifecycle, "roll back: writes back to the source, forward replication again"},
     {"detach", cmd_lifecycle, "end the workflow; writes stay on the routing's primary side"},
+    {"vdiff", cmd_vdiff, "compare source and destination row by row (exit 1 when they differ)"},
     {"routing", cmd_lifecycle, "show (or --watch) a workflow's routing rules"},
     {"serve", cmd_serve, "run the control-plane mock: routing rules over gRPC"},
     {"stream", cmd_stream, "start, stop or show a replication stream"},

@@ -236,3 +236,91 @@ void render_status_line(const ProtobufCMessage *msg, sbuf *out)
     if (!serving && *st->health_error)
         sbuf_addf(out, " error=\"%s\"", st->health_error);
 }
+
+/* ---- vdiff ------------------------------------------------------------------------------ */
+
+static uint64_t vdiff_diffs(const Tabletagent__V1__VDiffTable *t)
+{
+    return t->mismatched + t->missing_on_destination + t->extra_on_destination;
+}
+
+void render_vdiff_line(const ProtobufCMessage *msg, sbuf *out)
+{
+    const Tabletagent__V1__VDiffReport *r = (const void *)msg;
+    const Tabletagent__V1__VDiffTable *t = r->total;
+    sbuf_addf(out, "vdiff %s %s ", r->name, r->state);
+    if (t) {
+        render_count(t->rows_compared, out);
+        sbuf_adds(out, "/");
+        render_count(t->rows_estimated, out);
+        sbuf_addf(out, " rows, %llu difference(s)", (unsigned long long)r->differences);
+    }
+    if (!strcmp(r->state, "RUNNING") && r->rows_per_second > 0) {
+        sbuf_adds(out, "  ");
+        render_count((uint64_t)r->rows_per_second, out);
+        sbuf_adds(out, " rows/s");
+        if (r->eta_seconds > 0) {
+            sbuf_adds(out, "  ETA ");
+            render_duration(r->eta_seconds, out);
+        }
+    }
+    if (r->throttled)
+        sbuf_adds(out, "  THROTTLED");
+    if (*r->message)
+        sbuf_addf(out, "  (%s)", r->message);
+}
+
+static void render_vdiff_table(const Tabletagent__V1__VDiffTable *t, const char *label, sbuf *out)
+{
+    sbuf_addf(out, "  %-32s ", label);
+    render_count(t->rows_compared, out);
+    sbuf_adds(out, " compared, ");
+    render_count(t->matching, out);
+    sbuf_addf(out, " matching, %llu mismatched, %llu missing on dest, %llu extra on dest%s\n",
+              (unsigned long long)t->mismatched, (unsigned long long)t->missing_on_destination,
+              (unsigned long long)t->extra_on_destination, t->done || !*t->name ? "" : "  ...");
+}
+
+void render_vdiff(const ProtobufCMessage *msg, sbuf *out)
+{
+    const Tabletagent__V1__VDiffReport *r = (const void *)msg;
+    sbuf_addf(out, "VDiff      %s  %s  at gtid %s (%s writing)\n", r->name, r->state,
+              r->position && *r->position->gtid ? r->position->gtid : "-",
+              r->writing_side == TABLETAGENT__V1__SIDE__SIDE_DESTINATION ? "destination" : "source");
+    if (r->total) {
+        sbuf_adds(out, "Progress   ");
+        render_bar(r->total->rows_compared, r->total->rows_estimated, 30, out);
+        sbuf_adds(out, " ");
+        render_count(r->total->rows_compared, out);
+        sbuf_adds(out, " / ");
+        render_count(r->total->rows_estimated, out);
+        sbuf_adds(out, " rows");
+        if (r->rows_per_second > 0) {
+            sbuf_adds(out, "  ");
+            render_count((uint64_t)r->rows_per_second, out);
+            sbuf_adds(out, " rows/s");
+        }
+        if (!strcmp(r->state, "RUNNING") && r->eta_seconds > 0) {
+            sbuf_adds(out, "  ETA ");
+            render_duration(r->eta_seconds, out);
+        }
+        sbuf_addc(out, '\n');
+    }
+    for (size_t i = 0; i < r->n_tables; i++) {
+        const Tabletagent__V1__VDiffTable *t = r->tables[i];
+        sbuf label = SBUF_INIT;
+        sbuf_addf(&label, "%s.%s", t->schema, t->name);
+        render_vdiff_table(t, label.buf, out);
+        sbuf_free(&label);
+        for (size_t s = 0; s < t->n_samples; s++)
+            sbuf_addf(out, "      %s\n", t->samples[s]);
+        if (vdiff_diffs(t) > t->n_samples)
+            sbuf_addf(out, "      ... and %llu more\n", (unsigned long long)(vdiff_diffs(t) - t->n_samples));
+    }
+    if (r->total)
+        render_vdiff_table(r->total, "total", out);
+    if (r->throttled)
+        sbuf_adds(out, "Throttled  the writing side is busy\n");
+    if (*r->message)
+        sbuf_addf(out, "Result     %s\n", r->message);
+}

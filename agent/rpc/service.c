@@ -340,6 +340,8 @@ static const rpc_method agent_methods[] = {
     {AGENT_PATH("SwitchTraffic"), RPC_UNARY, &tabletagent__v1__cutover_request__descriptor, handle_switch_traffic},
     {AGENT_PATH("ReverseTraffic"), RPC_UNARY, &tabletagent__v1__cutover_request__descriptor, handle_reverse_traffic},
     {AGENT_PATH("Detach"), RPC_UNARY, &tabletagent__v1__detach_request__descriptor, handle_detach},
+    {AGENT_PATH("VDiff"), RPC_UNARY, &tabletagent__v1__vdiff_request__descriptor, handle_vdiff},
+    {AGENT_PATH("GetVDiff"), RPC_UNARY, &tabletagent__v1__vdiff_request__descriptor, handle_get_vdiff},
     {AGENT_PATH("StartStream"), RPC_UNARY, &tabletagent__v1__start_stream_request__descriptor, handle_start_stream},
     {AGENT_PATH("StopStream"), RPC_UNARY, &tabletagent__v1__stop_stream_request__descriptor, handle_stop_stream},
     {AGENT_PATH("GetStream"), RPC_UNARY, &tabletagent__v1__get_stream_request__descriptor, handle_get_stream},

@@ -28,6 +28,10 @@ void handle_switch_traffic(rpc_call *call, const ProtobufCMessage *req, void *ct
 void handle_reverse_traffic(rpc_call *call, const ProtobufCMessage *req, void *ctx);
 void handle_detach(rpc_call *call, const ProtobufCMessage *req, void *ctx);
 
+/* service_vdiff.c */
+void handle_vdiff(rpc_call *call, const ProtobufCMessage *req, void *ctx);
+void handle_get_vdiff(rpc_call *call, const ProtobufCMessage *req, void *ctx);
+
 /* service_stream.c */
 void handle_start_stream(rpc_call *call, const ProtobufCMessage *req, void *ctx);
 void handle_stop_stream(rpc_call *call, const ProtobufCMessage *req, void *ctx);

@@ -678,6 +678,7 @@ void cutover_reverse(import_wf *wf, wf_cmd *c)
 void cutover_detach(import_wf *wf, wf_cmd *c)
 {
     sbuf err = SBUF_INIT, note = SBUF_INIT;
+    wf_vdiff_stop(wf);
     wf_streams_stop(wf);
     bool dest_primary = c->args.primary_is_dest;
     int e = wf_connect(wf, &err);

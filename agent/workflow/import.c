@@ -200,6 +200,7 @@ static step_result wf_follow(import_wf *wf, sbuf *err)
     int e = wf_connect(wf, err);
     if (e)
         return wf_classify(e);
+    wf_vdiff_resume(wf);
     uv_mutex_lock(&wf->lock);
     copier *c = wf->copier;
     wf->copier = NULL;
@@ -312,6 +313,7 @@ static void cmd_run(import_wf *wf, wf_cmd *c)
     case WF_CMD_SWITCH: cutover_switch(wf, c); break;
     case WF_CMD_REVERSE: cutover_reverse(wf, c); break;
     case WF_CMD_DETACH: cutover_detach(wf, c); break;
+    case WF_CMD_VDIFF: wf_vdiff_command(wf, c); break;
     case WF_CMD_STOP:
         uv_mutex_lock(&wf->lock);
         wf->stop = true;
@@ -406,6 +408,7 @@ static void wf_main(void *arg)
         sbuf_free(&msg);
         wf_backoff(wf, backoff);
     }
+    wf_vdiff_stop(wf);
     wf_streams_stop(wf);
     wf_disconnect(wf);
     wf_unload(wf);

@@ -19,6 +19,7 @@
 #include "db/db.h"
 #include "vrepl/stream.h"
 #include "workflow/import_def.h"
+#include "workflow/vdiff.h"
 
 typedef enum {
     WF_STARTING,
@@ -66,12 +67,21 @@ void wf_status_clear(wf_status *s);
 
 typedef struct import_wf import_wf;
 
-typedef enum { WF_CMD_PAUSE, WF_CMD_RESUME, WF_CMD_STOP, WF_CMD_SWITCH, WF_CMD_REVERSE, WF_CMD_DETACH } wf_cmd_kind;
+typedef enum {
+    WF_CMD_PAUSE,
+    WF_CMD_RESUME,
+    WF_CMD_STOP,
+    WF_CMD_SWITCH,
+    WF_CMD_REVERSE,
+    WF_CMD_DETACH,
+    WF_CMD_VDIFF, /* start a diff at a synchronised point (import_vdiff.c) */
+} wf_cmd_kind;
 
 typedef struct wf_cmd_args {
     unsigned timeout_ms;  /* switch, reverse: the whole operation; 0 = 30000 */
     double max_lag_s;     /* switch, reverse: the stream must be this close; 0 = 10 */
     bool primary_is_dest; /* detach: the side whose writes stay open */
+    uint64_t chunk_rows;  /* vdiff: rows per checksummed chunk; 0 = 1000 */
 } wf_cmd_args;
 
 #define CUTOVER_MAX_STEPS 16
@@ -102,6 +112,28 @@ typedef struct wf_cmd_result {
 /* Completion of a command, on the loop. */
 typedef void (*wf_cmd_cb)(import_wf *wf, const wf_cmd_result *res, void *data);
 
+typedef struct wf_vdiff_table {
+    char *schema, *name;
+    vdiff_result r;
+} wf_vdiff_table;
+
+/* The last VDiff of a workflow, as it stands. */
+typedef struct wf_vdiff_report {
+    char *state;   /* NONE, RUNNING, DONE, ERROR, CANCELLED */
+    char *message;
+    vpos at;             /* the synchronised point, on the writing side */
+    bool writes_on_dest; /* the destination was the writing side (switched) */
+    bool throttled;
+    int64_t started_ms, finished_ms;
+    double rows_per_second;
+    int64_t eta_seconds; /* -1 unknown */
+    wf_vdiff_table *tables;
+    size_t ntables;
+    vdiff_result total; /* sums, without samples */
+} wf_vdiff_report;
+
+void wf_vdiff_report_clear(wf_vdiff_report *r);
+
 import_wf *import_start(uv_loop_t *loop, const import_def *def, const db_endpoint *source, void (*changed)(void *),
                         void *data);
 /* Queue a command; cb runs on the loop once the workflow thread did it. */
@@ -113,6 +145,8 @@ void import_command_with(import_wf *wf, wf_cmd_kind kind, const wf_cmd_args *arg
 /* The state as last set by the workflow's thread. */
 wf_state import_state(import_wf *wf);
 void import_status(import_wf *wf, wf_status *out);
+/* The current or last VDiff, from any thread. */
+void import_vdiff_report(import_wf *wf, wf_vdiff_report *out);
 const import_def *import_get_def(const import_wf *wf);
 /* Frees a workflow whose thread has stopped (after WF_CMD_STOP). */
 void import_free(import_wf *wf);

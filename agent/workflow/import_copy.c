@@ -304,10 +304,10 @@ step_result wf_setup(import_wf *wf, sbuf *err)
 /* ---- streams --------------------------------------------------------------------------- */
 
 /* Run the workflow's stream until stop_at (NULL: until interrupted). */
-static step_result wf_run_stream(import_wf *wf, const vpos *stop_at, sbuf *err)
+step_result wf_run_stream(import_wf *wf, bool reverse, const vpos *stop_at, sbuf *err)
 {
     stream_config cfg;
-    wf_stream_config(wf, false, &wf->position, false, stop_at, &cfg);
+    wf_stream_config(wf, reverse, &wf->position, false, stop_at, &cfg);
     stream *s = stream_new(&cfg, wf_stream_changed, wf);
     stream_config_clear(&cfg);
     uv_mutex_lock(&wf->lock);
@@ -320,7 +320,8 @@ static step_result wf_run_stream(import_wf *wf, const vpos *stop_at, sbuf *err)
     stream_status_get(s, &ss);
     uv_mutex_lock(&wf->lock);
     wf->catchup = NULL;
-    vpos_set(&wf->position, ss.applied.gtid, ss.applied.file, ss.applied.offset);
+    if (!reverse)
+        vpos_set(&wf->position, ss.applied.gtid, ss.applied.file, ss.applied.offset);
     uv_mutex_unlock(&wf->lock);
     step_result r = STEP_OK;
     if (st == STREAM_ERROR || (st == STREAM_STOPPED && *ss.error_code)) {
@@ -352,7 +353,7 @@ int wf_source_position(import_wf *wf, vpos *out, sbuf *err)
 }
 
 /* A stop position the stream can compare: GTID on MariaDB, else file/offset. */
-static void wf_stop_at(const import_wf *wf, const vpos *p, vpos *out)
+void wf_stop_at(const import_wf *wf, const vpos *p, vpos *out)
 {
     memset(out, 0, sizeof *out);
     vpos_set(out, wf->flavor == FLAVOR_MARIADB ? p->gtid : "", wf->flavor == FLAVOR_MARIADB ? "" : p->file,
@@ -411,14 +412,14 @@ static step_result wf_position_at_snapshot(import_wf *wf, snapshot **snap, sbuf 
         r = wf_classify(e);
     if (r == STEP_OK) {
         wf_stop_at(wf, &now, &stop);
-        r = wf_run_stream(wf, &stop, err);
+        r = wf_run_stream(wf, false, &stop, err);
     }
     if (r == STEP_OK && (e = snapshot_open(&wf->source, wf->flavor, m, wf->def.opt.parallelism, snap, err)) != 0)
         r = wf_classify(e);
     if (r == STEP_OK) {
         vpos_clear(&stop);
         wf_stop_at(wf, &(*snap)->pos, &stop);
-        r = wf_run_stream(wf, &stop, err); /* exactly to the snapshot */
+        r = wf_run_stream(wf, false, &stop, err); /* exactly to the snapshot */
         if (r != STEP_OK) {
             snapshot_close(*snap);
             *snap = NULL;

@@ -4,6 +4,7 @@
  *   import_copy.c  setup, destination tables, copy cycles
  *   cutover.c      switch, reverse, detach, and the journal that makes them
  *                  safe across a kill -9
+ *   import_vdiff.c VDiff at a synchronised point, resumable
  */
 #ifndef IMPORT_INTERNAL_H
 #define IMPORT_INTERNAL_H
@@ -16,8 +17,11 @@
 #include "workflow/fence.h"
 #include "workflow/import.h"
 #include "workflow/sidecar.h"
+#include "workflow/vdiff.h"
 
 typedef enum { STEP_OK, STEP_INTERRUPTED, STEP_TRANSIENT, STEP_FATAL } step_result;
+
+typedef struct wf_vdiff wf_vdiff;
 
 typedef struct wf_cmd {
     wf_cmd_kind kind;
@@ -46,6 +50,7 @@ struct import_wf {
     bool interrupt, paused, stop, thread_done, joined, detached;
     stream *catchup;  /* a blocking catch-up run of the copy phase */
     stream *fwd, *rev; /* background streams: forward, and reverse after a switch */
+    wf_vdiff *vdiff;   /* the current or last VDiff */
     wf_state state;
     char *error_code, *message;
     unsigned cycles;
@@ -66,6 +71,7 @@ struct import_wf {
     copy_row *rows;
     schema_table **schemas;
     bool setup_done;
+    bool vdiff_checked;      /* looked for a diff to resume after a restart */
     bool primary;            /* writes belong to the destination (switched) */
     fence_record source_fence; /* what the last switch changed on the source */
     fence_record dest_fence;   /* what the last reverse changed on the destination */
@@ -94,6 +100,10 @@ void wf_unload(import_wf *wf);
 bool wf_copy_complete(import_wf *wf);
 step_result wf_copy_cycle(import_wf *wf, sbuf *err);
 int wf_source_position(import_wf *wf, vpos *out, sbuf *err);
+/* Run the forward (or reverse) stream until stop_at, blocking. */
+step_result wf_run_stream(import_wf *wf, bool reverse, const vpos *stop_at, sbuf *err);
+/* A stop position the stream compares: GTID on MariaDB, else file/offset. */
+void wf_stop_at(const import_wf *wf, const vpos *p, vpos *out);
 
 /* cutover.c */
 int cutover_setup(MYSQL *dest, const char *sidecar, sbuf *err);
@@ -102,5 +112,15 @@ step_result cutover_recover(import_wf *wf, sbuf *err);
 void cutover_switch(import_wf *wf, wf_cmd *c);
 void cutover_reverse(import_wf *wf, wf_cmd *c);
 void cutover_detach(import_wf *wf, wf_cmd *c);
+
+/* import_vdiff.c */
+/* Start a diff (resume: continue the one an agent restart cut). 0, or a
+ * gRPC status code with err. */
+int wf_vdiff_begin(import_wf *wf, bool resume, uint64_t chunk_rows, sbuf *err);
+void wf_vdiff_command(import_wf *wf, wf_cmd *c);
+/* Once per agent start, when replication runs: resume a cut diff. */
+void wf_vdiff_resume(import_wf *wf);
+/* Cancel a running diff (it stays resumable) and free it. */
+void wf_vdiff_stop(import_wf *wf);
 
 #endif

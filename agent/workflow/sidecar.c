@@ -1,6 +1,7 @@
 /* sidecar: workflow tables on the destination. See sidecar.h. */
 #include "workflow/sidecar.h"
 
+#include <mysqld_error.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,6 +221,16 @@ int sidecar_forget(MYSQL *m, const char *sidecar, const char *wf, sbuf *err)
             sbuf_free(&tmp);
         }
         e = db_exec(m, q.buf, err);
+    }
+    static const char *const optional[] = {"vdiff", "vdiff_tables"}; /* only where a vdiff ran */
+    for (size_t i = 0; !e && i < 2; i++) {
+        sbuf_reset(&q);
+        sbuf_adds(&q, "DELETE FROM ");
+        db_add_table(&q, sidecar, optional[i]);
+        where_workflow(&q, wf);
+        e = db_exec(m, q.buf, err);
+        if (e == ER_NO_SUCH_TABLE)
+            e = 0;
     }
     sbuf_free(&q);
     return e;
