@@ -141,6 +141,10 @@ bench-copy: deps
 	@$(MAKE) --no-print-directory all
 	@tests/bench/bench_copy.sh
 
+bench-vdiff: deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/bench_vdiff.sh
+
 sandbox-up: all
 	tests/sandbox.sh start
 

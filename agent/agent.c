@@ -101,9 +101,12 @@ static void agent_monitor_stopped(void *arg)
     agent *a = arg;
     void (*done)(void *) = a->stopped;
     void *done_arg = a->stopped_arg;
-    service_free(a->service);
-    streams_free(a->streams);
+    /* The workflows first: freeing one reports its last change, which
+     * reaches the service's watchers. */
     workflows_free(a->workflows);
+    streams_free(a->streams);
+    service_free(a->service);
+    a->service = NULL;
     free(a);
     log_info("agent", "stopped");
     if (done)

@@ -56,7 +56,7 @@ wait_for() {
 # start_agent [extra flags...]: run the agent against the sandbox source.
 start_agent() {
     mkdir -p "$WORK/state"
-    "$BUILD/tablet-agent" --listen="$AGENT_ADDR" --source-host=127.0.0.1 --source-port="$SOURCE_PORT" \
+    ${TABLET_AGENT_WRAP:-} "${TABLET_AGENT_BIN:-$BUILD/tablet-agent}" --listen="$AGENT_ADDR" --source-host=127.0.0.1 --source-port="$SOURCE_PORT" \
         --source-user=agent --source-password-file="$PASSWORD_FILE" --state-dir="$WORK/state" \
         --probe-interval-ms=500 "$@" >>"$AGENT_LOG" 2>&1 &
     AGENT_PID=$!

@@ -1,18 +1,23 @@
 /* vdiff: chunked, exact comparison of two synchronized snapshots. See
  * vdiff.h for the method.
  *
- * Per row, both servers compute the same thing:
- *   MD5(CONCAT_WS(0x1e, IFNULL(CONCAT('v', CAST(c1 AS BINARY)), 'n'), ...))
- * ('v'/'n' tell NULL from any value). A chunk's summary is the row count,
- * the XOR of each hash's first 64 bits and the sum of its next 32 bits: the
- * client computes it from A's rows, B's server computes it in SQL, and two
- * independent functions over a 128-bit hash make an accidental match of
- * different chunks practically impossible.
+ * Per row, both servers compute the same hash:
+ *   SHA1(CONCAT(IFNULL(CONCAT(LENGTH(c1), ':', c1), 'n'), ...))
+ * Each value is length-prefixed, so no shifting of bytes between columns
+ * can produce the same string, and 'n' tells NULL from any value. On a
+ * SET NAMES binary connection the ':' literal is a binary string, which
+ * makes CONCAT binary: every value enters as its stored bytes, never
+ * converted between character sets. (SHA1 because MariaDB computes it
+ * nearly twice as fast as MD5.) A chunk's summary is its row count and the
+ * XOR of the first 64 bits of its rows' hashes. The hash mixes every input
+ * bit, so unlike a CRC no pattern of changes to several rows can cancel
+ * out in the XOR; and since keys are unique no two rows share a hash. Two
+ * different chunks summarise alike with odds of 2^-64.
  *
- * Thread A reads chunk after chunk into a small queue; thread B (the
- * caller's) checks each against its side. Keys are rendered as SQL literals
- * (numbers bare, everything else quoted bytes) and reused in the range
- * predicate, expanded so the range is an index range. */
+ * Thread A walks chunk boundaries and A's summaries into a small queue;
+ * thread B (the caller's) checks each against its side. Keys are rendered
+ * as SQL literals (numbers bare, everything else quoted bytes) and reused
+ * in the range predicates, expanded so the range is an index range. */
 #include "workflow/vdiff.h"
 
 #include <errmsg.h>
@@ -25,27 +30,25 @@
 #include "lib/keymap.h"
 #include "vrepl/copier.h"
 
-#define QUEUE_CHUNKS 4
+#define QUEUE_CHUNKS 8
 
 typedef struct arow {
-    char *key;    /* encoded key (copier.h) */
-    char *display;/* "(42,'x')" for samples */
-    char hash[33];
+    char *key;     /* encoded key (copier.h) */
+    char *display; /* "(42,'x')" for samples */
+    char hash[41];
 } arow;
 
 typedef struct chunk {
     vdiff_table *t;
-    char *lo;      /* encoded key the chunk starts after; NULL: table start */
-    char *hi;      /* encoded key of its last row; NULL: to the end (tail check) */
-    arow *rows;
-    size_t n;
-    uint64_t x;    /* XOR of the hashes' first 64 bits */
-    uint64_t sum;  /* sum of their next 32 bits */
-    bool last;     /* the table has no rows after hi */
+    char *lo;   /* encoded key the chunk starts after; NULL: table start */
+    char *hi;   /* encoded key of its last row on A; NULL: to the table's end */
+    uint64_t n; /* A's rows in the range */
+    uint64_t x; /* XOR of their hashes' first 64 bits */
 } chunk;
 
 typedef struct engine {
     const vdiff_config *cfg;
+    uv_mutex_t a_lock; /* A's one connection: thread A's, lent to drill-downs */
     uv_mutex_t qlock;
     uv_cond_t nonempty, nonfull;
     chunk *q[QUEUE_CHUNKS];
@@ -73,11 +76,13 @@ void vdiff_result_clear(vdiff_result *r)
 
 static void add_row_hash(sbuf *q, const schema_table *s)
 {
-    sbuf_adds(q, "MD5(CONCAT_WS(0x1e");
+    sbuf_adds(q, "SHA1(CONCAT(''");
     for (size_t i = 0; i < s->ncols; i++) {
-        sbuf_adds(q, ", IFNULL(CONCAT('v', CAST(");
+        sbuf_adds(q, ", IFNULL(CONCAT(LENGTH(");
         db_add_ident(q, s->cols[i].name);
-        sbuf_adds(q, " AS BINARY)), 'n')");
+        sbuf_adds(q, "), ':', ");
+        db_add_ident(q, s->cols[i].name);
+        sbuf_adds(q, "), 'n')");
     }
     sbuf_adds(q, "))");
 }
@@ -91,7 +96,7 @@ static void add_key_list(sbuf *q, const schema_table *s)
     }
 }
 
-/* "(k1 > v1 OR (k1 = v1 AND k2 > v2))" for op ">" or the <= form for "<=". */
+/* "(k1 > v1 OR (k1 = v1 AND k2 > v2) ...)", or with upper the <= form. */
 static int add_bound(sbuf *q, const schema_table *s, const char *key, bool upper)
 {
     const char *lits[16];
@@ -110,7 +115,7 @@ static int add_bound(sbuf *q, const schema_table *s, const char *key, bool upper
         }
         sbuf_addc(q, ')');
     }
-    if (upper) { /* <= : also the key itself */
+    if (upper) { /* <= : the key itself too */
         sbuf_adds(q, " OR (");
         for (size_t j = 0; j < s->nkey; j++) {
             if (j)
@@ -125,8 +130,11 @@ static int add_bound(sbuf *q, const schema_table *s, const char *key, bool upper
     return 0;
 }
 
-static int add_range(sbuf *q, const schema_table *s, const char *lo, const char *hi)
+/* " FROM t WHERE key > lo AND key <= hi" (either bound may be absent). */
+static int add_from_range(sbuf *q, const schema_table *s, const char *lo, const char *hi)
 {
+    sbuf_adds(q, " FROM ");
+    db_add_table(q, s->schema, s->name);
     sbuf_adds(q, " WHERE 1");
     if (lo) {
         sbuf_adds(q, " AND ");
@@ -141,35 +149,13 @@ static int add_range(sbuf *q, const schema_table *s, const char *lo, const char 
     return 0;
 }
 
-/* SELECT key..., hash FROM t WHERE range ORDER BY key [LIMIT n] */
-static int rows_query(const schema_table *s, const char *lo, const char *hi, uint64_t limit, sbuf *q)
+static int malformed(const schema_table *s, sbuf *err)
 {
-    sbuf_adds(q, "SELECT ");
-    add_key_list(q, s);
-    sbuf_adds(q, ", ");
-    add_row_hash(q, s);
-    sbuf_adds(q, " FROM ");
-    db_add_table(q, s->schema, s->name);
-    if (add_range(q, s, lo, hi) != 0)
-        return -1;
-    sbuf_adds(q, " ORDER BY ");
-    add_key_list(q, s);
-    if (limit)
-        sbuf_addf(q, " LIMIT %" PRIu64, limit);
-    return 0;
+    sbuf_setf(err, "a saved key of `%s`.`%s` is malformed", s->schema, s->name);
+    return CR_UNKNOWN_ERROR;
 }
 
-static uint64_t hex_u64(const char *h, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = h[i];
-        v = v << 4 | (uint64_t)(c <= '9' ? c - '0' : (c | 32) - 'a' + 10);
-    }
-    return v;
-}
-
-/* ---- reading rows ---------------------------------------------------------------------- */
+/* ---- keys --------------------------------------------------------------------------------- */
 
 static void literal(sbuf *out, const MYSQL_FIELD *f, const char *v, unsigned long len)
 {
@@ -181,7 +167,10 @@ static void literal(sbuf *out, const MYSQL_FIELD *f, const char *v, unsigned lon
         db_add_string(out, v, len);
 }
 
-static void arow_fill(arow *r, const schema_table *s, MYSQL_FIELD *f, MYSQL_ROW row, unsigned long *len)
+/* The key columns at the start of a result row, encoded; display too
+ * when wanted. */
+static char *key_of(const schema_table *s, const MYSQL_FIELD *f, MYSQL_ROW row, const unsigned long *len,
+                    char **display)
 {
     sbuf key = SBUF_INIT, lit = SBUF_INIT, disp = SBUF_INIT;
     sbuf_addc(&disp, '(');
@@ -193,12 +182,63 @@ static void arow_fill(arow *r, const schema_table *s, MYSQL_FIELD *f, MYSQL_ROW 
         sbuf_add(&disp, lit.buf, lit.len > 80 ? 80 : lit.len);
     }
     sbuf_addc(&disp, ')');
-    r->key = sbuf_detach(&key, NULL);
-    r->display = sbuf_detach(&disp, NULL);
-    size_t hlen = row[s->nkey] ? len[s->nkey] : 0;
-    memcpy(r->hash, row[s->nkey] ? row[s->nkey] : "", hlen > 32 ? 32 : hlen);
-    r->hash[hlen > 32 ? 32 : hlen] = '\0';
+    if (display)
+        *display = sbuf_detach(&disp, NULL);
+    sbuf_free(&disp);
     sbuf_free(&lit);
+    return sbuf_detach(&key, NULL);
+}
+
+/* The key of A's row n_rows after lo: the chunk's end. NULL in *hi when
+ * fewer rows remain (the chunk runs to the table's end). */
+static int chunk_end(MYSQL *m, const schema_table *s, const char *lo, uint64_t n_rows, char **hi, sbuf *err)
+{
+    sbuf q = SBUF_INIT;
+    *hi = NULL;
+    sbuf_adds(&q, "SELECT ");
+    add_key_list(&q, s);
+    if (add_from_range(&q, s, lo, NULL) != 0) {
+        sbuf_free(&q);
+        return malformed(s, err);
+    }
+    sbuf_adds(&q, " ORDER BY ");
+    add_key_list(&q, s);
+    sbuf_addf(&q, " LIMIT 1 OFFSET %" PRIu64, n_rows - 1);
+    MYSQL_RES *r;
+    int e = db_query(m, q.buf, &r, err);
+    sbuf_free(&q);
+    if (e)
+        return e;
+    MYSQL_ROW row = mysql_fetch_row(r);
+    if (row)
+        *hi = key_of(s, mysql_fetch_fields(r), row, mysql_fetch_lengths(r), NULL);
+    mysql_free_result(r);
+    return 0;
+}
+
+/* ---- summaries and rows ---------------------------------------------------------------------- */
+
+static int summarize(MYSQL *m, const chunk *c, uint64_t *n, uint64_t *x, sbuf *err)
+{
+    const schema_table *s = c->t->schema;
+    sbuf q = SBUF_INIT;
+    sbuf_adds(&q, "SELECT COUNT(*), IFNULL(BIT_XOR(CAST(CONV(LEFT(");
+    add_row_hash(&q, s);
+    sbuf_adds(&q, ", 16), 16, 10) AS UNSIGNED)), 0)");
+    if (add_from_range(&q, s, c->lo, c->hi) != 0) {
+        sbuf_free(&q);
+        return malformed(s, err);
+    }
+    MYSQL_RES *r;
+    int e = db_query(m, q.buf, &r, err);
+    sbuf_free(&q);
+    if (e)
+        return e;
+    MYSQL_ROW row = mysql_fetch_row(r);
+    *n = row && row[0] ? strtoull(row[0], NULL, 10) : 0;
+    *x = row && row[1] ? strtoull(row[1], NULL, 10) : 0;
+    mysql_free_result(r);
+    return 0;
 }
 
 static void rows_free(arow *rows, size_t n)
@@ -210,16 +250,20 @@ static void rows_free(arow *rows, size_t n)
     free(rows);
 }
 
-static int fetch_rows(MYSQL *m, const schema_table *s, const char *lo, const char *hi, uint64_t limit, arow **out,
-                      size_t *n, sbuf *err)
+/* Every row's key and hash in the chunk's range. */
+static int fetch_rows(MYSQL *m, const chunk *c, arow **out, size_t *n, sbuf *err)
 {
+    const schema_table *s = c->t->schema;
     sbuf q = SBUF_INIT;
     *out = NULL;
     *n = 0;
-    if (rows_query(s, lo, hi, limit, &q) != 0) {
-        sbuf_setf(err, "a saved key of `%s`.`%s` is malformed", s->schema, s->name);
+    sbuf_adds(&q, "SELECT ");
+    add_key_list(&q, s);
+    sbuf_adds(&q, ", ");
+    add_row_hash(&q, s);
+    if (add_from_range(&q, s, c->lo, c->hi) != 0) {
         sbuf_free(&q);
-        return CR_UNKNOWN_ERROR;
+        return malformed(s, err);
     }
     MYSQL_RES *r;
     int e = db_query(m, q.buf, &r, err);
@@ -229,18 +273,17 @@ static int fetch_rows(MYSQL *m, const schema_table *s, const char *lo, const cha
     MYSQL_FIELD *f = mysql_fetch_fields(r);
     *out = xcalloc(mysql_num_rows(r) + 1, sizeof **out);
     MYSQL_ROW row;
-    while ((row = mysql_fetch_row(r)))
-        arow_fill(&(*out)[(*n)++], s, f, row, mysql_fetch_lengths(r));
+    while ((row = mysql_fetch_row(r))) {
+        unsigned long *len = mysql_fetch_lengths(r);
+        arow *a = &(*out)[(*n)++];
+        a->key = key_of(s, f, row, len, &a->display);
+        size_t hlen = row[s->nkey] ? len[s->nkey] : 0;
+        hlen = hlen > 40 ? 40 : hlen;
+        memcpy(a->hash, row[s->nkey] ? row[s->nkey] : "", hlen);
+        a->hash[hlen] = '\0';
+    }
     mysql_free_result(r);
     return 0;
-}
-
-static void chunk_summarize(chunk *c)
-{
-    for (size_t i = 0; i < c->n; i++) {
-        c->x ^= hex_u64(c->rows[i].hash, 16);
-        c->sum += hex_u64(c->rows[i].hash + 16, 8);
-    }
 }
 
 static void chunk_free(chunk *c)
@@ -249,7 +292,6 @@ static void chunk_free(chunk *c)
         return;
     free(c->lo);
     free(c->hi);
-    rows_free(c->rows, c->n);
     free(c);
 }
 
@@ -305,12 +347,15 @@ static bool cancelled(const engine *g)
     return g->cfg->cancel && *g->cfg->cancel;
 }
 
-static unsigned threads_running(MYSQL *m)
+static unsigned threads_running(engine *g)
 {
     sbuf err = SBUF_INIT;
     MYSQL_RES *r;
     unsigned n = 0;
-    if (db_query(m, "SHOW GLOBAL STATUS LIKE 'Threads_running'", &r, &err) == 0) {
+    uv_mutex_lock(&g->a_lock);
+    int e = db_query(g->cfg->a, "SHOW GLOBAL STATUS LIKE 'Threads_running'", &r, &err);
+    uv_mutex_unlock(&g->a_lock);
+    if (e == 0) {
         MYSQL_ROW row = mysql_fetch_row(r);
         n = row && row[1] ? (unsigned)strtoul(row[1], NULL, 10) : 0;
         mysql_free_result(r);
@@ -323,8 +368,8 @@ static unsigned threads_running(MYSQL *m)
 static void throttle(engine *g)
 {
     unsigned limit = g->cfg->throttle_threads_running;
-    /* our own query counts as running: allow for it */
-    while (limit && !cancelled(g) && threads_running(g->cfg->a) > limit + 1) {
+    /* our own queries count as running: allow for them */
+    while (limit && !cancelled(g) && threads_running(g) > limit + 2) {
         if (g->cfg->throttled)
             *g->cfg->throttled = true;
         struct timespec ts = {0, 250 * 1000000L};
@@ -337,36 +382,32 @@ static void throttle(engine *g)
 static int a_table(engine *g, vdiff_table *t, sbuf *err)
 {
     char *lo = t->resume_key ? xstrdup(t->resume_key) : NULL;
-    for (unsigned chunks = 0;; chunks++) {
-        if (cancelled(g)) {
-            free(lo);
-            return 0;
-        }
+    for (unsigned chunks = 0; !cancelled(g); chunks++) {
         if (chunks % 16 == 0)
             throttle(g);
         chunk *c = xcalloc(1, sizeof *c);
         c->t = t;
         c->lo = lo;
-        int e = fetch_rows(g->cfg->a, t->schema, lo, NULL, g->cfg->chunk_rows, &c->rows, &c->n, err);
+        uv_mutex_lock(&g->a_lock);
+        int e = chunk_end(g->cfg->a, t->schema, lo, g->cfg->chunk_rows, &c->hi, err);
+        if (!e)
+            e = summarize(g->cfg->a, c, &c->n, &c->x, err);
+        uv_mutex_unlock(&g->a_lock);
         if (e) {
             chunk_free(c);
             return e;
         }
-        chunk_summarize(c);
-        c->last = c->n < g->cfg->chunk_rows;
-        c->hi = c->n ? xstrdup(c->rows[c->n - 1].key) : NULL;
-        lo = c->hi ? xstrdup(c->hi) : NULL;
-        bool last = c->last;
+        bool last = c->hi == NULL;
+        lo = last ? NULL : xstrdup(c->hi);
         if (!queue_push(g, c)) {
             chunk_free(c);
-            free(lo);
-            return 0;
+            break;
         }
-        if (last) {
-            free(lo);
+        if (last)
             return 0;
-        }
     }
+    free(lo);
+    return 0;
 }
 
 static void a_main(void *arg)
@@ -406,30 +447,6 @@ static void add_sample(vdiff_table *t, const char *kind, const char *display)
     t->r.samples[t->r.nsamples++] = sbuf_detach(&s, NULL);
 }
 
-static int b_summary(engine *g, const chunk *c, uint64_t *n, uint64_t *x, uint64_t *sum, sbuf *err)
-{
-    const schema_table *s = c->t->schema;
-    sbuf q = SBUF_INIT, h = SBUF_INIT;
-    add_row_hash(&h, s);
-    sbuf_addf(&q, "SELECT COUNT(*), IFNULL(BIT_XOR(CAST(CONV(LEFT(%s, 16), 16, 10) AS UNSIGNED)), 0), "
-                  "IFNULL(SUM(CAST(CONV(SUBSTRING(%s, 17, 8), 16, 10) AS UNSIGNED)), 0) FROM ", h.buf, h.buf);
-    db_add_table(&q, s->schema, s->name);
-    int e = add_range(&q, s, c->lo, c->last ? NULL : c->hi) ? CR_UNKNOWN_ERROR : 0;
-    MYSQL_RES *r = NULL;
-    if (!e)
-        e = db_query(g->cfg->b, q.buf, &r, err);
-    if (!e) {
-        MYSQL_ROW row = mysql_fetch_row(r);
-        *n = row && row[0] ? strtoull(row[0], NULL, 10) : 0;
-        *x = row && row[1] ? strtoull(row[1], NULL, 10) : 0;
-        *sum = row && row[2] ? strtoull(row[2], NULL, 10) : 0;
-        mysql_free_result(r);
-    }
-    sbuf_free(&q);
-    sbuf_free(&h);
-    return e;
-}
-
 /* A row that one side has and the other lacks. */
 static void only_on(engine *g, vdiff_table *t, bool on_a, const char *display)
 {
@@ -442,18 +459,24 @@ static void only_on(engine *g, vdiff_table *t, bool on_a, const char *display)
     add_sample(t, on_dest ? "extra on the destination" : "missing on the destination", display);
 }
 
-/* The chunk differs: match B's rows to A's by key. */
+/* The chunk differs: match both sides' rows by key. */
 static int b_drill(engine *g, const chunk *c, sbuf *err)
 {
-    arow *brows;
-    size_t bn;
-    int e = fetch_rows(g->cfg->b, c->t->schema, c->lo, c->last ? NULL : c->hi, 0, &brows, &bn, err);
+    arow *arows, *brows;
+    size_t an, bn;
+    uv_mutex_lock(&g->a_lock);
+    int e = fetch_rows(g->cfg->a, c, &arows, &an, err);
+    uv_mutex_unlock(&g->a_lock);
     if (e)
         return e;
+    if ((e = fetch_rows(g->cfg->b, c, &brows, &bn, err)) != 0) {
+        rows_free(arows, an);
+        return e;
+    }
     keymap *seen = keymap_new();
     bool ins;
-    for (size_t i = 0; i < c->n; i++)
-        *keymap_put(seen, c->rows[i].key, strlen(c->rows[i].key), &ins) = i + 1;
+    for (size_t i = 0; i < an; i++)
+        *keymap_put(seen, arows[i].key, strlen(arows[i].key), &ins) = i + 1;
     vdiff_table *t = c->t;
     uv_mutex_lock(g->cfg->lock);
     for (size_t i = 0; i < bn; i++) {
@@ -462,7 +485,7 @@ static int b_drill(engine *g, const chunk *c, sbuf *err)
             only_on(g, t, false, brows[i].display);
             continue;
         }
-        const arow *a = &c->rows[*slot - 1];
+        const arow *a = &arows[*slot - 1];
         *slot = 0; /* matched */
         t->r.compared++;
         if (strcmp(a->hash, brows[i].hash) == 0) {
@@ -472,24 +495,25 @@ static int b_drill(engine *g, const chunk *c, sbuf *err)
             add_sample(t, "mismatched", a->display);
         }
     }
-    for (size_t i = 0; i < c->n; i++) {
-        size_t *slot = keymap_get(seen, c->rows[i].key, strlen(c->rows[i].key));
+    for (size_t i = 0; i < an; i++) {
+        size_t *slot = keymap_get(seen, arows[i].key, strlen(arows[i].key));
         if (slot && *slot)
-            only_on(g, t, true, c->rows[i].display);
+            only_on(g, t, true, arows[i].display);
     }
     uv_mutex_unlock(g->cfg->lock);
     keymap_free(seen);
+    rows_free(arows, an);
     rows_free(brows, bn);
     return 0;
 }
 
 static int b_check(engine *g, chunk *c, sbuf *err)
 {
-    uint64_t n, x, sum;
-    int e = b_summary(g, c, &n, &x, &sum, err);
+    uint64_t n, x;
+    int e = summarize(g->cfg->b, c, &n, &x, err);
     if (e)
         return e;
-    if (n == c->n && x == c->x && sum == c->sum) {
+    if (n == c->n && x == c->x) {
         uv_mutex_lock(g->cfg->lock);
         c->t->r.compared += n;
         c->t->r.matching += n;
@@ -497,19 +521,20 @@ static int b_check(engine *g, chunk *c, sbuf *err)
     } else if ((e = b_drill(g, c, err)) != 0) {
         return e;
     }
-    if (c->last) {
+    if (!c->hi) {
         uv_mutex_lock(g->cfg->lock);
         c->t->r.done = true;
         uv_mutex_unlock(g->cfg->lock);
     }
     if (g->cfg->chunk_done)
-        g->cfg->chunk_done(c->t, c->last ? NULL : c->hi, g->cfg->data);
+        g->cfg->chunk_done(c->t, c->hi, g->cfg->data);
     return 0;
 }
 
 int vdiff_run(const vdiff_config *cfg, sbuf *err)
 {
     engine g = {.cfg = cfg, .err = SBUF_INIT};
+    uv_mutex_init(&g.a_lock);
     uv_mutex_init(&g.qlock);
     uv_cond_init(&g.nonempty);
     uv_cond_init(&g.nonfull);
@@ -521,8 +546,7 @@ int vdiff_run(const vdiff_config *cfg, sbuf *err)
         int e = b_check(&g, c, &berr);
         if (e) {
             sbuf msg = SBUF_INIT;
-            sbuf_addf(&msg, "reading `%s`.`%s` on the other side failed: %s", c->t->schema->schema,
-                      c->t->schema->name, berr.buf);
+            sbuf_addf(&msg, "comparing `%s`.`%s` failed: %s", c->t->schema->schema, c->t->schema->name, berr.buf);
             engine_fail(&g, e, msg.buf);
             sbuf_free(&msg);
         }
@@ -539,6 +563,7 @@ int vdiff_run(const vdiff_config *cfg, sbuf *err)
         sbuf_setf(err, "%s", g.err.buf);
     sbuf_free(&g.err);
     sbuf_free(&berr);
+    uv_mutex_destroy(&g.a_lock);
     uv_mutex_destroy(&g.qlock);
     uv_cond_destroy(&g.nonempty);
     uv_cond_destroy(&g.nonfull);

@@ -1,24 +1,26 @@
 /* vdiff: prove two servers hold the same rows, table by table.
  *
- * Given two connections whose snapshots show the same point of the
- * workflow's history (the caller synchronises them: see import_vdiff.c),
- * the engine walks each table by its key in chunks. The writing side ("A")
- * returns, per chunk, the key and an MD5 of every row's exact bytes; the
- * other side ("B") returns only the count and two sums of those hashes for
- * the same key range. Equal chunks cost one row per chunk on B; a chunk that
- * differs is drilled down by fetching B's per-row hashes and matching them
- * by key, which names every missing, extra and mismatched row. Both sides
- * work at once (a thread each), so a diff runs at the speed of the slower
- * server.
+ * Given connections whose snapshots show the same point of the workflow's
+ * history (the caller synchronises them: see import_vdiff.c), the engine
+ * walks each table by its key in chunks. The writing side ("A") finds the
+ * next chunk's last key with an index walk; then both servers, at once,
+ * return only a row count and the XOR of every row's hash over that key
+ * range, so equal chunks cost one short result per side and nothing
+ * crosses the network per row. A chunk that differs is drilled down:
+ * both sides' per-row hashes for the range are fetched and matched by
+ * key, which names every missing, extra and mismatched row. A thread per
+ * side, so a diff runs at the speed of the slower server (a snapshot at an
+ * exact GTID is one connection, so a drill-down borrows A's in turn).
  *
- * Values are compared as bytes (a connection with SET NAMES binary, each
- * column CAST AS BINARY): 'a' and 'A' differ even under a case-insensitive
+ * Values are compared as bytes: a row's hash covers each column's stored
+ * bytes (see vdiff.c), so 'a' and 'A' differ even under a case-insensitive
  * collation, NULL and '' differ, and a FLOAT compares by the text the
- * server prints for it. Keys are ordered, and chunk ranges bounded, by each
- * key column's collation, the same on both sides because the destination's
- * tables were created from the source's definitions; so 'é' and 'e' under a
- * _ci collation are one key position, and two rows whose keys differ only
- * that way are reported as one missing and one extra row. */
+ * server prints for it. Keys are ordered,
+ * and chunk ranges bounded, by each key column's collation, the same on
+ * both sides because the destination's tables were created from the
+ * source's definitions; so 'é' and 'e' under a _ci collation are one key
+ * position, and two rows whose keys differ only that way are reported as
+ * one missing and one extra row. */
 #ifndef VDIFF_H
 #define VDIFF_H
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # VDiff end to end. A clean import reports zero differences, every row
 # compared. Differences injected directly on the destination (a changed
-# column, a case-only change under a _ci collation, a deleted row, an extra
-# row, a changed byte in a BLOB) are each found exactly, with the right key,
-# before the switch (source writing) and after it (destination writing).
+# column, a case-only change under a _ci collation, NULL changed to '', a
+# deleted row, an extra row, a changed byte in a BLOB) are each found
+# exactly, with the right key, before the switch (source writing) and after it (destination writing).
 # A diff under a continuous sysbench write load reports zero differences.
 # A diff cut by kill -9 of the agent resumes after the restart and counts
 # every difference once. Wrong-state requests are refused.
@@ -45,6 +45,7 @@ dest_sql() { sql_dest -e "SET SESSION sql_log_bin = 0; $1"; }
 inject() {
     dest_sql "UPDATE app.items SET v = v + 1 WHERE id = 17;
         UPDATE app.items SET name = 'ABC' WHERE id = 23;
+        UPDATE app.items SET b = '' WHERE id = 14;
         DELETE FROM app.items WHERE id = 42;
         INSERT INTO app.items VALUES (100001, 1, 'extra', NULL, 0.5);
         UPDATE app.parts SET payload = x'00ff0002' WHERE a = 'x''y' AND b = 3"
@@ -52,6 +53,7 @@ inject() {
 repair() {
     dest_sql "UPDATE app.items SET v = v - 1 WHERE id = 17;
         UPDATE app.items SET name = 'abc' WHERE id = 23;
+        UPDATE app.items SET b = NULL WHERE id = 14;
         INSERT INTO app.items SELECT 42, 42, 'n42', x'2a00', NULL;
         DELETE FROM app.items WHERE id = 100001;
         UPDATE app.parts SET payload = x'00ff0001' WHERE a = 'x''y' AND b = 3"
@@ -60,8 +62,8 @@ repair() {
 # The injected differences, found exactly: $1 names the run.
 expect_injected() {
     assert_eq "$(field .state)" "DONE" "$1: state"
-    assert_eq "$(field .differences)" "5" "$1: differences"
-    assert_eq "$(tbl items .mismatched)" "2" "$1: items mismatched"
+    assert_eq "$(field .differences)" "6" "$1: differences"
+    assert_eq "$(tbl items .mismatched)" "3" "$1: items mismatched"
     assert_eq "$(tbl items .missing_on_destination)" "1" "$1: items missing on the destination"
     assert_eq "$(tbl items .extra_on_destination)" "1" "$1: items extra on the destination"
     assert_eq "$(tbl parts .mismatched)" "1" "$1: parts mismatched"
@@ -70,6 +72,7 @@ expect_injected() {
     s=$(tbl items '.samples | join(";")')
     assert_contains "$s" "mismatched (17)" "$1: changed column"
     assert_contains "$s" "mismatched (23)" "$1: case-only change under a _ci collation"
+    assert_contains "$s" "mismatched (14)" "$1: NULL changed to ''"
     assert_contains "$s" "missing on the destination (42)" "$1: deleted row"
     assert_contains "$s" "extra on the destination (100001)" "$1: extra row"
     assert_eq "$(tbl parts '.samples | join(";")')" "mismatched ('x\\'y',3)" "$1: changed BLOB byte"
@@ -120,7 +123,7 @@ inject
 vdiff_json --chunk-rows 100
 assert_eq "$rc" "1" "cpctl vdiff exit code with differences"
 expect_injected "before the switch"
-pass "before the switch: a changed column, a case-only change, a deleted row, an extra row and a BLOB byte found, with their keys"
+pass "before the switch: a changed column, a case-only change, NULL -> '', a deleted row, an extra row and a BLOB byte found, with their keys"
 repair
 vdiff_json
 assert_eq "$rc/$(field .differences)" "0/0" "after repairing the destination ($(jq -c '[.tables[].samples]' "$WORK/vdiff.json"))"
@@ -163,7 +166,7 @@ pass "refused: unknown workflow (NOT_FOUND), concurrent diff and paused workflow
 cpctl switch vd >/dev/null
 wait_for 10 "PRIMARY" wf_state_is WORKFLOW_PRIMARY
 inject
-vdiff_json --chunk-rows 100
+vdiff_json --chunk-rows 10
 assert_eq "$(field .writing_side)" "SIDE_DESTINATION" "the destination writes after the switch"
 expect_injected "after the switch"
 pass "after the switch (reverse replication): the same differences found, missing and extra on the right side"
