@@ -247,7 +247,10 @@ int fence_lift(const db_endpoint *ep, const fence_record *rec, sbuf *err)
     if (e)
         return e;
     db_flavor flavor = probe_flavor_of(mysql_get_server_info(m));
-    if (!rec->read_only_before)
+    bool on = false;
+    /* Only what needs changing: a lift after a raise that never got as far
+     * as read_only must not need the privilege to set it. */
+    if (!rec->read_only_before && (e = read_only_get(m, &on, err)) == 0 && on)
         e = read_only_set(m, flavor, false, err);
     if (!e)
         e = accounts_set_lock(m, rec->accounts, false, err);

@@ -1313,6 +1313,58 @@ static void pf_source_grant_reload(pf_ctx *c, const char *id)
                   "SHOW GRANTS lists no RELOAD on *.*");
 }
 
+/* What fencing writes needs on a server (the source at a switch, the
+ * destination at a reverse): set read_only, see and kill the sessions of
+ * the accounts it locks, and lock them (ALTER USER needs CREATE USER or
+ * UPDATE on the mysql schema). Without them a cutover is refused at its
+ * first step; found here, before any data moves. */
+static void pf_grant_fence(pf_ctx *c, pf_server *s, const char *id, const char *side)
+{
+    const preflight_grants *g = pf_grants(s, &c->err);
+    if (!g) {
+        pf_emitf(c, id, PF_WARN, NULL, "cannot read SHOW GRANTS to check the cutover privileges: %s", c->err.buf);
+        return;
+    }
+    bool maria = s->flavor == FLAVOR_MARIADB;
+    const char *ro = maria ? "READ_ONLY ADMIN" : "SYSTEM_VARIABLES_ADMIN";
+    const char *kill = maria ? "CONNECTION ADMIN" : "CONNECTION_ADMIN";
+    sbuf missing = SBUF_INIT;
+    if (!preflight_grants_has(g, ro, NULL) && !preflight_grants_has(g, "SUPER", NULL))
+        sbuf_addf(&missing, "%s", ro);
+    if (!preflight_grants_has(g, kill, NULL) && !preflight_grants_has(g, "SUPER", NULL))
+        sbuf_addf(&missing, "%s%s", missing.len ? ", " : "", kill);
+    if (!preflight_grants_has(g, "PROCESS", NULL))
+        sbuf_addf(&missing, "%sPROCESS", missing.len ? ", " : "");
+    if (!preflight_grants_has(g, "CREATE USER", NULL) && !preflight_grants_has(g, "UPDATE", "mysql"))
+        sbuf_addf(&missing, "%sCREATE USER", missing.len ? ", " : "");
+    if (!missing.len) {
+        pf_emitf(c, id, PF_PASS, NULL, "%s, %s, PROCESS and CREATE USER are granted: the %s can be fenced at cutover",
+                 ro, kill, side);
+    } else {
+        sbuf fix = SBUF_INIT, obj = SBUF_INIT;
+        preflight_add_grant(&fix, missing.buf, NULL, s->account);
+        sbuf_addf(&obj, "%s ON *.*", missing.buf);
+        preflight_check *ch = pf_emitf(c, id, PF_FAIL, fix.buf,
+                                       "the agent's account lacks %s on the %s, needed to fence its writes at "
+                                       "cutover (read_only, and locking and disconnecting the application's accounts)",
+                                       missing.buf, side);
+        preflight_check_add_object(ch, obj.buf);
+        sbuf_free(&fix);
+        sbuf_free(&obj);
+    }
+    sbuf_free(&missing);
+}
+
+static void pf_source_grant_fence(pf_ctx *c, const char *id)
+{
+    pf_grant_fence(c, &c->src, id, "source");
+}
+
+static void pf_destination_grant_fence(pf_ctx *c, const char *id)
+{
+    pf_grant_fence(c, &c->dst, id, "destination");
+}
+
 /* ---- the scope: tables and views the filter selects (schema.tables) ------------- */
 
 static bool pf_is_pattern(const char *s, size_t n)
@@ -2508,6 +2560,8 @@ static const pf_step preflight_steps[] = {
     {"source.grant.replication_slave", PF_NEED_SOURCE | PF_NEED_BINLOG, pf_source_grant_replication_slave},
     /* read from SHOW GRANTS (trying would lock the server) */
     {"source.grant.reload", PF_NEED_SOURCE, pf_source_grant_reload},
+    /* read from SHOW GRANTS: read_only, KILL, PROCESS, ALTER USER */
+    {"source.grant.fence", PF_NEED_SOURCE, pf_source_grant_fence},
     /* which tables the filter selects; unknown databases; loads the scope */
     {"schema.tables", PF_NEED_SOURCE, pf_schema_tables},
     /* tried: SELECT of every column, LIMIT 0, on every table */
@@ -2531,6 +2585,8 @@ static const pf_step preflight_steps[] = {
     {"destination.version", PF_NEED_DEST, pf_destination_version},
     /* read from SHOW GRANTS (trying DDL would change it); BINLOG MONITOR tried */
     {"destination.grants", PF_NEED_DEST, pf_destination_grants},
+    /* the destination is fenced when writes move back (ReverseTraffic) */
+    {"destination.grant.fence", PF_NEED_DEST, pf_destination_grant_fence},
     {"destination.log_bin", PF_NEED_DEST, pf_destination_log_bin},
     {"destination.binlog_format", PF_NEED_DEST, pf_destination_binlog_format},
     {"destination.tables_empty", PF_NEED_DEST | PF_NEED_SCOPE, pf_destination_tables_empty},

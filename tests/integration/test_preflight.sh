@@ -106,7 +106,7 @@ expect_clean
 for id in source.connection source.version source.log_bin source.binlog_format source.binlog_row_image \
     source.binlog_row_metadata source.gtid_mode source.server_id source.binlog_retention source.grant.snapshot \
     source.grant.binlog_monitor source.grant.replication_slave source.grant.select source.grant.show_view \
-    source.grant.reload schema.tables schema.key schema.engine schema.charset schema.foreign_keys schema.triggers \
+    source.grant.reload source.grant.fence schema.tables schema.key schema.engine schema.charset schema.foreign_keys schema.triggers \
     schema.routines schema.events schema.views schema.generated_columns schema.identifiers schema.size; do
     [[ " $(ids) " == *" $id "* ]] || fail "check $id missing from the report"
 done
@@ -117,7 +117,7 @@ assert_contains "$(field source.grant.snapshot .message)" "GTID position" "snaps
 pass "a correctly configured source passes all $(jq '.checks | length' "$WORK/pf.json") checks, exit 0"
 
 expect_clean "${DEST[@]}"
-for id in destination.connection destination.version destination.grants destination.log_bin \
+for id in destination.connection destination.version destination.grants destination.grant.fence destination.log_bin \
     destination.binlog_format destination.tables_empty destination.sql_mode destination.charset; do
     [[ " $(ids) " == *" $id "* ]] || fail "check $id missing from the report"
 done
@@ -270,7 +270,7 @@ pass "binlog_row_image MINIMAL FAIL, binlog_row_metadata MINIMAL WARN, gtid_stri
 
 # ---- source privileges, tried -----------------------------------------------------------
 
-ALL="SELECT, RELOAD, SHOW VIEW, REPLICATION SLAVE, BINLOG MONITOR, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE VIEW, TRIGGER, LOCK TABLES"
+ALL="SELECT, RELOAD, SHOW VIEW, REPLICATION SLAVE, BINLOG MONITOR, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE VIEW, TRIGGER, LOCK TABLES, READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS, CREATE USER"
 without() { local l=", $ALL,"; l=${l/, $1,/,}; l=${l#, }; echo "${l%,}"; }
 mkuser() { sql_source_q "CREATE USER '$1'@'127.0.0.1' IDENTIFIED BY '$PW'; GRANT $(without "$2") ON *.* TO '$1'@'127.0.0.1'"; }
 mkuser agent_norepl "REPLICATION SLAVE"
@@ -278,6 +278,7 @@ mkuser agent_nomon "BINLOG MONITOR"
 mkuser agent_nosel SELECT
 mkuser agent_noreload RELOAD
 mkuser agent_noview "SHOW VIEW"
+mkuser agent_nofence "READ_ONLY ADMIN"
 
 restart_agent_as agent_norepl
 expect source.grant.replication_slave FAIL
@@ -289,6 +290,10 @@ assert_eq "$REMEDY" "GRANT BINLOG MONITOR ON *.* TO 'agent_nomon'@'127.0.0.1';" 
 restart_agent_as agent_noreload
 expect source.grant.reload FAIL
 assert_eq "$REMEDY" "GRANT RELOAD ON *.* TO 'agent_noreload'@'127.0.0.1';" "reload remedy"
+restart_agent_as agent_nofence
+expect source.grant.fence FAIL
+assert_eq "$REMEDY" "GRANT READ_ONLY ADMIN ON *.* TO 'agent_nofence'@'127.0.0.1';" "fence remedy"
+assert_contains "$MSG" "cutover" "fence message says what for"
 # Without SELECT on *.* the agent cannot read mysql.event either, and the
 # server hides events from accounts without EVENT: that WARN is expected.
 restart_agent_as agent_nosel
@@ -301,7 +306,7 @@ restart_agent_as agent_noview
 expect source.grant.show_view WARN schema.views:WARN
 assert_eq "$REMEDY" "GRANT SHOW VIEW ON \`pf\`.* TO 'agent_noview'@'127.0.0.1';" "show view remedy"
 sql_source_q "DROP VIEW pf.v"
-pass "missing REPLICATION SLAVE (a real binlog dump), BINLOG MONITOR, RELOAD, SELECT, SHOW VIEW: each named, with its GRANT"
+pass "missing REPLICATION SLAVE (a real binlog dump), BINLOG MONITOR, RELOAD, READ_ONLY ADMIN, SELECT, SHOW VIEW: each named, with its GRANT"
 
 # ---- connection ---------------------------------------------------------------------------
 
@@ -381,12 +386,15 @@ sql_dest_q "CREATE USER agent_dlim@'127.0.0.1' IDENTIFIED BY '$PW';
     GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE VIEW, RELOAD, BINLOG MONITOR
         ON *.* TO agent_dlim@'127.0.0.1';
     GRANT TRIGGER, LOCK TABLES ON \`pf\`.* TO agent_dlim@'127.0.0.1'"
-expect destination.grants FAIL -- --dest-host 127.0.0.1 --dest-port "$DEST_PORT" --dest-user agent_dlim \
-    --dest-password-file "$PASSWORD_FILE"
+expect destination.grants FAIL destination.grant.fence:FAIL -- --dest-host 127.0.0.1 --dest-port "$DEST_PORT" \
+    --dest-user agent_dlim --dest-password-file "$PASSWORD_FILE"
+assert_eq "$(field destination.grant.fence .remedy)" \
+    "GRANT READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS ON *.* TO 'agent_dlim'@'127.0.0.1';" \
+    "destination fence remedy"
 assert_eq "$OBJECTS" 'TRIGGER ON `ünï db`.*, LOCK TABLES ON `ünï db`.*, REPLICATION SLAVE ON *.*' "missing destination grants"
 assert_contains "$REMEDY" "GRANT TRIGGER, LOCK TABLES ON \`ünï db\`.* TO 'agent_dlim'@'127.0.0.1';" "destination grant remedy"
 assert_contains "$REMEDY" "GRANT REPLICATION SLAVE ON *.* TO 'agent_dlim'@'127.0.0.1';" "destination grant remedy"
-pass "destination account without TRIGGER/LOCK TABLES on one database and REPLICATION SLAVE: destination.grants FAIL naming each"
+pass "destination account without TRIGGER/LOCK TABLES on one database, REPLICATION SLAVE and the fence privileges: FAIL naming each"
 
 expect_clean "${DEST[@]}"
 pass "after undoing every break, everything passes again"
