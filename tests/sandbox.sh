@@ -136,15 +136,17 @@ EOF
 }
 
 start_one() {
-    local n=$1 d fresh=0; d=$(dir_of "$n")
+    local n=$1 d; d=$(dir_of "$n")
     shift
     alive "$n" && return 0
     [ -f "$d/my.cnf" ] || write_config "$n"
-    if [ ! -d "$d/data/mysql" ]; then install_db "$n"; fresh=1; fi
+    [ -d "$d/data/mysql" ] || install_db "$n"
     # --defaults-file must come first, or /etc/mysql is read too.
     mariadbd --defaults-file="$d/my.cnf" "$@" >>"$d/stdout.log" 2>&1 &
     wait_ready "$n" $!
-    [ "$fresh" = 1 ] && create_accounts "$n"
+    # Every start, not just the first: a sandbox from an older checkout
+    # gets the grants this one needs (CREATE IF NOT EXISTS and GRANT only add).
+    create_accounts "$n"
     return 0
 }
 
