@@ -141,6 +141,10 @@ bench-copy: deps
 	@$(MAKE) --no-print-directory all
 	@tests/bench/bench_copy.sh
 
+bench-cutover: deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/bench_cutover.sh
+
 bench-vdiff: deps
 	@$(MAKE) --no-print-directory all
 	@tests/bench/bench_vdiff.sh

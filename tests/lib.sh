@@ -122,6 +122,14 @@ checksums_equal() {
     done
 }
 
+# ids_present SIDE FILE: how many of the app.events ids listed in FILE
+# (one per line) SIDE holds. The list goes through stdin: it can be longer
+# than a command line.
+ids_present() {
+    { printf 'SELECT COUNT(*) FROM app.events WHERE id IN (0'; sed 's/^/,/' "$2" | tr -d '\n'; printf ');\n'; } |
+        sandbox sql "$1" -N -B
+}
+
 # copy_schema_and_rows DB: a quiesced copy of DB to dest (test setup only;
 # the product's own copy is the import workflow).
 copy_db_quiesced() {

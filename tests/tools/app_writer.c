@@ -12,8 +12,10 @@
  * killed session) is retried, against the new side once the rules change;
  * a duplicate-key error on a retry means the earlier attempt committed.
  * It runs for SECONDS (0: until SIGTERM) and prints one JSON line:
- *   {"acked":N,"failed_attempts":N,"max_gap_ms":..,"gaps":[{"at_ms":..,"ms":..},...]}
- * where gaps lists every pause between acknowledged writes over 50 ms. */
+ *   {"acked":N,"failed_attempts":N,"start_unix_ms":..,"max_gap_ms":..,
+ *    "gaps":[{"at_ms":..,"ms":..},...]}
+ * where gaps lists every pause between acknowledged writes over
+ * APP_WRITER_GAP_MS (default 50), at_ms counting from start_unix_ms. */
 #include <errmsg.h>
 #include <mysql.h>
 #include <mysqld_error.h>
@@ -146,6 +148,7 @@ int main(int argc, char **argv)
     char conn_side[128] = "", want[128], read_side[128] = "", rwant[128];
     unsigned long long version;
     double start = now_ms(), last_ack = 0, max_gap = 0, interval = rate > 0 ? 1000.0 / rate : 1;
+    double gap_ms = getenv("APP_WRITER_GAP_MS") ? atof(getenv("APP_WRITER_GAP_MS")) : 50;
     unsigned long long id = (unsigned long long)(start * 1000) % 1000000000000ULL * 1000, n_acked = 0, failed = 0;
     gap *gaps = NULL;
     size_t ngaps = 0;
@@ -169,7 +172,7 @@ int main(int argc, char **argv)
             double t = now_ms();
             if (last_ack && t - last_ack > max_gap)
                 max_gap = t - last_ack;
-            if (last_ack && t - last_ack > 50) {
+            if (last_ack && t - last_ack > gap_ms) {
                 gaps = realloc(gaps, (ngaps + 1) * sizeof *gaps);
                 gaps[ngaps++] = (gap){last_ack - start, t - last_ack};
             }
@@ -207,7 +210,8 @@ int main(int argc, char **argv)
     }
     stop = 1;
     pthread_join(watcher, NULL);
-    printf("{\"acked\":%llu,\"failed_attempts\":%llu,\"max_gap_ms\":%.1f,\"gaps\":[", n_acked, failed, max_gap);
+    printf("{\"acked\":%llu,\"failed_attempts\":%llu,\"start_unix_ms\":%.0f,\"max_gap_ms\":%.1f,\"gaps\":[", n_acked,
+           failed, start, max_gap);
     for (size_t i = 0; i < ngaps; i++)
         printf("%s{\"at_ms\":%.0f,\"ms\":%.1f}", i ? "," : "", gaps[i].at, gaps[i].ms);
     printf("]}\n");
