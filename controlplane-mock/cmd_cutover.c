@@ -32,7 +32,7 @@ cp_client *cp_control(cp_ctx *ctx)
     return ctx->control;
 }
 
-static int routing_get(cp_ctx *ctx, const char *wf, Controlplane__V1__RoutingRules **out)
+static int routing_get_quiet(cp_ctx *ctx, const char *wf, Controlplane__V1__RoutingRules **out, bool quiet)
 {
     cp_client *c = cp_control(ctx);
     if (!c)
@@ -45,14 +45,20 @@ static int routing_get(cp_ctx *ctx, const char *wf, Controlplane__V1__RoutingRul
                                           &controlplane__v1__routing_rules__descriptor, &resp, ctx->timeout_ms, &err);
     int rc = EXIT_OK;
     if (st != GRPC_STATUS_OK) {
-        fprintf(stderr, "cpctl: the control plane at %s did not answer (%s); start it with: cpctl serve\n",
-                ctx->control_addr, err.buf);
+        if (!quiet)
+            fprintf(stderr, "cpctl: the control plane at %s did not answer (%s); start it with: cpctl serve\n",
+                    ctx->control_addr, err.buf);
         rc = EXIT_UNREACHABLE;
     } else {
         *out = (void *)resp;
     }
     sbuf_free(&err);
     return rc;
+}
+
+static int routing_get(cp_ctx *ctx, const char *wf, Controlplane__V1__RoutingRules **out)
+{
+    return routing_get_quiet(ctx, wf, out, false);
 }
 
 static const char *mode_name(int mode)
@@ -133,6 +139,30 @@ static int sides(cp_ctx *ctx, const char *wf, sbuf *source, sbuf *dest, Tabletag
     *out = (void *)wf_resp;
     sbuf_free(&err);
     return EXIT_OK;
+}
+
+int cp_routing_register(cp_ctx *ctx, const char *wf)
+{
+    Controlplane__V1__RoutingRules *cur = NULL;
+    if (routing_get_quiet(ctx, wf, &cur, true) != EXIT_OK) {
+        fprintf(stderr, "cpctl: note: no control plane at %s, so no routing rules for %s (start one with: cpctl "
+                        "serve)\n", ctx->control_addr, wf);
+        return EXIT_OK;
+    }
+    bool known = cur->version != 0;
+    protobuf_c_message_free_unpacked(&cur->base, NULL);
+    if (known)
+        return EXIT_OK;
+    sbuf src = SBUF_INIT, dst = SBUF_INIT;
+    Tabletagent__V1__Workflow *w = NULL;
+    int rc = sides(ctx, wf, &src, &dst, &w);
+    if (rc == EXIT_OK) {
+        protobuf_c_message_free_unpacked(&w->base, NULL);
+        rc = cp_routing_set(ctx, wf, CONTROLPLANE__V1__MODE__MODE_SOURCE, src.buf, dst.buf, false);
+    }
+    sbuf_free(&src);
+    sbuf_free(&dst);
+    return rc;
 }
 
 static int cmd_validate(cp_ctx *ctx, const char *name, double max_lag)

@@ -122,7 +122,9 @@ int cmd_import(cp_ctx *ctx, int argc, char **argv)
     if (no_wait)
         print_workflow(ctx, resp);
     protobuf_c_message_free_unpacked(resp, NULL);
-    if (!no_wait)
+    if (rc == EXIT_OK)
+        rc = cp_routing_register(ctx, pos[0]);
+    if (rc == EXIT_OK && !no_wait)
         rc = follow(ctx, pos[0]);
 out:
     args_list_free(&include);

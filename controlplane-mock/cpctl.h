@@ -67,6 +67,9 @@ int cmd_lifecycle(cp_ctx *ctx, int argc, char **argv);
 cp_client *cp_control(cp_ctx *ctx);
 /* Change a workflow's routing rules on the control plane (compare-and-set). */
 int cp_routing_set(cp_ctx *ctx, const char *wf, int mode, const char *source, const char *dest, bool detached);
+/* After CreateImport: rules sending everything to the source, unless the
+ * control plane knows the workflow already; a note when none runs. */
+int cp_routing_register(cp_ctx *ctx, const char *wf);
 int cmd_workflow(cp_ctx *ctx, int argc, char **argv);
 int cmd_watch(cp_ctx *ctx, int argc, char **argv);
 int cmd_health(cp_ctx *ctx, int argc, char **argv);
