@@ -36,10 +36,6 @@ dest=$(endpoint_opts dest "$DEST_PORT")
 
 say "Sandbox servers (source :$SOURCE_PORT, destination :$DEST_PORT)"
 sandbox start
-for n in source dest; do # running from before with other settings: restart with these
-    [ "$(sandbox sql $n -N -e 'SELECT @@innodb_buffer_pool_size')" == "$(numfmt --from=iec "$SANDBOX_BUFFER_POOL")" ] ||
-        sandbox restart $n
-done
 sandbox status
 for n in source dest; do # a clean slate from an earlier run
     sandbox sql $n -e "SET GLOBAL read_only = 0; ALTER USER IF EXISTS 'app'@'127.0.0.1' ACCOUNT UNLOCK;

@@ -169,8 +169,14 @@ check_name() { case "$1" in source|dest) ;; *) die "unknown server '$1' (source 
 cmd=${1:-}
 shift || true
 case "$cmd" in
-start)
-    for n in $(names_or_all "${1:-}"); do check_name "$n"; write_config "$n"; start_one "$n"; done ;;
+start) # a running server whose settings changed (e.g. SANDBOX_BUFFER_POOL) is restarted with them
+    for n in $(names_or_all "${1:-}"); do
+        check_name "$n"
+        before=$(cat "$(dir_of "$n")/my.cnf" 2>/dev/null || true)
+        write_config "$n"
+        [ "$before" == "$(cat "$(dir_of "$n")/my.cnf")" ] || stop_one "$n"
+        start_one "$n"
+    done ;;
 stop)
     for n in $(names_or_all "${1:-}"); do check_name "$n"; stop_one "$n"; done ;;
 restart)

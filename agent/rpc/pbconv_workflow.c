@@ -132,6 +132,7 @@ void pbconv_workflow(import_wf *wf, const db_endpoint *source, pb_workflow_holde
     m->throttle_reason = h->st.throttle_reason;
     m->copy_cycles = h->st.copy_cycles;
     m->created_at_unix_ms = h->st.created_ms;
+    m->copied_at_unix_ms = h->st.copied_ms;
     fill_tables(h);
     fill_options(h, &def->opt);
     fill_stream(h, def, source);

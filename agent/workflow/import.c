@@ -217,6 +217,12 @@ static step_result wf_follow(import_wf *wf, sbuf *err)
         *slot = s;
         uv_mutex_unlock(&wf->lock);
     }
+    if (wf->copy_finished) {
+        wf->copy_finished = false;
+        uv_mutex_lock(&wf->lock);
+        wf->copied_ms = wf_now_ms();
+        uv_mutex_unlock(&wf->lock);
+    }
     wf_set(wf, wf->primary ? WF_PRIMARY : WF_REPLICATING, "", "");
     uv_mutex_lock(&wf->lock);
     while (!wf->pending && !wf->stop && !stream_done(*slot))
@@ -574,6 +580,7 @@ void import_status(import_wf *wf, wf_status *out)
     out->message = xstrdup(wf->message);
     out->copy_cycles = wf->cycles;
     out->created_ms = wf->def.created_ms;
+    out->copied_ms = wf->copied_ms;
     status_tables(wf, out);
     status_rate(wf, out);
     out->throttle_reason = xstrdup("");

@@ -61,6 +61,7 @@ typedef struct wf_status {
     vpos position;        /* consistent position of the destination */
     unsigned copy_cycles;
     int64_t created_ms, updated_ms;
+    int64_t copied_ms; /* every row in and replication started; 0: not (in this process) */
 } wf_status;
 
 void wf_status_clear(wf_status *s);

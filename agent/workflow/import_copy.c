@@ -547,6 +547,8 @@ step_result wf_copy_cycle(import_wf *wf, sbuf *err)
     if (e)
         return wf_classify(e);
     r = wf_finish_tables(wf, err);
+    if (r == STEP_OK && wf_copy_complete(wf))
+        wf->copy_finished = true;
     if (r == STEP_OK && wf_interrupted(wf))
         r = STEP_INTERRUPTED;
     return r;

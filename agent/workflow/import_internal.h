@@ -63,6 +63,7 @@ struct import_wf {
     uint64_t rate_rows0;
     double rate;
     vpos position;
+    int64_t copied_ms; /* see wf_status */
 
     /* the workflow thread's own */
     MYSQL *dest;
@@ -72,6 +73,7 @@ struct import_wf {
     schema_table **schemas;
     bool setup_done;
     bool vdiff_checked;      /* looked for a diff to resume after a restart */
+    bool copy_finished;      /* this process finished the copy; replication not yet started */
     bool primary;            /* writes belong to the destination (switched) */
     fence_record source_fence; /* what the last switch changed on the source */
     fence_record dest_fence;   /* what the last reverse changed on the destination */

@@ -91,6 +91,8 @@ load=$!
 cpctl import one $dest --tables 'sbtest.*' --tables 'imp.*' --tables 'odd db.*' --chunk-rows 200 --parallel 1 \
     --snapshot-seconds 1 >"$WORK/import1.out" || fail "import command failed: $(tail -3 "$WORK/import1.out")"
 assert_eq "$(wf_field one .state)" "WORKFLOW_REPLICATING" "state after the copy"
+took=$(wf_field one '.copied_at_unix_ms - .created_at_unix_ms')
+[ "$took" -gt 0 ] || fail "copied_at_unix_ms is not after created_at_unix_ms ($took)"
 cycles=$(wf_field one .copy_cycles)
 [ "$cycles" -ge 2 ] || fail "the copy ran in $cycles snapshot cycle(s); expected several with --snapshot-seconds 1"
 grep -q "Progress   \[" "$WORK/import1.out" || grep -q "REPLICATING" "$WORK/import1.out" || fail "no progress output"
