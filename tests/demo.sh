@@ -4,8 +4,8 @@
 # routing rules.
 #
 #   preflight -> import (copy + replicate) -> validate (reads move) -> vdiff
-#   -> switch (writes move, reverse replication) -> vdiff -> reverse
-#   (rollback) -> switch -> detach
+#   -> switch (writes move, reverse replication) -> reverse (rollback)
+#   -> switch -> vdiff -> detach
 #
 # At the end every write the application saw acknowledged is checked on
 # the destination, and its longest pause is printed.
@@ -78,14 +78,14 @@ run vdiff demo
 say "Switch: fence the source, catch up, writes move, reverse replication starts"
 run switch demo
 sleep 2
-run vdiff demo
 
 say "Reverse (rollback): writes back to the source, nothing lost"
 run reverse demo
 sleep 2
-say "Switch again, and detach: the destination is the primary now"
+say "Switch again; the final comparison, the destination writing; detach"
 run switch demo
 sleep 1
+run vdiff demo
 run detach demo
 sleep 0.5
 kill "$WRITER_PID"
