@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 
@@ -50,6 +51,7 @@ struct streamer {
     db_flavor flavor;
     pthread_mutex_t lock;
     bool interrupted;
+    int wake_fd; /* our own dup of the dump's socket, for streamer_interrupt */
     char *file;
     uint64_t offset;
     table_filter filter;
@@ -579,6 +581,7 @@ int streamer_open(const streamer_config *cfg, streamer **out, sbuf *err)
 {
     streamer *s = xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->lock, NULL);
+    s->wake_fd = -1;
     table_filter_copy(&s->filter, cfg->filter);
     s->skip_schema = cfg->skip_schema ? xstrdup(cfg->skip_schema) : NULL;
     *out = NULL;
@@ -589,6 +592,7 @@ int streamer_open(const streamer_config *cfg, streamer **out, sbuf *err)
         e = db_connect(cfg->source, 0, &s->meta, err);
     if (!e) {
         s->flavor = probe_flavor_of(mysql_get_server_info(s->conn));
+        s->wake_fd = dup((int)mysql_get_socket(s->conn));
         e = streamer_session(s, cfg, err);
     }
     if (!e)
@@ -601,15 +605,16 @@ int streamer_open(const streamer_config *cfg, streamer **out, sbuf *err)
     return 0;
 }
 
+/* From another thread: wake a reader blocked in the dump. It must not call
+ * into libmariadb, whose connection the reader is using (and may be tearing
+ * down after an error), so it shuts down the socket through a descriptor
+ * of its own, which also cannot have been reused for another file. */
 void streamer_interrupt(streamer *s)
 {
     pthread_mutex_lock(&s->lock);
     s->interrupted = true;
-    if (s->conn) {
-        int fd = (int)mysql_get_socket(s->conn);
-        if (fd >= 0)
-            shutdown(fd, SHUT_RDWR);
-    }
+    if (s->wake_fd >= 0)
+        shutdown(s->wake_fd, SHUT_RDWR);
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -625,6 +630,9 @@ void streamer_close(streamer *s)
     if (s->conn)
         mysql_close(s->conn);
     s->conn = NULL;
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
+    s->wake_fd = -1;
     pthread_mutex_unlock(&s->lock);
     if (s->meta)
         mysql_close(s->meta);
