@@ -133,10 +133,13 @@ static int open_locked(const db_endpoint *source, db_flavor flavor, snapshot *s,
     int e = 0;
     for (size_t i = 0; !e && i < s->nconns; i++)
         e = reader_connect(source, &s->conns[i], err);
-    /* Bound the wait for the lock: a long query must not stall the copy
-     * (or, worse, everyone queued behind our lock request). */
+    /* Bound the wait for the lock: while FTWRL waits, every writer queues
+     * behind it, and a transaction that already holds a table it must
+     * flush waits on the lock itself, so under load the wait can only end
+     * by the timeout. 2 s bounds that stall; the caller retries later
+     * (ER_LOCK_WAIT_TIMEOUT is transient). */
     if (!e)
-        e = db_exec(s->conns[0], "SET SESSION lock_wait_timeout = 10", err);
+        e = db_exec(s->conns[0], "SET SESSION lock_wait_timeout = 2", err);
     if (!e && (e = db_exec(s->conns[0], "FLUSH TABLES WITH READ LOCK", err)) != 0)
         return e;
     for (size_t i = 0; !e && i < s->nconns; i++)

@@ -11,6 +11,7 @@
  * (binlog_snapshot_file/position translated by BINLOG_GTID_POS). Then it
  * opens a SNAPSHOT_EXACT_GTID snapshot and checks (2) for it too. Exits 1
  * on any mismatch. */
+#include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,14 @@ static int check(const db_endpoint *ep, snapshot_method method, int iteration)
     snapshot *s;
     sbuf err = SBUF_INIT, a = SBUF_INIT, b = SBUF_INIT;
     int bad = 0;
-    if (snapshot_open(ep, FLAVOR_MARIADB, method, 3, &s, &err) != 0) {
+    int e;
+    /* Under load FTWRL can time out (see snapshot.c); the product retries,
+     * so does this check. */
+    for (int attempt = 0; (e = snapshot_open(ep, FLAVOR_MARIADB, method, 3, &s, &err)) == ER_LOCK_WAIT_TIMEOUT &&
+                          attempt < 5;
+         attempt++)
+        printf("retry %s iteration %d: %s\n", method == SNAPSHOT_LOCKED ? "locked" : "exact-gtid", iteration, err.buf);
+    if (e) {
         fprintf(stderr, "iteration %d: %s\n", iteration, err.buf);
         return 1;
     }
