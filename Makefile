@@ -1,8 +1,10 @@
 # Tablet agent: build, test, demo and benchmarks.
 #
 #   make            build the agent daemon and the control-plane CLI
-#   make demo       the main job: sandbox servers + agent + live status
-#   make test       unit tests (valgrind), fuzz smoke run, integration tests
+#   make demo       the main job: a whole live migration on sandbox servers
+#   make test       unit tests (valgrind), fuzz smoke run, integration tests,
+#                   and the integration tests again with a sanitizer build
+#   make test-asan  only that sanitizer pass
 #   make bench-*    benchmarks against the native baselines (see README)
 #
 # `demo` and `test` install missing Debian packages first (tests/deps.sh).
@@ -42,7 +44,7 @@ AGENT_BIN   := $(BUILD)/tablet-agent
 CLI_BIN     := $(BUILD)/cpctl
 UNIT_BIN    := $(BUILD)/unit-tests
 
-.PHONY: all deps demo test unit fuzz-smoke fuzz-decoder integration node-test clean \
+.PHONY: all deps demo test test-asan asan-agent unit fuzz-smoke fuzz-decoder integration node-test clean \
         bench-apply bench-copy bench-cutover bench-vdiff sandbox-up sandbox-down
 .SECONDARY:
 
@@ -127,8 +129,20 @@ demo: deps
 	@tests/demo.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) asan-agent
 	@tests/run-tests.sh
+
+# The agent again with AddressSanitizer and UndefinedBehaviorSanitizer, for
+# the second pass of the integration tests (tests/run-tests.sh).
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+asan-agent:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
+		$(BUILD)/asan/tablet-agent
+
+# Only the sanitizer pass.
+test-asan: deps
+	@$(MAKE) --no-print-directory all asan-agent
+	@SANITIZED=only tests/run-tests.sh
 
 unit: $(UNIT_BIN)
 	tests/run-unit.sh $(UNIT_BIN)

@@ -2,17 +2,22 @@
 # Everything `make test` runs, in order, with a summary:
 #   1. unit tests under valgrind
 #   2. a short fuzz run of the binlog decoder
-#   3. integration tests against fresh sandbox servers
-#   4. the independent Node.js gRPC client
+#   3. integration tests against fresh sandbox servers, and the independent
+#      Node.js gRPC client
+#   4. the same again with the agent built with AddressSanitizer and
+#      UndefinedBehaviorSanitizer (build/asan/tablet-agent); any sanitizer
+#      report in an agent's log fails the run
 # TEST_PORT_BASE (default 24306) keeps the test servers apart from the demo's;
-# TESTS="agent_health preflight" runs only the named integration tests.
+# TESTS="agent_health preflight" runs only the named integration tests;
+# SANITIZED=0 skips step 4, SANITIZED=only runs just step 4.
 set -uo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 export SANDBOX_DIR=${SANDBOX_DIR:-$REPO/build/test-sandbox}
 export SANDBOX_PORT_BASE=${TEST_PORT_BASE:-24306}
-export TEST_WORK=$REPO/build/test-work
+SANITIZED=${SANITIZED:-1}
+ASAN_AGENT=$REPO/build/asan/tablet-agent
 results=()
 failed=0
 
@@ -23,27 +28,43 @@ step() { # name command...
     t0=$(date +%s)
     "$@"
     rc=$?
-    results+=("$(printf '%-34s %-4s %4ss' "$name" "$([ $rc = 0 ] && echo ok || echo FAIL)" $(( $(date +%s) - t0 )))")
+    results+=("$(printf '%-40s %-4s %4ss' "$name" "$([ $rc = 0 ] && echo ok || echo FAIL)" $(( $(date +%s) - t0 )))")
     [ $rc = 0 ] || failed=$((failed + 1))
     return 0
 }
 
-step "unit tests (valgrind)" tests/run-unit.sh build/unit-tests
-if [ -f tests/fuzz/fuzz_decoder.c ]; then
-    step "fuzz smoke (decoder)" make --no-print-directory fuzz-smoke
-fi
+# integration LABEL: every integration test and the Node client, each
+# agent's log in $TEST_WORK/<test>/agent.log.
+integration() {
+    local label=$1 t name
+    rm -rf "$TEST_WORK"
+    tests/sandbox.sh reset >/dev/null || { echo "cannot start the sandbox servers"; exit 1; }
+    for t in tests/integration/test_*.sh; do
+        name=$(basename "$t" .sh)
+        name=${name#test_}
+        if [ -n "${TESTS:-}" ] && [[ " $TESTS " != *" $name "* ]]; then continue; fi
+        step "integration$label: $name" "$t"
+        # A failed test may leave a server stopped or reconfigured.
+        tests/sandbox.sh start >/dev/null 2>&1
+    done
+    step "node client (@grpc/grpc-js)$label" tests/node/run.sh
+}
 
-rm -rf "$TEST_WORK"
-tests/sandbox.sh reset >/dev/null || { echo "cannot start the sandbox servers"; exit 1; }
-for t in tests/integration/test_*.sh; do
-    name=$(basename "$t" .sh)
-    name=${name#test_}
-    if [ -n "${TESTS:-}" ] && [[ " $TESTS " != *" $name "* ]]; then continue; fi
-    step "integration: $name" "$t"
-    # A failed test may leave a server stopped or reconfigured.
-    tests/sandbox.sh start >/dev/null 2>&1
-done
-step "node client (@grpc/grpc-js)" tests/node/run.sh
+sanitizer_reports() {
+    ! grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TEST_WORK"/*/agent.log 2>/dev/null
+}
+
+if [ "$SANITIZED" != only ]; then
+    step "unit tests (valgrind)" tests/run-unit.sh build/unit-tests
+    step "fuzz smoke (decoder)" make --no-print-directory fuzz-smoke
+    export TEST_WORK=$REPO/build/test-work
+    integration ""
+fi
+if [ "$SANITIZED" != 0 ]; then
+    export TEST_WORK=$REPO/build/test-work-asan TABLET_AGENT_BIN=$ASAN_AGENT
+    integration " (asan)"
+    step "no sanitizer reports in agent logs" sanitizer_reports
+fi
 tests/sandbox.sh stop >/dev/null
 
 echo
