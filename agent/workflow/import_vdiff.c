@@ -1,17 +1,18 @@
 /* import_vdiff: VDiff of an import workflow, in the direction it runs.
  *
  * Synchronising without a long write stop: the workflow's thread stops the
- * running stream (forward before a switch, reverse after), opens an
- * exact-GTID snapshot G on the writing side, runs the stream to exactly G,
- * opens a snapshot on the other side (nothing else writes there: it only
- * follows the stream, and after a switch the source is fenced), and lets
- * the workflow restart the stream. Application writes never stop; the
+ * running stream (forward before a switch, reverse after), opens a
+ * snapshot at an exact position G on the writing side (snapshot.c), runs
+ * the stream to exactly G, opens a snapshot on the other side (nothing else
+ * writes there: it only follows the stream, and after a switch the source
+ * is fenced), and lets the workflow restart the stream. Application writes never stop; the
  * stream pauses for the catch-up only, a few milliseconds when it keeps up.
  *
  * A thread of its own then compares the two snapshots (vdiff.c) and
  * records each table's progress in the sidecar schema on the destination,
  * at most once a second, so a restarted agent resumes the diff: at a new
- * synchronised point, from each table's last compared key. */
+ * synchronised point, from each table's last compared key. A diff that
+ * had ended is read back as the last report. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,7 +273,8 @@ static int vd_sync(wf_vdiff *v, sbuf *err)
     wf_streams_stop(wf);
     snapshot *snap;
     const db_endpoint *writer = reverse ? &wf->def.dest : &wf->source;
-    if (snapshot_open(writer, wf->flavor, SNAPSHOT_EXACT_GTID, 1, &snap, err) != 0)
+    /* MariaDB: the exact-GTID snapshot, no lock; MySQL: a brief FTWRL */
+    if (snapshot_open(writer, wf->flavor, snapshot_method_for(wf->flavor), 1, &snap, err) != 0)
         return 14; /* UNAVAILABLE */
     vpos stop = {0};
     wf_stop_at(wf, &snap->pos, &stop);
@@ -358,17 +360,23 @@ static int vd_prepare(wf_vdiff *v, bool resume, sbuf *err)
     return e;
 }
 
-int wf_vdiff_begin(import_wf *wf, bool resume, uint64_t chunk_rows, sbuf *err)
+static wf_vdiff *vd_new(import_wf *wf, const char *state, const char *message)
 {
-    wf_vdiff_stop(wf);
     wf_vdiff *v = xcalloc(1, sizeof *v);
     v->wf = wf;
     uv_mutex_init(&v->lock);
     v->writes_on_dest = wf->primary;
-    v->chunk_rows = chunk_rows ? chunk_rows : 1000;
     v->started_ms = wf_now_ms();
-    v->state = xstrdup("RUNNING");
-    v->message = xstrdup(resume ? "resumed after an agent restart" : "");
+    v->state = xstrdup(state);
+    v->message = xstrdup(message);
+    return v;
+}
+
+int wf_vdiff_begin(import_wf *wf, bool resume, uint64_t chunk_rows, sbuf *err)
+{
+    wf_vdiff_stop(wf);
+    wf_vdiff *v = vd_new(wf, "RUNNING", resume ? "resumed after an agent restart" : "");
+    v->chunk_rows = chunk_rows ? chunk_rows : 1000;
     int code = 0;
     if (wf_connect(wf, err) != 0 || vd_prepare(v, resume, err) != 0)
         code = 14;
@@ -425,28 +433,53 @@ void wf_vdiff_command(import_wf *wf, wf_cmd *c)
     sbuf_free(&err);
 }
 
+/* The report of a diff that ended before the agent restarted, from the
+ * sidecar tables (no thread: there is nothing left to compare). */
+static void vd_restore(import_wf *wf, MYSQL_ROW row)
+{
+    wf_vdiff *v = vd_new(wf, row[0], row[2]);
+    sbuf err = SBUF_INIT;
+    if (vd_prepare(v, true, &err) != 0) {
+        log_warn("vdiff", "%s: cannot read the last vdiff's report: %s", wf->def.name, err.buf);
+        vd_free(v);
+        sbuf_free(&err);
+        return;
+    }
+    mysql_close(v->persist);
+    v->persist = NULL;
+    vpos_set(&v->at, row[3], "", 0);
+    v->writes_on_dest = atoi(row[4]) != 0;
+    v->started_ms = strtoll(row[5], NULL, 10);
+    v->finished_ms = strtoll(row[6], NULL, 10);
+    v->compared0 = 0; /* the rate is the whole run's */
+    uv_mutex_lock(&wf->lock);
+    wf->vdiff = v;
+    uv_mutex_unlock(&wf->lock);
+    sbuf_free(&err);
+}
+
 void wf_vdiff_resume(import_wf *wf)
 {
     if (wf->vdiff_checked || !wf->dest)
         return;
     wf->vdiff_checked = true;
     sbuf q = SBUF_INIT, err = SBUF_INIT;
-    sbuf_adds(&q, "SELECT state, chunk_rows FROM ");
+    sbuf_adds(&q, "SELECT state, chunk_rows, message, at_gtid, writes_on_dest, started_ms, finished_ms FROM ");
     db_add_table(&q, wf->def.sidecar, "vdiff");
     sbuf_adds(&q, " WHERE workflow = ");
     db_add_cstring(&q, wf->def.name);
     MYSQL_RES *res;
-    bool resume = false;
-    uint64_t chunk_rows = 0;
     if (db_query(wf->dest, q.buf, &res, &err) == 0) { /* no table: no diff ever ran */
         MYSQL_ROW row = mysql_fetch_row(res);
-        resume = row && strcmp(row[0], "RUNNING") == 0;
-        chunk_rows = row ? strtoull(row[1], NULL, 10) : 0;
+        if (row && strcmp(row[0], "RUNNING") == 0) {
+            sbuf_reset(&err);
+            if (wf_vdiff_begin(wf, true, strtoull(row[1], NULL, 10), &err) != 0)
+                log_warn("vdiff", "%s: %s", wf->def.name, err.buf);
+        } else if (row) {
+            vd_restore(wf, row);
+        }
         mysql_free_result(res);
     }
-    sbuf_reset(&err);
-    if (resume && wf_vdiff_begin(wf, true, chunk_rows, &err) != 0)
-        log_warn("vdiff", "%s: %s", wf->def.name, err.buf);
     sbuf_free(&q);
     sbuf_free(&err);
 }

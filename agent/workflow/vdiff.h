@@ -10,7 +10,7 @@
  * both sides' per-row hashes for the range are fetched and matched by
  * key, which names every missing, extra and mismatched row. A thread per
  * side, so a diff runs at the speed of the slower server (a snapshot at an
- * exact GTID is one connection, so a drill-down borrows A's in turn).
+ * exact position is one connection, so a drill-down borrows A's in turn).
  *
  * Values are compared as bytes: a row's hash covers each column's stored
  * bytes (see vdiff.c), so 'a' and 'A' differ even under a case-insensitive

@@ -191,6 +191,13 @@ assert_eq "$(field .total.rows_compared)" "$(($(rows_on_source) + 1))" "every ro
 grep -q "resum" "$AGENT_LOG" || fail "the agent log does not mention the resume"
 pass "kill -9 after $before rows compared: resumed, every row compared once, each difference counted once"
 
+stop_agent
+start_agent
+wait_for 30 "PRIMARY after another restart" wf_state_is WORKFLOW_PRIMARY
+report >"$WORK/vdiff.json"
+expect_injected "the last report after a restart"
+pass "after a restart the last report is read back from the sidecar schema"
+
 # ---- detach forgets the diff -------------------------------------------------------------------------
 repair
 cpctl detach vd >/dev/null
