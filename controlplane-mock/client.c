@@ -6,7 +6,6 @@
  * 200 ms so an interrupt (Ctrl-C) can cancel it promptly. */
 #include "client.h"
 
-#include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
@@ -15,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "rpc/pbbuf.h"
 
 struct cp_client {
     grpc_channel *channel;
@@ -84,27 +85,6 @@ void cp_client_close(cp_client *c)
     grpc_shutdown();
 }
 
-static grpc_byte_buffer *pack(const ProtobufCMessage *msg)
-{
-    size_t n = protobuf_c_message_get_packed_size(msg);
-    grpc_slice s = grpc_slice_malloc(n);
-    protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    return bb;
-}
-
-static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb)
-{
-    grpc_byte_buffer_reader r;
-    if (!grpc_byte_buffer_reader_init(&r, bb))
-        return NULL;
-    grpc_slice s = grpc_byte_buffer_reader_readall(&r);
-    grpc_byte_buffer_reader_destroy(&r);
-    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
-    grpc_slice_unref(s);
-    return m;
-}
 
 typedef struct cp_call {
     grpc_completion_queue *cq;
@@ -163,7 +143,7 @@ grpc_status_code cp_client_unary(cp_client *c, const char *method, const Protobu
     cp_call k;
     *resp = NULL;
     call_begin(c, &k, method, deadline_in(timeout_ms));
-    grpc_byte_buffer *send = pack(req), *recv = NULL;
+    grpc_byte_buffer *send = pbbuf_pack(req), *recv = NULL;
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -183,7 +163,7 @@ grpc_status_code cp_client_unary(cp_client *c, const char *method, const Protobu
         call_wait(&k, &k, gpr_inf_future(GPR_CLOCK_REALTIME));
     grpc_byte_buffer_destroy(send);
     if (k.status == GRPC_STATUS_OK) {
-        *resp = recv ? unpack(resp_desc, recv) : NULL;
+        *resp = recv ? pbbuf_unpack(resp_desc, recv) : NULL;
         if (!*resp) {
             k.status = GRPC_STATUS_INTERNAL;
             grpc_slice_unref(k.details);
@@ -197,7 +177,7 @@ grpc_status_code cp_client_unary(cp_client *c, const char *method, const Protobu
 
 static int stream_start(cp_call *k, const ProtobufCMessage *req)
 {
-    grpc_byte_buffer *send = pack(req);
+    grpc_byte_buffer *send = pbbuf_pack(req);
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -251,7 +231,7 @@ grpc_status_code cp_client_stream(cp_client *c, const char *method, const Protob
             stopped = got < 0;
             break;
         }
-        ProtobufCMessage *m = unpack(resp_desc, bb);
+        ProtobufCMessage *m = pbbuf_unpack(resp_desc, bb);
         grpc_byte_buffer_destroy(bb);
         int halt = m ? cb(m, data) : 0;
         if (m)

@@ -61,23 +61,6 @@ static const char *pf_sev_color(Tabletagent__V1__Severity s)
     }
 }
 
-static void pf_render_duration(uint64_t s, sbuf *out)
-{
-    render_duration((int64_t)s, out);
-}
-
-static void pf_render_bytes(uint64_t b, sbuf *out)
-{
-    if (b >= 1000ULL * 1000 * 1000)
-        sbuf_addf(out, "%.1f GB", (double)b / 1e9);
-    else if (b >= 1000ULL * 1000)
-        sbuf_addf(out, "%.1f MB", (double)b / 1e6);
-    else if (b >= 1000)
-        sbuf_addf(out, "%.1f kB", (double)b / 1e3);
-    else
-        sbuf_addf(out, "%llu B", (unsigned long long)b);
-}
-
 /* Columns a UTF-8 string takes (one per character: names may be Unicode). */
 static size_t pf_columns(const char *s, size_t n)
 {
@@ -193,9 +176,9 @@ static void pf_render(const pf_report *r, const char *agent_addr, const pf_style
     if (sized) { /* else the tables were never looked at: no size to show */
         sbuf_addf(out, ". %u %s, about %llu rows, ", r->tables, r->tables == 1 ? "table" : "tables",
                   (unsigned long long)r->estimated_rows);
-        pf_render_bytes(r->estimated_bytes, out);
+        sbuf_add_bytes(out, r->estimated_bytes);
         sbuf_adds(out, "; estimated copy time ");
-        pf_render_duration(r->estimated_copy_seconds, out);
+        sbuf_add_duration(out, (int64_t)r->estimated_copy_seconds);
         sbuf_adds(out, " (at 50 MB/s)");
     }
     sbuf_addc(out, '\n');

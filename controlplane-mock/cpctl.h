@@ -90,7 +90,6 @@ int cmd_vdiff(cp_ctx *ctx, int argc, char **argv);
 /* render.c: human-readable views. */
 void render_status(const ProtobufCMessage *status, const char *agent_addr, sbuf *out);
 void render_status_line(const ProtobufCMessage *status, sbuf *out);
-void render_duration(int64_t seconds, sbuf *out);
 void render_stream(const ProtobufCMessage *stream, sbuf *out);
 void render_workflow(const ProtobufCMessage *workflow, sbuf *out);
 void render_workflow_line(const ProtobufCMessage *workflow, sbuf *out);

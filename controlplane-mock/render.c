@@ -11,20 +11,6 @@
 #include "cpctl.h"
 #include "tabletagent/v1/tabletagent.pb-c.h"
 
-void render_duration(int64_t s, sbuf *out)
-{
-    if (s < 0)
-        s = 0;
-    if (s >= 86400)
-        sbuf_addf(out, "%lldd%02lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
-    else if (s >= 3600)
-        sbuf_addf(out, "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
-    else if (s >= 60)
-        sbuf_addf(out, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
-    else
-        sbuf_addf(out, "%llds", (long long)s);
-}
-
 static const char *on_off(int v)
 {
     return v ? "ON" : "OFF";
@@ -66,7 +52,7 @@ static void render_source(const Tabletagent__V1__SourceStatus *src, sbuf *out)
     sbuf_addf(out, "Oldest     %s  gtid %s  retention ", or_dash(src->oldest_binlog_file),
               *src->oldest_gtid ? src->oldest_gtid : "(empty)");
     if (src->binlog_retention_seconds)
-        render_duration(src->binlog_retention_seconds, out);
+        sbuf_add_duration(out, src->binlog_retention_seconds);
     else
         sbuf_adds(out, "never expires");
     sbuf_addc(out, '\n');
@@ -138,7 +124,7 @@ static void render_rate_eta(const Tabletagent__V1__Workflow *w, sbuf *out)
     }
     if (w->eta_seconds > 0) {
         sbuf_adds(out, "  ETA ");
-        render_duration(w->eta_seconds, out);
+        sbuf_add_duration(out, w->eta_seconds);
     }
 }
 
@@ -205,7 +191,7 @@ void render_status(const ProtobufCMessage *msg, const char *agent_addr, sbuf *ou
 {
     const Tabletagent__V1__AgentStatus *st = (const void *)msg;
     sbuf_addf(out, "Agent      %s  tablet-agent %s  up ", agent_addr, st->agent_version);
-    render_duration(st->uptime_seconds, out);
+    sbuf_add_duration(out, st->uptime_seconds);
     sbuf_addf(out, "  rss %.1f MB\n", (double)st->rss_bytes / (1024.0 * 1024.0));
     bool serving = st->state == TABLETAGENT__V1__SERVING_STATE__SERVING;
     sbuf_addf(out, "Health     %s\n", serving ? "SERVING" : "NOT_SERVING");
@@ -261,7 +247,7 @@ void render_vdiff_line(const ProtobufCMessage *msg, sbuf *out)
         sbuf_adds(out, " rows/s");
         if (r->eta_seconds > 0) {
             sbuf_adds(out, "  ETA ");
-            render_duration(r->eta_seconds, out);
+            sbuf_add_duration(out, r->eta_seconds);
         }
     }
     if (r->throttled)
@@ -302,7 +288,7 @@ void render_vdiff(const ProtobufCMessage *msg, sbuf *out)
         }
         if (!strcmp(r->state, "RUNNING") && r->eta_seconds > 0) {
             sbuf_adds(out, "  ETA ");
-            render_duration(r->eta_seconds, out);
+            sbuf_add_duration(out, r->eta_seconds);
         }
         sbuf_addc(out, '\n');
     }

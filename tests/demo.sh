@@ -22,10 +22,10 @@ WORK=$REPO/build/demo
 AGENT_LOG=$WORK/agent.log
 mkdir -p "$WORK"
 DEMO_ROWS=${DEMO_ROWS:-500000}
-export CPCTL_CONTROL_PLANE=127.0.0.1:$MOCK_PORT
-WRITER_PID= MOCK_PID=
+WRITER_PID=
 cleanup() {
-    for p in $WRITER_PID $MOCK_PID; do kill "$p" 2>/dev/null || true; done
+    [ -n "$WRITER_PID" ] && kill "$WRITER_PID" 2>/dev/null
+    stop_control_plane
     stop_agent
 }
 trap cleanup EXIT
@@ -37,9 +37,9 @@ dest=$(endpoint_opts dest "$DEST_PORT")
 say "Sandbox servers (source :$SOURCE_PORT, destination :$DEST_PORT)"
 sandbox start
 sandbox status
-for n in source dest; do # a clean slate from an earlier run
-    sandbox sql $n -e "SET GLOBAL read_only = 0; ALTER USER IF EXISTS 'app'@'127.0.0.1' ACCOUNT UNLOCK;
-        DROP DATABASE IF EXISTS app; DROP DATABASE IF EXISTS _tablet_agent"
+unfence # a clean slate from an earlier run
+for n in source dest; do
+    sandbox sql $n -e "DROP DATABASE IF EXISTS app; DROP DATABASE IF EXISTS _tablet_agent"
 done
 
 say "The application's database on the source: $DEMO_ROWS orders"
@@ -53,9 +53,8 @@ sql_source -e "CREATE DATABASE app;
 
 say "The control plane (routing rules) and tablet-agent next to the source"
 : >"$AGENT_LOG"
-rm -rf "$WORK/state" "$WORK/routing.tsv"
-"$BUILD/cpctl" serve --listen "$CPCTL_CONTROL_PLANE" --state "$WORK/routing.tsv" >"$WORK/control-plane.log" 2>&1 &
-MOCK_PID=$!
+rm -rf "$WORK/state"
+start_control_plane
 start_agent --health-listen=127.0.0.1:$HEALTH_PORT
 run status
 

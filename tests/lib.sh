@@ -122,6 +122,32 @@ checksums_equal() {
     done
 }
 
+# ---- cutover helpers ------------------------------------------------------
+
+export CPCTL_CONTROL_PLANE=127.0.0.1:$MOCK_PORT
+MOCK_PID=
+
+# start_control_plane: the control-plane mock (cpctl serve), no rules yet.
+start_control_plane() {
+    rm -f "$WORK/routing.tsv"
+    "$BUILD/cpctl" serve --listen "$CPCTL_CONTROL_PLANE" --state "$WORK/routing.tsv" >"$WORK/control-plane.log" 2>&1 &
+    MOCK_PID=$!
+}
+stop_control_plane() {
+    [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null
+    MOCK_PID=
+    return 0
+}
+
+# unfence: writes open on both servers again (read_only off, the
+# application's account unlocked), however a cutover left them.
+unfence() {
+    local n
+    for n in source dest; do
+        sandbox sql $n -e "SET GLOBAL read_only = 0; ALTER USER IF EXISTS 'app'@'127.0.0.1' ACCOUNT UNLOCK" 2>/dev/null || true
+    done
+}
+
 # ids_present SIDE FILE: how many of the app.events ids listed in FILE
 # (one per line) SIDE holds. The list goes through stdin: it can be longer
 # than a command line.

@@ -173,6 +173,32 @@ void sbuf_add_hex(sbuf *sb, const void *data, size_t len)
     sb->buf[sb->len] = '\0';
 }
 
+void sbuf_add_duration(sbuf *sb, int64_t s)
+{
+    if (s < 0)
+        s = 0;
+    if (s >= 86400)
+        sbuf_addf(sb, "%lldd%02lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+    else if (s >= 3600)
+        sbuf_addf(sb, "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+    else if (s >= 60)
+        sbuf_addf(sb, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+    else
+        sbuf_addf(sb, "%llds", (long long)s);
+}
+
+void sbuf_add_bytes(sbuf *sb, uint64_t b)
+{
+    if (b >= 1000ULL * 1000 * 1000)
+        sbuf_addf(sb, "%.1f GB", (double)b / 1e9);
+    else if (b >= 1000ULL * 1000)
+        sbuf_addf(sb, "%.1f MB", (double)b / 1e6);
+    else if (b >= 1000)
+        sbuf_addf(sb, "%.1f kB", (double)b / 1e3);
+    else
+        sbuf_addf(sb, "%llu B", (unsigned long long)b);
+}
+
 const char *sbuf_cstr(const sbuf *sb)
 {
     return sb->buf ? sb->buf : sbuf_empty;

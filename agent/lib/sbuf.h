@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct sbuf {
     char *buf;
@@ -35,6 +36,10 @@ void sbuf_vaddf(sbuf *sb, const char *fmt, va_list ap);
 /* Reset, then format: the usual way to fill an error buffer. */
 void sbuf_setf(sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sbuf_add_hex(sbuf *sb, const void *data, size_t len);
+/* For people: "59s", "1m01s", "2h05m", "3d04h" (negative counts as 0). */
+void sbuf_add_duration(sbuf *sb, int64_t seconds);
+/* For people: "512 B", "81.9 kB", "1.5 MB", "2.0 GB" (powers of 1000). */
+void sbuf_add_bytes(sbuf *sb, uint64_t bytes);
 
 /* Never NULL: "" for an empty, unallocated buffer. */
 const char *sbuf_cstr(const sbuf *sb);

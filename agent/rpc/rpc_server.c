@@ -20,7 +20,6 @@
  * request_call, so a stray client never hangs. */
 #include "rpc/rpc_server.h"
 
-#include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/log.h>
@@ -31,6 +30,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "rpc/pbbuf.h"
 
 #define RPC_SEND_QUEUE_MAX 64
 #define RPC_MAX_ENDPOINTS 4
@@ -142,27 +142,6 @@ static void pump_main(void *arg)
 
 /* ---- message coding ------------------------------------------------------- */
 
-static grpc_byte_buffer *message_pack(const ProtobufCMessage *msg)
-{
-    size_t n = protobuf_c_message_get_packed_size(msg);
-    grpc_slice s = grpc_slice_malloc(n);
-    protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
-    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
-    grpc_slice_unref(s);
-    return bb;
-}
-
-static ProtobufCMessage *message_unpack(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb)
-{
-    grpc_byte_buffer_reader r;
-    if (!grpc_byte_buffer_reader_init(&r, bb))
-        return NULL;
-    grpc_slice s = grpc_byte_buffer_reader_readall(&r);
-    grpc_byte_buffer_reader_destroy(&r);
-    ProtobufCMessage *m = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
-    grpc_slice_unref(s);
-    return m;
-}
 
 /* ---- calls ------------------------------------------------------------------ */
 
@@ -281,7 +260,7 @@ static void call_finish(rpc_call *c, grpc_status_code code, const char *msg)
 void rpc_call_reply(rpc_call *c, const ProtobufCMessage *resp)
 {
     if (!c->cancelled && c->qcount < RPC_SEND_QUEUE_MAX) {
-        c->queue[(c->qhead + c->qcount) % RPC_SEND_QUEUE_MAX] = message_pack(resp);
+        c->queue[(c->qhead + c->qcount) % RPC_SEND_QUEUE_MAX] = pbbuf_pack(resp);
         c->qcount++;
     }
     call_finish(c, GRPC_STATUS_OK, NULL);
@@ -318,7 +297,7 @@ int rpc_call_send(rpc_call *c, const ProtobufCMessage *msg)
         call_flush(c);
         return -1;
     }
-    c->queue[(c->qhead + c->qcount) % RPC_SEND_QUEUE_MAX] = message_pack(msg);
+    c->queue[(c->qhead + c->qcount) % RPC_SEND_QUEUE_MAX] = pbbuf_pack(msg);
     c->qcount++;
     call_flush(c);
     return 0;
@@ -358,7 +337,7 @@ static void call_on_recv(rpc_call *c, int ok, void *ctx)
         call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "request message missing");
         return;
     }
-    ProtobufCMessage *req = message_unpack(c->method->request, bb);
+    ProtobufCMessage *req = pbbuf_unpack(c->method->request, bb);
     grpc_byte_buffer_destroy(bb);
     if (!req) {
         rpc_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT,

@@ -154,6 +154,73 @@ static bool needs_introducer(const schema_column *c)
            strcmp(c->data_type, "inet4") == 0;
 }
 
+void copier_add_column(sbuf *q, const schema_column *c)
+{
+    if (is_float(c)) {
+        sbuf_adds(q, "CAST(");
+        db_add_ident(q, c->name);
+        sbuf_adds(q, " AS DOUBLE)");
+        return;
+    }
+    db_add_ident(q, c->name);
+    if (is_bit(c))
+        sbuf_adds(q, "+0");
+}
+
+static void add_literal(sbuf *sb, bool as_text, const MYSQL_FIELD *f, const char *v, unsigned long len)
+{
+    if (!v) {
+        sbuf_adds(sb, "NULL");
+    } else if (IS_NUM(f->type)) {
+        sbuf_add(sb, v, len);
+    } else {
+        if (as_text)
+            sbuf_adds(sb, "_latin1");
+        db_add_string(sb, v, len);
+    }
+}
+
+void copier_key_append_value(sbuf *key, const schema_column *c, const MYSQL_FIELD *f, const char *v, unsigned long len)
+{
+    sbuf lit = SBUF_INIT;
+    add_literal(&lit, needs_introducer(c), f, v, len);
+    copier_key_append(key, lit.buf, lit.len);
+    sbuf_free(&lit);
+}
+
+int copier_key_bound(sbuf *q, const schema_table *s, const char *key, bool upper)
+{
+    const char *lits[16];
+    size_t lens[16];
+    if (s->nkey > 16 || copier_key_split(key, lits, lens, s->nkey) != 0)
+        return -1;
+    sbuf_addc(q, '(');
+    for (size_t i = 0; i < s->nkey; i++) {
+        sbuf_adds(q, i ? " OR (" : "(");
+        for (size_t j = 0; j <= i; j++) {
+            if (j)
+                sbuf_adds(q, " AND ");
+            db_add_ident(q, s->cols[s->key[j]].name);
+            sbuf_adds(q, j < i ? " = " : upper ? " < " : " > ");
+            sbuf_add(q, lits[j], lens[j]);
+        }
+        sbuf_addc(q, ')');
+    }
+    if (upper) { /* <=: the key itself too */
+        sbuf_adds(q, " OR (");
+        for (size_t j = 0; j < s->nkey; j++) {
+            if (j)
+                sbuf_adds(q, " AND ");
+            db_add_ident(q, s->cols[s->key[j]].name);
+            sbuf_adds(q, " = ");
+            sbuf_add(q, lits[j], lens[j]);
+        }
+        sbuf_addc(q, ')');
+    }
+    sbuf_addc(q, ')');
+    return 0;
+}
+
 /* Columns whose text must be converted on the way in go through a user
  * variable: BIT arrives as a number, UUID/INET6 as text. */
 static void plan_load_sql(tplan *p)
@@ -207,15 +274,7 @@ static void plan_build(tplan *p, copier_table *t, uint64_t chunk_rows)
         const schema_column *c = &s->cols[i];
         if (i)
             sbuf_addc(&p->select_head, ',');
-        if (is_float(c)) {
-            sbuf_adds(&p->select_head, "CAST(");
-            db_add_ident(&p->select_head, c->name);
-            sbuf_adds(&p->select_head, " AS DOUBLE)");
-        } else {
-            db_add_ident(&p->select_head, c->name);
-            if (is_bit(c))
-                sbuf_adds(&p->select_head, "+0");
-        }
+        copier_add_column(&p->select_head, c);
         p->insertable[i] = !c->generated;
         p->as_text[i] = needs_introducer(c);
         if (c->generated)
@@ -266,27 +325,14 @@ static void plan_free(tplan *p)
     free(p->as_text);
 }
 
-/* " WHERE k1 > v1 OR (k1 = v1 AND k2 > v2) ..." from an encoded key. */
+/* " WHERE key > last" from an encoded key. */
 static int plan_where(const tplan *p, const char *key, sbuf *out, sbuf *err)
 {
     const schema_table *s = p->t->schema;
-    const char *lits[16];
-    size_t lens[16];
-    if (s->nkey > 16 || copier_key_split(key, lits, lens, s->nkey) != 0) {
+    sbuf_adds(out, " WHERE ");
+    if (copier_key_bound(out, s, key, false) != 0) {
         sbuf_setf(err, "the saved copy position of `%s`.`%s` is malformed", s->schema, s->name);
         return -1;
-    }
-    sbuf_adds(out, " WHERE ");
-    for (size_t i = 0; i < s->nkey; i++) {
-        sbuf_adds(out, i ? " OR (" : "(");
-        for (size_t j = 0; j <= i; j++) {
-            if (j)
-                sbuf_adds(out, " AND ");
-            db_add_ident(out, s->cols[s->key[j]].name);
-            sbuf_adds(out, j == i ? " > " : " = ");
-            sbuf_add(out, lits[j], lens[j]);
-        }
-        sbuf_addc(out, ')');
     }
     return 0;
 }
@@ -295,15 +341,7 @@ static int plan_where(const tplan *p, const char *key, sbuf *out, sbuf *err)
 
 static void add_value(sbuf *sb, const tplan *p, size_t col, const MYSQL_FIELD *f, const char *v, unsigned long len)
 {
-    if (!v) {
-        sbuf_adds(sb, "NULL");
-    } else if (IS_NUM(f->type)) {
-        sbuf_add(sb, v, len);
-    } else {
-        if (p->as_text[col])
-            sbuf_adds(sb, "_latin1");
-        db_add_string(sb, v, len);
-    }
+    add_literal(sb, p->as_text[col], f, v, len);
 }
 
 static void page_add_row(page *pg, const tplan *p, MYSQL_FIELD *f, MYSQL_ROW row, unsigned long *len, bool first)
@@ -327,16 +365,13 @@ static void page_add_row(page *pg, const tplan *p, MYSQL_FIELD *f, MYSQL_ROW row
 static void page_end_key(page *pg, const tplan *p, MYSQL_FIELD *f, MYSQL_ROW row, unsigned long *len)
 {
     const schema_table *s = p->t->schema;
-    sbuf key = SBUF_INIT, lit = SBUF_INIT;
+    sbuf key = SBUF_INIT;
     for (size_t k = 0; k < s->nkey; k++) {
         size_t c = s->key[k];
-        sbuf_reset(&lit);
-        add_value(&lit, p, c, &f[c], row[c], len[c]);
-        copier_key_append(&key, lit.buf, lit.len);
+        copier_key_append_value(&key, &s->cols[c], &f[c], row[c], len[c]);
     }
     free(pg->end_key);
     pg->end_key = sbuf_detach(&key, NULL);
-    sbuf_free(&lit);
 }
 
 /* One field of a LOAD DATA page: \N for NULL, the bytes otherwise with

@@ -94,8 +94,7 @@ static int position_exact(MYSQL *m, vpos *pos, sbuf *err)
     return e;
 }
 
-/* Under the read lock: the position cannot move while we read it. */
-static int position_locked(MYSQL *m, db_flavor flavor, vpos *pos, sbuf *err)
+int snapshot_position(MYSQL *m, db_flavor flavor, vpos *pos, sbuf *err)
 {
     sbuf gtid = SBUF_INIT;
     bool found = false;
@@ -145,7 +144,7 @@ static int open_locked(const db_endpoint *source, db_flavor flavor, snapshot *s,
     for (size_t i = 0; !e && i < s->nconns; i++)
         e = begin_snapshot(s->conns[i], err);
     if (!e)
-        e = position_locked(s->conns[0], flavor, &s->pos, err);
+        e = snapshot_position(s->conns[0], flavor, &s->pos, err); /* fixed under the lock */
     sbuf unlock_err = SBUF_INIT;
     db_exec(s->conns[0], "UNLOCK TABLES", &unlock_err);
     sbuf_free(&unlock_err);

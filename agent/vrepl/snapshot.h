@@ -34,6 +34,10 @@ typedef struct snapshot {
 int snapshot_open(const db_endpoint *source, db_flavor flavor, snapshot_method method, size_t nconns,
                   snapshot **out, sbuf *err);
 void snapshot_close(snapshot *s);
+/* The server's current binlog position, GTID and file/offset; an error if
+ * the binary log is off. Exact only while writes are held (a read lock, a
+ * fence). */
+int snapshot_position(MYSQL *m, db_flavor flavor, vpos *pos, sbuf *err);
 /* The method a flavour uses by default. */
 snapshot_method snapshot_method_for(db_flavor flavor);
 

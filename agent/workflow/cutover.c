@@ -31,6 +31,7 @@
 
 #include "lib/gtid.h"
 #include "lib/log.h"
+#include "vrepl/snapshot.h"
 #include "workflow/import_internal.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
@@ -215,24 +216,6 @@ static void step_end(op *o, bool ok)
         test_pause(o->step);
 }
 
-static int position_of(MYSQL *m, db_flavor flavor, vpos *out, sbuf *err)
-{
-    sbuf gtid = SBUF_INIT;
-    bool found = false;
-    int e = db_query_value(m, flavor == FLAVOR_MYSQL ? "SELECT @@GLOBAL.gtid_executed" : "SELECT @@gtid_binlog_pos",
-                           &gtid, &found, err);
-    MYSQL_RES *r = NULL;
-    if (!e)
-        e = db_query(m, "SHOW MASTER STATUS", &r, err);
-    if (!e) {
-        MYSQL_ROW row = mysql_fetch_row(r);
-        vpos_set(out, found ? gtid.buf : "", row ? row[0] : "", row && row[1] ? strtoull(row[1], NULL, 10) : 0);
-        mysql_free_result(r);
-    }
-    sbuf_free(&gtid);
-    return e;
-}
-
 static bool reached(db_flavor flavor, const vpos *applied, const vpos *want)
 {
     if (want->gtid && *want->gtid) {
@@ -414,7 +397,7 @@ static int switch_prepare(op *o, journal *j, fence **f)
     step_end(o, true);
 
     step_start(o, "source_position");
-    if (position_of(fence_conn(*f), wf->flavor, &j->source, &o->err) != 0)
+    if (snapshot_position(fence_conn(*f), wf->flavor, &j->source, &o->err) != 0)
         return -1;
     step_end(o, true);
 
@@ -429,7 +412,7 @@ static int switch_prepare(op *o, journal *j, fence **f)
     step_end(o, true);
 
     step_start(o, "dest_position");
-    if (position_of(wf->dest, wf->flavor, &j->dest, &o->err) != 0)
+    if (snapshot_position(wf->dest, wf->flavor, &j->dest, &o->err) != 0)
         return -1;
     step_end(o, true);
     return 0;
@@ -553,7 +536,7 @@ static int reverse_prepare(op *o, journal *j, MYSQL *src, fence **f)
     step_end(o, true);
 
     step_start(o, "dest_position");
-    if (position_of(fence_conn(*f), wf->flavor, &j->dest, &o->err) != 0)
+    if (snapshot_position(fence_conn(*f), wf->flavor, &j->dest, &o->err) != 0)
         return -1;
     step_end(o, true);
 
@@ -568,7 +551,7 @@ static int reverse_prepare(op *o, journal *j, MYSQL *src, fence **f)
     step_end(o, true);
 
     step_start(o, "source_position");
-    if (position_of(src, wf->flavor, &j->source, &o->err) != 0)
+    if (snapshot_position(src, wf->flavor, &j->source, &o->err) != 0)
         return -1;
     step_end(o, true);
     return 0;

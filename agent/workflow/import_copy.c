@@ -335,23 +335,6 @@ step_result wf_run_stream(import_wf *wf, bool reverse, const vpos *stop_at, sbuf
     return r;
 }
 
-int wf_source_position(import_wf *wf, vpos *out, sbuf *err)
-{
-    sbuf gtid = SBUF_INIT;
-    bool found = false;
-    int e = wf->flavor == FLAVOR_MARIADB ? db_query_value(wf->src, "SELECT @@gtid_binlog_pos", &gtid, &found, err) : 0;
-    MYSQL_RES *r = NULL;
-    if (!e)
-        e = db_query(wf->src, "SHOW MASTER STATUS", &r, err);
-    if (!e) {
-        MYSQL_ROW row = mysql_fetch_row(r);
-        vpos_set(out, found ? gtid.buf : "", row ? row[0] : "", row && row[1] ? strtoull(row[1], NULL, 10) : 0);
-        mysql_free_result(r);
-    }
-    sbuf_free(&gtid);
-    return e;
-}
-
 /* A stop position the stream can compare: GTID on MariaDB, else file/offset. */
 void wf_stop_at(const import_wf *wf, const vpos *p, vpos *out)
 {
@@ -408,7 +391,7 @@ static step_result wf_position_at_snapshot(import_wf *wf, snapshot **snap, sbuf 
     wf_set(wf, WF_CATCHING_UP, "", "bringing the copied rows up to date before the next snapshot");
     vpos_set(&wf->position, saved.gtid, saved.file, saved.offset);
     vpos now = {0}, stop = {0};
-    if ((e = wf_source_position(wf, &now, err)) != 0)
+    if ((e = snapshot_position(wf->src, wf->flavor, &now, err)) != 0)
         r = wf_classify(e);
     if (r == STEP_OK) {
         wf_stop_at(wf, &now, &stop);

@@ -101,7 +101,6 @@ step_result wf_setup(import_wf *wf, sbuf *err);
 void wf_unload(import_wf *wf);
 bool wf_copy_complete(import_wf *wf);
 step_result wf_copy_cycle(import_wf *wf, sbuf *err);
-int wf_source_position(import_wf *wf, vpos *out, sbuf *err);
 /* Run the forward (or reverse) stream until stop_at, blocking. */
 step_result wf_run_stream(import_wf *wf, bool reverse, const vpos *stop_at, sbuf *err);
 /* A stop position the stream compares: GTID on MariaDB, else file/offset. */

@@ -1019,30 +1019,6 @@ static void pf_source_server_id(pf_ctx *c, const char *id)
     sbuf_free(&fix);
 }
 
-static void pf_duration(sbuf *out, uint64_t s)
-{
-    if (s >= 86400)
-        sbuf_addf(out, "%llud%02lluh", (unsigned long long)(s / 86400), (unsigned long long)(s % 86400 / 3600));
-    else if (s >= 3600)
-        sbuf_addf(out, "%lluh%02llum", (unsigned long long)(s / 3600), (unsigned long long)(s % 3600 / 60));
-    else if (s >= 60)
-        sbuf_addf(out, "%llum%02llus", (unsigned long long)(s / 60), (unsigned long long)(s % 60));
-    else
-        sbuf_addf(out, "%llus", (unsigned long long)s);
-}
-
-static void pf_bytes(sbuf *out, uint64_t b)
-{
-    if (b >= 1000ULL * 1000 * 1000)
-        sbuf_addf(out, "%.1f GB", (double)b / 1e9);
-    else if (b >= 1000ULL * 1000)
-        sbuf_addf(out, "%.1f MB", (double)b / 1e6);
-    else if (b >= 1000)
-        sbuf_addf(out, "%.1f kB", (double)b / 1e3);
-    else
-        sbuf_addf(out, "%llu B", (unsigned long long)b);
-}
-
 static void pf_source_binlog_retention(pf_ctx *c, const char *id)
 {
     const pf_server *s = &c->src;
@@ -1053,17 +1029,17 @@ static void pf_source_binlog_retention(pf_ctx *c, const char *id)
     uint64_t asked = (uint64_t)(c->in->retention_hours ? c->in->retention_hours : PREFLIGHT_RETENTION_HOURS) * 3600;
     sbuf basis = SBUF_INIT, msg = SBUF_INIT;
     sbuf_adds(&basis, "the copy needs ");
-    pf_duration(&basis, need);
+    sbuf_add_duration(&basis, (int64_t)need);
     sbuf_addf(&basis, " (%s; copying ", need > asked ? "twice the estimated copy time" : "the requested retention");
-    pf_bytes(&basis, c->out->est_bytes);
+    sbuf_add_bytes(&basis, c->out->est_bytes);
     sbuf_adds(&basis, " is estimated at ");
-    pf_duration(&basis, c->out->est_copy_seconds);
+    sbuf_add_duration(&basis, (int64_t)c->out->est_copy_seconds);
     sbuf_adds(&basis, " at 50 MB/s)");
     if (kept == 0) {
         pf_emitf(c, id, PF_PASS, NULL, "binlogs never expire automatically; %s", basis.buf);
     } else if ((uint64_t)kept >= need) {
         sbuf_adds(&msg, "binlogs are kept ");
-        pf_duration(&msg, (uint64_t)kept);
+        sbuf_add_duration(&msg, kept);
         sbuf_addf(&msg, "; %s", basis.buf);
         pf_emit(c, id, PF_PASS, &msg, NULL);
     } else {
@@ -1078,7 +1054,7 @@ static void pf_source_binlog_retention(pf_ctx *c, const char *id)
         }
         pf_add_cnf(&fix, s, obj.buf);
         sbuf_adds(&msg, "binlogs are kept only ");
-        pf_duration(&msg, (uint64_t)kept);
+        sbuf_add_duration(&msg, kept);
         sbuf_addf(&msg, " but %s: a stream started at the copy's snapshot could find its binlog purged, and the "
                         "copy would have to start over", basis.buf);
         preflight_check *ch = pf_emit(c, id, PF_FAIL, &msg, &fix);
@@ -1341,16 +1317,11 @@ static void pf_grant_fence(pf_ctx *c, pf_server *s, const char *id, const char *
         pf_emitf(c, id, PF_PASS, NULL, "%s, %s, PROCESS and CREATE USER are granted: the %s can be fenced at cutover",
                  ro, kill, side);
     } else {
-        sbuf fix = SBUF_INIT, obj = SBUF_INIT;
-        preflight_add_grant(&fix, missing.buf, NULL, s->account);
-        sbuf_addf(&obj, "%s ON *.*", missing.buf);
-        preflight_check *ch = pf_emitf(c, id, PF_FAIL, fix.buf,
-                                       "the agent's account lacks %s on the %s, needed to fence its writes at "
-                                       "cutover (read_only, and locking and disconnecting the application's accounts)",
-                                       missing.buf, side);
-        preflight_check_add_object(ch, obj.buf);
-        sbuf_free(&fix);
-        sbuf_free(&obj);
+        sbuf what = SBUF_INIT;
+        sbuf_addf(&what, "fence the %s's writes at cutover (read_only, and locking and disconnecting the "
+                         "application's accounts)", side);
+        pf_grant_fail(c, s, id, missing.buf, what.buf, "SHOW GRANTS lists none of them");
+        sbuf_free(&what);
     }
     sbuf_free(&missing);
 }
@@ -1561,6 +1532,24 @@ static bool pf_is_privilege_error(unsigned e)
     return e == ER_TABLEACCESS_DENIED_ERROR || e == ER_COLUMNACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR;
 }
 
+/* A check failing on some tables or views: one GRANT of priv per database
+ * they are in as the remedy, the objects named. */
+static void pf_emit_db_grants(pf_ctx *c, const char *id, preflight_severity sev, const char *priv, sbuf *msg,
+                              pf_names *bad, const pf_names *dbs)
+{
+    sbuf fix = SBUF_INIT, line = SBUF_INIT;
+    size_t count = 0;
+    for (size_t i = 0; i < dbs->n; i++) {
+        sbuf_reset(&line);
+        preflight_add_grant(&line, priv, dbs->v[i], c->src.account);
+        pf_remedy_line(&fix, &count, line.buf);
+    }
+    preflight_check *ch = pf_emit(c, id, sev, msg, &fix);
+    pf_objects_from(ch, bad);
+    sbuf_free(&fix);
+    sbuf_free(&line);
+}
+
 static void pf_source_grant_select(pf_ctx *c, const char *id)
 {
     pf_names bad = {0}, dbs = {0};
@@ -1579,22 +1568,13 @@ static void pf_source_grant_select(pf_ctx *c, const char *id)
         pf_emitf(c, id, PF_PASS, NULL, "SELECT works on %s %zu %s in scope (SELECT ... LIMIT 0 on each)",
                  c->ntables == 1 ? "the" : "all", c->ntables, c->ntables == 1 ? "table" : "tables");
     } else {
-        sbuf msg = SBUF_INIT, fix = SBUF_INIT, line = SBUF_INIT;
-        size_t count = 0;
+        sbuf msg = SBUF_INIT;
         sbuf_addf(&msg, "the agent's account lacks SELECT on %zu %s, needed to copy and verify rows: ", bad.n,
                   bad.n == 1 ? "table" : "tables");
         pf_add_list(&msg, (const char *const *)bad.v, bad.n);
         sbuf_addf(&msg, " (%s)", example ? example : "");
-        for (size_t i = 0; i < dbs.n; i++) {
-            sbuf_reset(&line);
-            preflight_add_grant(&line, "SELECT", dbs.v[i], c->src.account);
-            pf_remedy_line(&fix, &count, line.buf);
-        }
-        preflight_check *ch = pf_emit(c, id, PF_FAIL, &msg, &fix);
-        pf_objects_from(ch, &bad);
+        pf_emit_db_grants(c, id, PF_FAIL, "SELECT", &msg, &bad, &dbs);
         sbuf_free(&msg);
-        sbuf_free(&fix);
-        sbuf_free(&line);
     }
     pf_names_free(&bad);
     pf_names_free(&dbs);
@@ -1622,22 +1602,13 @@ static void pf_source_grant_show_view(pf_ctx *c, const char *id)
         pf_emitf(c, id, PF_PASS, NULL, "SHOW VIEW works on %s %zu %s in scope (SHOW CREATE VIEW on each)",
                  c->nviews == 1 ? "the" : "all", c->nviews, c->nviews == 1 ? "view" : "views");
     } else {
-        sbuf msg = SBUF_INIT, fix = SBUF_INIT, line = SBUF_INIT;
-        size_t count = 0;
+        sbuf msg = SBUF_INIT;
         sbuf_addf(&msg, "the agent's account lacks SHOW VIEW on %zu %s, so it cannot read their definitions for "
                         "you to recreate them (views are not copied): ", bad.n, bad.n == 1 ? "view" : "views");
         pf_add_list(&msg, (const char *const *)bad.v, bad.n);
         sbuf_addf(&msg, " (%s)", example.buf);
-        for (size_t i = 0; i < dbs.n; i++) {
-            sbuf_reset(&line);
-            preflight_add_grant(&line, "SHOW VIEW", dbs.v[i], c->src.account);
-            pf_remedy_line(&fix, &count, line.buf);
-        }
-        preflight_check *ch = pf_emit(c, id, PF_WARN, &msg, &fix);
-        pf_objects_from(ch, &bad);
+        pf_emit_db_grants(c, id, PF_WARN, "SHOW VIEW", &msg, &bad, &dbs);
         sbuf_free(&msg);
-        sbuf_free(&fix);
-        sbuf_free(&line);
     }
     pf_names_free(&bad);
     pf_names_free(&dbs);
@@ -2203,9 +2174,9 @@ static void pf_schema_size(pf_ctx *c, const char *id)
     sbuf msg = SBUF_INIT;
     sbuf_addf(&msg, "%u %s, about %llu rows and ", c->out->tables, c->out->tables == 1 ? "table" : "tables",
               (unsigned long long)c->out->est_rows);
-    pf_bytes(&msg, c->out->est_bytes);
+    sbuf_add_bytes(&msg, c->out->est_bytes);
     sbuf_adds(&msg, " (information_schema estimates); the copy would take about ");
-    pf_duration(&msg, c->out->est_copy_seconds);
+    sbuf_add_duration(&msg, (int64_t)c->out->est_copy_seconds);
     sbuf_adds(&msg, " at an assumed 50 MB/s");
     pf_emit(c, id, PF_PASS, &msg, NULL);
     sbuf_free(&msg);

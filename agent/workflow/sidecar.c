@@ -196,42 +196,38 @@ int sidecar_chunks_resume(MYSQL *m, const char *sidecar, const char *wf, const c
 
 int sidecar_forget(MYSQL *m, const char *sidecar, const char *wf, sbuf *err)
 {
-    static const char *const tables[] = {"copy_chunks", "copy_state"};
-    sbuf q = SBUF_INIT;
+    enum { BY_WORKFLOW, BY_NAME, BY_STREAM }; /* a stream: the workflow's, and its reverse */
+    static const struct {
+        const char *table;
+        int key;
+        bool optional; /* exists only once the feature ran */
+    } rows[] = {
+        {"copy_chunks", BY_WORKFLOW, false}, {"copy_state", BY_WORKFLOW, false}, {"streams", BY_STREAM, false},
+        {"workflows", BY_NAME, false},       {"vdiff", BY_WORKFLOW, true},       {"vdiff_tables", BY_WORKFLOW, true},
+    };
+    sbuf q = SBUF_INIT, reverse = SBUF_INIT;
+    sbuf_addf(&reverse, "%s.reverse", wf);
     int e = 0;
-    for (size_t i = 0; !e && i < 2; i++) {
+    for (size_t i = 0; !e && i < sizeof rows / sizeof rows[0]; i++) {
         sbuf_reset(&q);
         sbuf_adds(&q, "DELETE FROM ");
-        db_add_table(&q, sidecar, tables[i]);
-        where_workflow(&q, wf);
-        e = db_exec(m, q.buf, err);
-    }
-    static const char *const named[] = {"streams", "workflows"};
-    for (size_t i = 0; !e && i < 2; i++) {
-        sbuf_reset(&q);
-        sbuf_adds(&q, "DELETE FROM ");
-        db_add_table(&q, sidecar, named[i]);
-        sbuf_adds(&q, " WHERE name = ");
-        db_add_cstring(&q, wf);
-        if (i == 0) { /* the reverse stream too */
-            sbuf_adds(&q, " OR name = ");
-            sbuf tmp = SBUF_INIT;
-            sbuf_addf(&tmp, "%s.reverse", wf);
-            db_add_cstring(&q, tmp.buf);
-            sbuf_free(&tmp);
+        db_add_table(&q, sidecar, rows[i].table);
+        if (rows[i].key == BY_WORKFLOW) {
+            where_workflow(&q, wf);
+        } else {
+            sbuf_adds(&q, " WHERE name IN (");
+            db_add_cstring(&q, wf);
+            if (rows[i].key == BY_STREAM) {
+                sbuf_addc(&q, ',');
+                db_add_cstring(&q, reverse.buf);
+            }
+            sbuf_addc(&q, ')');
         }
         e = db_exec(m, q.buf, err);
-    }
-    static const char *const optional[] = {"vdiff", "vdiff_tables"}; /* only where a vdiff ran */
-    for (size_t i = 0; !e && i < 2; i++) {
-        sbuf_reset(&q);
-        sbuf_adds(&q, "DELETE FROM ");
-        db_add_table(&q, sidecar, optional[i]);
-        where_workflow(&q, wf);
-        e = db_exec(m, q.buf, err);
-        if (e == ER_NO_SUCH_TABLE)
+        if (e == ER_NO_SUCH_TABLE && rows[i].optional)
             e = 0;
     }
     sbuf_free(&q);
+    sbuf_free(&reverse);
     return e;
 }

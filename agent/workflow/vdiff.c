@@ -15,9 +15,9 @@
  * different chunks summarise alike with odds of 2^-64.
  *
  * Thread A walks chunk boundaries and A's summaries into a small queue;
- * thread B (the caller's) checks each against its side. Keys are rendered
- * as SQL literals (numbers bare, everything else quoted bytes) and reused
- * in the range predicates, expanded so the range is an index range. */
+ * thread B (the caller's) checks each against its side. Keys are read,
+ * encoded and turned into range predicates exactly as the copier pages
+ * through a table (copier.h), so both walk a table the same way. */
 #include "workflow/vdiff.h"
 
 #include <errmsg.h>
@@ -33,8 +33,7 @@
 #define QUEUE_CHUNKS 8
 
 typedef struct arow {
-    char *key;     /* encoded key (copier.h) */
-    char *display; /* "(42,'x')" for samples */
+    char *key; /* encoded key (copier.h) */
     char hash[41];
 } arow;
 
@@ -87,105 +86,55 @@ static void add_row_hash(sbuf *q, const schema_table *s)
     sbuf_adds(q, "))");
 }
 
-static void add_key_list(sbuf *q, const schema_table *s)
+/* The key columns, in key order: as selected (round-tripping their text),
+ * or as named for ORDER BY. */
+static void add_key_list(sbuf *q, const schema_table *s, bool select)
 {
     for (size_t k = 0; k < s->nkey; k++) {
         if (k)
             sbuf_addc(q, ',');
-        db_add_ident(q, s->cols[s->key[k]].name);
+        if (select)
+            copier_add_column(q, &s->cols[s->key[k]]);
+        else
+            db_add_ident(q, s->cols[s->key[k]].name);
     }
 }
 
-/* "(k1 > v1 OR (k1 = v1 AND k2 > v2) ...)", or with upper the <= form. */
-static int add_bound(sbuf *q, const schema_table *s, const char *key, bool upper)
-{
-    const char *lits[16];
-    size_t lens[16];
-    if (s->nkey > 16 || copier_key_split(key, lits, lens, s->nkey) != 0)
-        return -1;
-    sbuf_addc(q, '(');
-    for (size_t i = 0; i < s->nkey; i++) {
-        sbuf_adds(q, i ? " OR (" : "(");
-        for (size_t j = 0; j <= i; j++) {
-            if (j)
-                sbuf_adds(q, " AND ");
-            db_add_ident(q, s->cols[s->key[j]].name);
-            sbuf_adds(q, j < i ? " = " : upper ? " < " : " > ");
-            sbuf_add(q, lits[j], lens[j]);
-        }
-        sbuf_addc(q, ')');
-    }
-    if (upper) { /* <= : the key itself too */
-        sbuf_adds(q, " OR (");
-        for (size_t j = 0; j < s->nkey; j++) {
-            if (j)
-                sbuf_adds(q, " AND ");
-            db_add_ident(q, s->cols[s->key[j]].name);
-            sbuf_adds(q, " = ");
-            sbuf_add(q, lits[j], lens[j]);
-        }
-        sbuf_addc(q, ')');
-    }
-    sbuf_addc(q, ')');
-    return 0;
-}
-
-/* " FROM t WHERE key > lo AND key <= hi" (either bound may be absent). */
-static int add_from_range(sbuf *q, const schema_table *s, const char *lo, const char *hi)
+/* Finish q with " FROM t WHERE key > lo AND key <= hi" (either bound may
+ * be absent) and tail, and run it. */
+static int range_query(MYSQL *m, const schema_table *s, sbuf *q, const char *lo, const char *hi, const char *tail,
+                       MYSQL_RES **r, sbuf *err)
 {
     sbuf_adds(q, " FROM ");
     db_add_table(q, s->schema, s->name);
     sbuf_adds(q, " WHERE 1");
+    int bad = 0;
     if (lo) {
         sbuf_adds(q, " AND ");
-        if (add_bound(q, s, lo, false) != 0)
-            return -1;
+        bad |= copier_key_bound(q, s, lo, false);
     }
     if (hi) {
         sbuf_adds(q, " AND ");
-        if (add_bound(q, s, hi, true) != 0)
-            return -1;
+        bad |= copier_key_bound(q, s, hi, true);
     }
-    return 0;
-}
-
-static int malformed(const schema_table *s, sbuf *err)
-{
-    sbuf_setf(err, "a saved key of `%s`.`%s` is malformed", s->schema, s->name);
-    return CR_UNKNOWN_ERROR;
-}
-
-/* ---- keys --------------------------------------------------------------------------------- */
-
-static void literal(sbuf *out, const MYSQL_FIELD *f, const char *v, unsigned long len)
-{
-    if (!v)
-        sbuf_adds(out, "NULL");
-    else if (IS_NUM(f->type))
-        sbuf_add(out, v, len);
-    else
-        db_add_string(out, v, len);
-}
-
-/* The key columns at the start of a result row, encoded; display too
- * when wanted. */
-static char *key_of(const schema_table *s, const MYSQL_FIELD *f, MYSQL_ROW row, const unsigned long *len,
-                    char **display)
-{
-    sbuf key = SBUF_INIT, lit = SBUF_INIT, disp = SBUF_INIT;
-    sbuf_addc(&disp, '(');
-    for (size_t k = 0; k < s->nkey; k++) {
-        sbuf_reset(&lit);
-        literal(&lit, &f[k], row[k], len[k]);
-        copier_key_append(&key, lit.buf, lit.len);
-        sbuf_adds(&disp, k ? "," : "");
-        sbuf_add(&disp, lit.buf, lit.len > 80 ? 80 : lit.len);
+    sbuf_adds(q, tail);
+    int e;
+    if (bad) {
+        sbuf_setf(err, "a saved key of `%s`.`%s` is malformed", s->schema, s->name);
+        e = CR_UNKNOWN_ERROR;
+    } else {
+        e = db_query(m, q->buf, r, err);
     }
-    sbuf_addc(&disp, ')');
-    if (display)
-        *display = sbuf_detach(&disp, NULL);
-    sbuf_free(&disp);
-    sbuf_free(&lit);
+    sbuf_free(q);
+    return e;
+}
+
+/* The encoded key of a result row whose first columns are the key's. */
+static char *key_of(const schema_table *s, const MYSQL_FIELD *f, MYSQL_ROW row, const unsigned long *len)
+{
+    sbuf key = SBUF_INIT;
+    for (size_t k = 0; k < s->nkey; k++)
+        copier_key_append_value(&key, &s->cols[s->key[k]], &f[k], row[k], len[k]);
     return sbuf_detach(&key, NULL);
 }
 
@@ -193,25 +142,21 @@ static char *key_of(const schema_table *s, const MYSQL_FIELD *f, MYSQL_ROW row, 
  * fewer rows remain (the chunk runs to the table's end). */
 static int chunk_end(MYSQL *m, const schema_table *s, const char *lo, uint64_t n_rows, char **hi, sbuf *err)
 {
-    sbuf q = SBUF_INIT;
+    sbuf q = SBUF_INIT, tail = SBUF_INIT;
     *hi = NULL;
     sbuf_adds(&q, "SELECT ");
-    add_key_list(&q, s);
-    if (add_from_range(&q, s, lo, NULL) != 0) {
-        sbuf_free(&q);
-        return malformed(s, err);
-    }
-    sbuf_adds(&q, " ORDER BY ");
-    add_key_list(&q, s);
-    sbuf_addf(&q, " LIMIT 1 OFFSET %" PRIu64, n_rows - 1);
+    add_key_list(&q, s, true);
+    sbuf_adds(&tail, " ORDER BY ");
+    add_key_list(&tail, s, false);
+    sbuf_addf(&tail, " LIMIT 1 OFFSET %" PRIu64, n_rows - 1);
     MYSQL_RES *r;
-    int e = db_query(m, q.buf, &r, err);
-    sbuf_free(&q);
+    int e = range_query(m, s, &q, lo, NULL, tail.buf, &r, err);
+    sbuf_free(&tail);
     if (e)
         return e;
     MYSQL_ROW row = mysql_fetch_row(r);
     if (row)
-        *hi = key_of(s, mysql_fetch_fields(r), row, mysql_fetch_lengths(r), NULL);
+        *hi = key_of(s, mysql_fetch_fields(r), row, mysql_fetch_lengths(r));
     mysql_free_result(r);
     return 0;
 }
@@ -225,13 +170,8 @@ static int summarize(MYSQL *m, const chunk *c, uint64_t *n, uint64_t *x, sbuf *e
     sbuf_adds(&q, "SELECT COUNT(*), IFNULL(BIT_XOR(CAST(CONV(LEFT(");
     add_row_hash(&q, s);
     sbuf_adds(&q, ", 16), 16, 10) AS UNSIGNED)), 0)");
-    if (add_from_range(&q, s, c->lo, c->hi) != 0) {
-        sbuf_free(&q);
-        return malformed(s, err);
-    }
     MYSQL_RES *r;
-    int e = db_query(m, q.buf, &r, err);
-    sbuf_free(&q);
+    int e = range_query(m, s, &q, c->lo, c->hi, "", &r, err);
     if (e)
         return e;
     MYSQL_ROW row = mysql_fetch_row(r);
@@ -243,10 +183,8 @@ static int summarize(MYSQL *m, const chunk *c, uint64_t *n, uint64_t *x, sbuf *e
 
 static void rows_free(arow *rows, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         free(rows[i].key);
-        free(rows[i].display);
-    }
     free(rows);
 }
 
@@ -258,16 +196,11 @@ static int fetch_rows(MYSQL *m, const chunk *c, arow **out, size_t *n, sbuf *err
     *out = NULL;
     *n = 0;
     sbuf_adds(&q, "SELECT ");
-    add_key_list(&q, s);
+    add_key_list(&q, s, true);
     sbuf_adds(&q, ", ");
     add_row_hash(&q, s);
-    if (add_from_range(&q, s, c->lo, c->hi) != 0) {
-        sbuf_free(&q);
-        return malformed(s, err);
-    }
     MYSQL_RES *r;
-    int e = db_query(m, q.buf, &r, err);
-    sbuf_free(&q);
+    int e = range_query(m, s, &q, c->lo, c->hi, "", &r, err);
     if (e)
         return e;
     MYSQL_FIELD *f = mysql_fetch_fields(r);
@@ -276,7 +209,7 @@ static int fetch_rows(MYSQL *m, const chunk *c, arow **out, size_t *n, sbuf *err
     while ((row = mysql_fetch_row(r))) {
         unsigned long *len = mysql_fetch_lengths(r);
         arow *a = &(*out)[(*n)++];
-        a->key = key_of(s, f, row, len, &a->display);
+        a->key = key_of(s, f, row, len);
         size_t hlen = row[s->nkey] ? len[s->nkey] : 0;
         hlen = hlen > 40 ? 40 : hlen;
         memcpy(a->hash, row[s->nkey] ? row[s->nkey] : "", hlen);
@@ -438,17 +371,19 @@ static void a_main(void *arg)
 
 /* ---- side B: checks ----------------------------------------------------------------------- */
 
-static void add_sample(vdiff_table *t, const char *kind, const char *display)
+/* "mismatched (42,'x')" */
+static void add_sample(vdiff_table *t, const char *kind, const char *key)
 {
     if (t->r.nsamples == VDIFF_SAMPLES)
         return;
     sbuf s = SBUF_INIT;
-    sbuf_addf(&s, "%s %s", kind, display);
+    sbuf_addf(&s, "%s ", kind);
+    copier_key_describe(key, t->schema->nkey, &s);
     t->r.samples[t->r.nsamples++] = sbuf_detach(&s, NULL);
 }
 
 /* A row that one side has and the other lacks. */
-static void only_on(engine *g, vdiff_table *t, bool on_a, const char *display)
+static void only_on(engine *g, vdiff_table *t, bool on_a, const char *key)
 {
     bool on_dest = on_a != g->cfg->b_is_dest;
     t->r.compared++;
@@ -456,7 +391,7 @@ static void only_on(engine *g, vdiff_table *t, bool on_a, const char *display)
         t->r.extra++;
     else
         t->r.missing++;
-    add_sample(t, on_dest ? "extra on the destination" : "missing on the destination", display);
+    add_sample(t, on_dest ? "extra on the destination" : "missing on the destination", key);
 }
 
 /* The chunk differs: match both sides' rows by key. */
@@ -482,7 +417,7 @@ static int b_drill(engine *g, const chunk *c, sbuf *err)
     for (size_t i = 0; i < bn; i++) {
         size_t *slot = keymap_get(seen, brows[i].key, strlen(brows[i].key));
         if (!slot || !*slot) {
-            only_on(g, t, false, brows[i].display);
+            only_on(g, t, false, brows[i].key);
             continue;
         }
         const arow *a = &arows[*slot - 1];
@@ -492,13 +427,13 @@ static int b_drill(engine *g, const chunk *c, sbuf *err)
             t->r.matching++;
         } else {
             t->r.mismatched++;
-            add_sample(t, "mismatched", a->display);
+            add_sample(t, "mismatched", a->key);
         }
     }
     for (size_t i = 0; i < an; i++) {
         size_t *slot = keymap_get(seen, arows[i].key, strlen(arows[i].key));
         if (slot && *slot)
-            only_on(g, t, true, arows[i].display);
+            only_on(g, t, true, arows[i].key);
     }
     uv_mutex_unlock(g->cfg->lock);
     keymap_free(seen);

@@ -12,29 +12,26 @@ source "$(dirname "$0")/lib.sh"
 
 CUTOVERS=${CUTOVERS:-5}
 RATE=${RATE:-500}
-export CPCTL_CONTROL_PLANE=127.0.0.1:$MOCK_PORT
 export APP_WRITER_GAP_MS=5
-W1= W2= MOCK_PID=
+W1= W2=
 cleanup() {
-    for p in $W1 $W2 $MOCK_PID; do kill "$p" 2>/dev/null || true; done
+    for p in $W1 $W2; do kill "$p" 2>/dev/null || true; done
+    stop_control_plane
     stop_agent
-    for n in source dest; do
-        sandbox sql $n -e "SET GLOBAL read_only = 0; ALTER USER IF EXISTS 'app'@'127.0.0.1' ACCOUNT UNLOCK" 2>/dev/null || true
-    done
+    unfence
 }
 trap cleanup EXIT
 ms_now() { date +%s%3N; }
 
 sandbox start >/dev/null
-rm -rf "$WORK/state" "$WORK/routing.tsv" "$WORK"/cut-*.json "$WORK/cutovers.jsonl"
+rm -rf "$WORK/state" "$WORK"/cut-*.json "$WORK/cutovers.jsonl"
 AGENT_LOG=$WORK/agent.log; : >"$AGENT_LOG"
+unfence
 for n in source dest; do
-    sandbox sql $n -e "SET GLOBAL read_only = 0; ALTER USER IF EXISTS 'app'@'127.0.0.1' ACCOUNT UNLOCK;
-        DROP DATABASE IF EXISTS app; DROP DATABASE IF EXISTS _tablet_agent"
+    sandbox sql $n -e "DROP DATABASE IF EXISTS app; DROP DATABASE IF EXISTS _tablet_agent"
 done
 sql_source -e "CREATE DATABASE app; CREATE TABLE app.events (id BIGINT PRIMARY KEY, ts DATETIME(6), side VARCHAR(32))"
-"$BUILD/cpctl" serve --listen "$CPCTL_CONTROL_PLANE" --state "$WORK/routing.tsv" >"$WORK/mock.log" 2>&1 &
-MOCK_PID=$!
+start_control_plane
 start_agent
 cpctl import cut $(endpoint_opts dest "$DEST_PORT") --tables 'app.*' >/dev/null
 cpctl validate cut >/dev/null

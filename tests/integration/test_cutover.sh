@@ -9,18 +9,14 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
-export CPCTL_CONTROL_PLANE=127.0.0.1:$MOCK_PORT
 dest=$(endpoint_opts dest "$DEST_PORT")
 WRITER_PID=
-MOCK_PID=
 
 cleanup() {
     [ -n "$WRITER_PID" ] && kill "$WRITER_PID" 2>/dev/null
-    [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null
+    stop_control_plane
     stop_agent
-    for n in source dest; do
-        sandbox sql $n -e "SET GLOBAL read_only = 0; ALTER USER IF EXISTS 'app'@'127.0.0.1' ACCOUNT UNLOCK" 2>/dev/null || true
-    done
+    unfence
 }
 trap cleanup EXIT
 
@@ -45,14 +41,14 @@ check_step() {
 }
 
 # ---- setup ------------------------------------------------------------------
-rm -rf "$WORK/state" "$WORK/routing.tsv"
+rm -rf "$WORK/state"
+unfence
 for n in source dest; do
-    sandbox sql $n -e "SET GLOBAL read_only = 0; DROP DATABASE IF EXISTS app; DROP DATABASE IF EXISTS _tablet_agent"
+    sandbox sql $n -e "DROP DATABASE IF EXISTS app; DROP DATABASE IF EXISTS _tablet_agent"
 done
 sql_source -e "CREATE DATABASE app; CREATE TABLE app.events (id BIGINT PRIMARY KEY, ts DATETIME(6), side VARCHAR(32));
     CREATE TABLE app.items (id INT PRIMARY KEY, v INT); INSERT INTO app.items SELECT seq, seq FROM app.seq_1_to_1000"
-"$BUILD/cpctl" serve --listen "$CPCTL_CONTROL_PLANE" --state "$WORK/routing.tsv" >"$WORK/mock.log" 2>&1 &
-MOCK_PID=$!
+start_control_plane
 start_agent
 cpctl import lc $dest --tables 'app.*' >/dev/null
 cpctl validate lc >/dev/null

@@ -10,17 +10,13 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
-export CPCTL_CONTROL_PLANE=127.0.0.1:$MOCK_PORT
 dest=$(endpoint_opts dest "$DEST_PORT")
-MOCK_PID=
 SB_PID=
 cleanup() {
     [ -n "$SB_PID" ] && kill "$SB_PID" 2>/dev/null
-    [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null
+    stop_control_plane
     stop_agent
-    for n in source dest; do
-        sandbox sql $n -e "SET GLOBAL read_only = 0; ALTER USER IF EXISTS 'app'@'127.0.0.1' ACCOUNT UNLOCK" 2>/dev/null || true
-    done
+    unfence
 }
 trap cleanup EXIT
 
@@ -81,11 +77,10 @@ expect_injected() {
 }
 
 # ---- setup ------------------------------------------------------------------
-rm -rf "$WORK/state" "$WORK/routing.tsv"
+rm -rf "$WORK/state"
+unfence
 for n in source dest; do
-    sandbox sql $n -e "SET GLOBAL read_only = 0; ALTER USER IF EXISTS 'app'@'127.0.0.1' ACCOUNT UNLOCK;
-        DROP DATABASE IF EXISTS app; DROP DATABASE IF EXISTS sbtest;
-        DROP DATABASE IF EXISTS _tablet_agent"
+    sandbox sql $n -e "DROP DATABASE IF EXISTS app; DROP DATABASE IF EXISTS sbtest; DROP DATABASE IF EXISTS _tablet_agent"
 done
 sql_source -e "CREATE DATABASE app; CREATE DATABASE sbtest;
     CREATE TABLE app.items (id INT PRIMARY KEY, v INT, name VARCHAR(20) COLLATE utf8mb4_general_ci,
@@ -101,8 +96,7 @@ sql_source -e "CREATE DATABASE app; CREATE DATABASE sbtest;
     INSERT INTO app.\`we\`\`ird tbl\` SELECT seq, '2026-01-02 03:04:05.123456', JSON_OBJECT('k', seq)
         FROM app.seq_1_to_300"
 sb prepare --tables=2 --table-size=50000 >/dev/null
-"$BUILD/cpctl" serve --listen "$CPCTL_CONTROL_PLANE" --state "$WORK/routing.tsv" >"$WORK/mock.log" 2>&1 &
-MOCK_PID=$!
+start_control_plane
 start_agent
 out=$(cpctl vdiff nosuch 2>&1) && fail "vdiff of an unknown workflow succeeded"
 assert_contains "$out" "NOT_FOUND" "vdiff of an unknown workflow"

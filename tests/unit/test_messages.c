@@ -76,14 +76,14 @@ static void test_render_status(void)
     sbuf_free(&out);
 }
 
-static void test_render_duration(void)
+static void test_duration(void)
 {
     sbuf out = SBUF_INIT;
-    render_duration(59, &out);
+    sbuf_add_duration(&out, 59);
     sbuf_addc(&out, ' ');
-    render_duration(61, &out);
+    sbuf_add_duration(&out, 61);
     sbuf_addc(&out, ' ');
-    render_duration(90061, &out);
+    sbuf_add_duration(&out, 90061);
     CU_ASSERT_STRING_EQUAL(out.buf, "59s 1m01s 1d01h");
     sbuf_free(&out);
 }
@@ -94,7 +94,7 @@ int suite_messages(void)
     if (!s || !CU_add_test(s, "json: every field", test_json_every_field) ||
         !CU_add_test(s, "json: control characters", test_json_control_chars) ||
         !CU_add_test(s, "render status", test_render_status) ||
-        !CU_add_test(s, "render duration", test_render_duration))
+        !CU_add_test(s, "duration", test_duration))
         return -1;
     return 0;
 }
