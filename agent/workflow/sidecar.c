@@ -196,14 +196,17 @@ int sidecar_chunks_resume(MYSQL *m, const char *sidecar, const char *wf, const c
 
 int sidecar_forget(MYSQL *m, const char *sidecar, const char *wf, sbuf *err)
 {
+    /* Each server holds only some of these (the source: the reverse
+     * stream's position and a reverse's journal), so a missing table just
+     * means nothing to forget there. */
     enum { BY_WORKFLOW, BY_NAME, BY_STREAM }; /* a stream: the workflow's, and its reverse */
     static const struct {
         const char *table;
         int key;
-        bool optional; /* exists only once the feature ran */
     } rows[] = {
-        {"copy_chunks", BY_WORKFLOW, false}, {"copy_state", BY_WORKFLOW, false}, {"streams", BY_STREAM, false},
-        {"workflows", BY_NAME, false},       {"vdiff", BY_WORKFLOW, true},       {"vdiff_tables", BY_WORKFLOW, true},
+        {"copy_chunks", BY_WORKFLOW}, {"copy_state", BY_WORKFLOW},   {"streams", BY_STREAM},
+        {"workflows", BY_NAME},       {"vdiff", BY_WORKFLOW},        {"vdiff_tables", BY_WORKFLOW},
+        {"cutover", BY_WORKFLOW},
     };
     sbuf q = SBUF_INIT, reverse = SBUF_INIT;
     sbuf_addf(&reverse, "%s.reverse", wf);
@@ -224,7 +227,7 @@ int sidecar_forget(MYSQL *m, const char *sidecar, const char *wf, sbuf *err)
             sbuf_addc(&q, ')');
         }
         e = db_exec(m, q.buf, err);
-        if (e == ER_NO_SUCH_TABLE && rows[i].optional)
+        if (e == ER_NO_SUCH_TABLE)
             e = 0;
     }
     sbuf_free(&q);

@@ -155,6 +155,10 @@ assert_eq "$(read_only dest)" "0" "destination writable after detach"
 [ -z "$(cpctl --json workflow list | jq -r '.workflows[]?.name')" ] || fail "the workflow is still listed"
 [ -z "$(ls "$WORK/state/workflows" 2>/dev/null)" ] || fail "files the agent wrote are still in its state dir"
 [ -z "$(sql_dest -e "SELECT name FROM _tablet_agent.workflows")" ] || fail "sidecar state left on the destination"
+for side in source dest; do
+    [ "$(sandbox sql $side -N -e "SELECT (SELECT COUNT(*) FROM _tablet_agent.cutover) +
+        (SELECT COUNT(*) FROM _tablet_agent.streams)")" == 0 ] || fail "journal or stream rows left on the $side after detach"
+done
 sleep 0.5
 kill "$WRITER_PID"
 wait "$WRITER_PID" || true
