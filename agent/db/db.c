@@ -162,6 +162,20 @@ int db_query_value(MYSQL *m, const char *sql, sbuf *out, bool *found, sbuf *err)
     return 0;
 }
 
+int db_statements_running(MYSQL *m, unsigned *n, sbuf *err)
+{
+    sbuf v = SBUF_INIT;
+    bool found;
+    int e = db_query_value(m,
+                           "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() "
+                           "AND COMMAND NOT IN ('Sleep', 'Daemon', 'Binlog Dump', 'Binlog Dump GTID', 'Killed') "
+                           "AND COMMAND NOT LIKE 'Slave%'",
+                           &v, &found, err);
+    *n = e == 0 && found ? (unsigned)strtoul(v.buf, NULL, 10) : 0;
+    sbuf_free(&v);
+    return e;
+}
+
 int db_drain(MYSQL *m, sbuf *err)
 {
     int st;

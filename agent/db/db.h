@@ -47,6 +47,12 @@ int db_query(MYSQL *m, const char *sql, MYSQL_RES **res, sbuf *err);
 int db_query_value(MYSQL *m, const char *sql, sbuf *out, bool *found, sbuf *err);
 /* Drain any further results of a multi-statement query. */
 int db_drain(MYSQL *m, sbuf *err);
+/* The server's load as a throttle sees it: Threads_running less this
+ * connection and the threads that count as running while they wait (binlog
+ * dump threads of replicas and of our own streams, replica threads, daemons),
+ * which would otherwise hold a throttle shut on any replicated server. Needs
+ * PROCESS to see other users' threads. */
+int db_statements_running(MYSQL *m, unsigned *n, sbuf *err);
 
 /* Connection-level errors: the link is gone, reconnect. */
 bool db_error_is_connection(unsigned e);

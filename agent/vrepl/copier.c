@@ -654,21 +654,15 @@ static void writer_main(void *arg)
 
 /* ---- throttling --------------------------------------------------------------------- */
 
-static unsigned threads_running(copier *c)
+static unsigned statements_running(copier *c)
 {
     sbuf err = SBUF_INIT;
+    unsigned n = 0;
     if (!c->probe && db_connect(c->cfg.source, 0, &c->probe, &err) != 0) {
         sbuf_free(&err);
         return 0;
     }
-    MYSQL_RES *r;
-    unsigned n = 0;
-    if (db_query(c->probe, "SHOW GLOBAL STATUS LIKE 'Threads_running'", &r, &err) == 0) {
-        MYSQL_ROW row = mysql_fetch_row(r);
-        if (row && row[1])
-            n = (unsigned)strtoul(row[1], NULL, 10);
-        mysql_free_result(r);
-    } else {
+    if (db_statements_running(c->probe, &n, &err) != 0) {
         mysql_close(c->probe);
         c->probe = NULL;
     }
@@ -686,13 +680,13 @@ static bool throttle_wait(copier *c, int64_t until_ms, volatile bool *cancel)
         unsigned n = 0;
         bool due = now_ms() - c->last_throttle_check >= 1000;
         if (due) {
-            n = threads_running(c);
+            n = statements_running(c);
             c->last_throttle_check = now_ms();
             uv_mutex_lock(&c->lock);
             bool was = c->throttled;
             c->throttled = n > c->cfg.throttle_threads_running;
             if (c->throttled)
-                sbuf_setf(&c->throttle_reason, "source Threads_running is %u, above the limit of %u", n,
+                sbuf_setf(&c->throttle_reason, "source Threads_running is %u (not counting idle and replication threads), above the limit of %u", n,
                           c->cfg.throttle_threads_running);
             if (c->throttled != was)
                 log_info("copier", "%s", c->throttled ? c->throttle_reason.buf : "throttle released");

@@ -280,19 +280,13 @@ static bool cancelled(const engine *g)
     return g->cfg->cancel && *g->cfg->cancel;
 }
 
-static unsigned threads_running(engine *g)
+static unsigned statements_running(engine *g)
 {
     sbuf err = SBUF_INIT;
-    MYSQL_RES *r;
     unsigned n = 0;
     uv_mutex_lock(&g->a_lock);
-    int e = db_query(g->cfg->a, "SHOW GLOBAL STATUS LIKE 'Threads_running'", &r, &err);
+    db_statements_running(g->cfg->a, &n, &err);
     uv_mutex_unlock(&g->a_lock);
-    if (e == 0) {
-        MYSQL_ROW row = mysql_fetch_row(r);
-        n = row && row[1] ? (unsigned)strtoul(row[1], NULL, 10) : 0;
-        mysql_free_result(r);
-    }
     sbuf_free(&err);
     return n;
 }
@@ -301,8 +295,7 @@ static unsigned threads_running(engine *g)
 static void throttle(engine *g)
 {
     unsigned limit = g->cfg->throttle_threads_running;
-    /* our own queries count as running: allow for them */
-    while (limit && !cancelled(g) && threads_running(g) > limit + 2) {
+    while (limit && !cancelled(g) && statements_running(g) > limit) {
         if (g->cfg->throttled)
             *g->cfg->throttled = true;
         struct timespec ts = {0, 250 * 1000000L};
