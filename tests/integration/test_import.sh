@@ -5,6 +5,8 @@
 # VARCHAR and binary keys, a NOT NULL UNIQUE key without a PK, every
 # column type, empty tables and odd identifiers. Then kill -9 of the agent
 # five times during a copy: it resumes from the saved key and ends equal.
+# Last, a busy source (Threads_running above the limit) holds both the copy
+# and a VDiff back, each saying why, until it calms down.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -182,6 +184,35 @@ done
 resumed=$(grep -c "after saved key" "$AGENT_LOG" || true)
 [ "$resumed" -ge 1 ] || fail "the log shows no resumption from a saved key"
 pass "$kills x kill -9 during the copy: equal data, no duplicates, $resumed resumptions from a saved key"
+# ---- a busy source throttles the copy and a VDiff ------------------------------------------------
+# busy SECONDS: four sessions running on the source for that long (their
+# pids in $busy_pids; a bare `wait` would also wait for the agent).
+busy() {
+    busy_pids=()
+    for i in 1 2 3 4; do sql_source -e "SELECT SLEEP($1)" >/dev/null & busy_pids+=($!); done
+    sleep 0.5
+}
+sql_source -e "DROP DATABASE IF EXISTS thr; CREATE DATABASE thr; CREATE TABLE thr.t (id INT PRIMARY KEY, v CHAR(100));
+    INSERT INTO thr.t SELECT seq, REPEAT('x', 100) FROM thr.seq_1_to_20000"
+sql_dest -e "DROP DATABASE IF EXISTS thr"
+busy 5
+cpctl import thr $dest --tables 'thr.*' --chunk-rows 100 --parallel 1 --throttle-threads-running 1 --no-wait >/dev/null
+throttled() { [ "$(wf_field thr .throttled)" == true ]; }
+wait_for 10 "the copy throttles on a busy source" throttled
+assert_contains "$(wf_field thr .throttle_reason)" "Threads_running" "the copy says why it throttles"
+[ "$(wf_field thr .rows_copied)" -lt 20000 ] || fail "the copy finished while throttled"
+wait "${busy_pids[@]}"
+wait_for 60 "the copy finishes once the source calms down" wf_state_is thr WORKFLOW_REPLICATING
+checksums_equal thr t
+busy 5
+cpctl --json vdiff thr --chunk-rows 10 >"$WORK/vdiff.json" 2>&1 &
+vdiff_cli=$!
+vdiff_throttled() { [ "$(cpctl --json vdiff thr --show | tail -n 1 | jq -r .throttled)" == true ]; }
+wait_for 10 "the VDiff throttles on a busy source" vdiff_throttled
+wait $vdiff_cli || fail "the throttled VDiff did not finish clean: $(tail -n 1 "$WORK/vdiff.json")"
+wait "${busy_pids[@]}"
+pass "a busy source (Threads_running over the limit): the copy and a VDiff wait, the copy says why, both finish"
+
 pw=$(cat "$PASSWORD_FILE")
 grep -qF "$pw" "$AGENT_LOG" && fail "password in the agent log"
 grep -rqF "$pw" "$WORK/state" && fail "password in the agent's state directory"
