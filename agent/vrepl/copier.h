@@ -2,8 +2,9 @@
  *
  * Stage two of the copy path (snapshot -> copier -> target). A reader
  * per snapshot connection pages through each table by its identifying key
- * (WHERE key > last ORDER BY key LIMIT n) and renders each page as
- * multi-row INSERTs; several writer connections apply pages in parallel.
+ * (WHERE key > last ORDER BY key LIMIT n) and queues the result set as a
+ * page; several writer connections apply pages in parallel, each in the
+ * cheapest form the target takes (bulk executions, LOAD DATA, INSERT).
  * Each page commits in one destination transaction together with its row
  * in the sidecar table copy_chunks, so a page is either wholly in or not
  * at all. Pages may commit out of order; on resume the caller continues

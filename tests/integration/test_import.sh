@@ -5,8 +5,9 @@
 # VARCHAR and binary keys, a NOT NULL UNIQUE key without a PK, every
 # column type, empty tables and odd identifiers. Then kill -9 of the agent
 # five times during a copy: it resumes from the saved key and ends equal.
-# Last, a busy source (Threads_running above the limit) holds both the copy
-# and a VDiff back, each saying why, until it calms down.
+# Then a busy source (Threads_running above the limit) holds both the copy
+# and a VDiff back, each saying why, until it calms down. Last, the two
+# slower write paths (LOAD DATA, INSERT) for targets that lack the fast one.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -212,6 +213,39 @@ wait_for 10 "the VDiff throttles on a busy source" vdiff_throttled
 wait $vdiff_cli || fail "the throttled VDiff did not finish clean: $(tail -n 1 "$WORK/vdiff.json")"
 wait "${busy_pids[@]}"
 pass "a busy source (Threads_running over the limit): the copy and a VDiff wait, the copy says why, both finish"
+
+# ---- bulk executions cut to the target's max_allowed_packet --------------------------------------
+stop_agent
+packet=$(sql_dest -e "SELECT @@global.max_allowed_packet")
+restore_dest() {
+    sql_dest -e "SET GLOBAL binlog_format = 'ROW', local_infile = 1, max_allowed_packet = $packet" || true
+}
+trap 'stop_agent; restore_dest' EXIT
+sql_source -e "DROP DATABASE IF EXISTS big; CREATE DATABASE big; CREATE TABLE big.t (id INT PRIMARY KEY, b LONGBLOB);
+    INSERT INTO big.t SELECT seq, REPEAT(CHAR(seq), 300000) FROM big.seq_1_to_40"
+sql_dest -e "DROP DATABASE IF EXISTS big; SET GLOBAL max_allowed_packet = 1048576"
+reset_dest
+start_agent
+cpctl import big $dest --tables 'big.*' --chunk-rows 40 >/dev/null || fail "import of 12 MB pages failed"
+checksums_equal big t
+stop_agent
+restore_dest
+pass "pages of 12 MB into a target taking 1 MB packets: bulk executions cut to fit, table equal"
+
+# ---- pages by LOAD DATA, then by INSERT, on targets that take no bulk executions ----------------
+for method in "LOAD DATA" "multi-row INSERT"; do
+    reset_dest
+    sql_dest -e "SET GLOBAL binlog_format = 'STATEMENT'" # bulk executions need row events
+    [ "$method" == "LOAD DATA" ] || sql_dest -e "SET GLOBAL local_infile = 0"
+    start_agent
+    cpctl import fallback $dest --tables 'imp.*' --chunk-rows 50 >/dev/null || fail "import by $method failed"
+    assert_contains "$(grep "writing pages with" "$AGENT_LOG" | tail -n 1)" "writing pages with $method" \
+        "the copier's choice of write method"
+    checksums_equal imp $IMP_TABLES
+    stop_agent
+done
+restore_dest
+pass "targets without bulk executions get pages by LOAD DATA, or without LOAD DATA by INSERT: tables equal"
 
 pw=$(cat "$PASSWORD_FILE")
 grep -qF "$pw" "$AGENT_LOG" && fail "password in the agent log"
