@@ -74,7 +74,7 @@ int cmd_import(cp_ctx *ctx, int argc, char **argv)
         {"tables", ARG_LIST, &include, "db.table pattern to import (* and ? work; default: all)"},
         {"exclude", ARG_LIST, &exclude, "db.table pattern to leave out"},
         {"parallel", ARG_STR, &parallel, "destination writer connections (4)"},
-        {"chunk-rows", ARG_STR, &chunk, "rows per page (10000)"},
+        {"chunk-rows", ARG_STR, &chunk, "most rows per page (10000; wide rows: about 4 MB a page)"},
         {"throttle-threads-running", ARG_STR, &throttle, "pause copying above this source Threads_running (50)"},
         {"ddl", ARG_STR, &ddl, "DDL during replication: stop (default), exec or ignore"},
         {"snapshot-seconds", ARG_STR, &snapshot, "longest a snapshot is held before a catch-up cycle (600)"},

@@ -42,13 +42,20 @@
 #include "lib/log.h"
 
 #define QUEUE_PAGES 8
+/* Pages aim at this size, whatever chunk_rows says: a page is held in
+ * memory from its read to its commit, and a table of wide rows must not
+ * make a sidecar's pages gigabytes. A table's first page reads few rows;
+ * later ones as many as fit, by the bytes per row seen so far. */
+#define PAGE_BYTES (4u << 20)
+#define FIRST_PAGE_ROWS 100
 #define STMT_MAX (8u << 20)
 #define WRITE_RETRIES 6
 
 typedef struct tplan {
     copier_table *t;
     sbuf select_head; /* SELECT cols FROM t */
-    sbuf order_by;    /* ORDER BY key LIMIT n */
+    sbuf order_by;    /* ORDER BY key */
+    uint64_t limit;   /* rows in its next page */
     sbuf insert_head; /* INSERT INTO t (cols) VALUES */
     sbuf upsert_tail; /* ON DUPLICATE KEY UPDATE ... */
     sbuf load_sql;    /* LOAD DATA LOCAL INFILE ... (col list) SET ... */
@@ -362,7 +369,7 @@ static void plan_build(tplan *p, copier_table *t, uint64_t chunk_rows)
             sbuf_addc(&p->order_by, ',');
         db_add_ident(&p->order_by, s->cols[s->key[k]].name);
     }
-    sbuf_addf(&p->order_by, " LIMIT %llu", (unsigned long long)chunk_rows);
+    p->limit = chunk_rows < FIRST_PAGE_ROWS ? chunk_rows : FIRST_PAGE_ROWS;
 }
 
 static void plan_free(tplan *p)
@@ -375,6 +382,21 @@ static void plan_free(tplan *p)
     sbuf_free(&p->bulk_sql);
     free(p->insertable);
     free(p->as_text);
+}
+
+/* Rows for the next page so that it comes near PAGE_BYTES. */
+static void plan_fit_limit(tplan *p, MYSQL_RES *r, uint64_t chunk_rows)
+{
+    uint64_t rows = mysql_num_rows(r), bytes = 0;
+    MYSQL_ROW row;
+    mysql_data_seek(r, 0);
+    while ((row = mysql_fetch_row(r))) {
+        unsigned long *len = mysql_fetch_lengths(r);
+        for (size_t i = 0; i < p->ncols; i++)
+            bytes += len[i] + 1;
+    }
+    uint64_t fit = PAGE_BYTES / (bytes / rows + 1);
+    p->limit = fit < 1 ? 1 : fit > chunk_rows ? chunk_rows : fit;
 }
 
 /* " WHERE key > last" from an encoded key. */
@@ -900,6 +922,7 @@ static int reader_page(reader_ctx *rc, tplan *p, sbuf *q, sbuf *err)
     if (t->last_key && plan_where(p, t->last_key, q, err) != 0)
         return -1;
     sbuf_add(q, p->order_by.buf, p->order_by.len);
+    sbuf_addf(q, " LIMIT %llu", (unsigned long long)p->limit);
     MYSQL_RES *r;
     int e = db_query(rc->conn, q->buf, &r, err);
     if (e)
@@ -913,8 +936,9 @@ static int reader_page(reader_ctx *rc, tplan *p, sbuf *q, sbuf *err)
     page *pg = page_new(p, t->next_chunk++, r);
     free(t->last_key);
     t->last_key = xstrdup(pg->end_key);
-    if (n < rc->c->cfg.chunk_rows)
+    if (n < p->limit)
         t->read_done = true;
+    plan_fit_limit(p, r, rc->c->cfg.chunk_rows);
     if (!queue_push(rc->c, pg)) {
         page_free(pg);
         return -1;

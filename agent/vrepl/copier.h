@@ -40,7 +40,7 @@ typedef struct copier_config {
     const char *sidecar;
     const char *workflow;
     unsigned writers;
-    uint64_t chunk_rows;
+    uint64_t chunk_rows; /* most rows per page (pages also stop near 4 MB) */
     unsigned throttle_threads_running; /* 0: never throttle */
     /* Called from copier threads after each committed page. */
     void (*progress)(void *data);

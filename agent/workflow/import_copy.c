@@ -457,8 +457,8 @@ static step_result wf_finish_tables(import_wf *wf, sbuf *err)
             continue;
         uint64_t rows = __atomic_load_n(&wf->tables[i].rows_copied, __ATOMIC_RELAXED);
         if (strcmp(wf->phases[i], "copied") != 0)
-            log_info("workflow", "%s: `%s`.`%s` copied: %llu rows", wf->def.name, wf->rows[i].schema,
-                     wf->rows[i].table, (unsigned long long)rows);
+            log_info("workflow", "%s: `%s`.`%s` copied: %llu rows in %llu pages", wf->def.name, wf->rows[i].schema,
+                     wf->rows[i].table, (unsigned long long)rows, (unsigned long long)wf->tables[i].next_chunk);
         if (strcmp(wf->phases[i], "copied") != 0 &&
             (e = sidecar_copy_mark(wf->dest, wf->def.sidecar, wf->def.name, wf->rows[i].schema, wf->rows[i].table,
                                    "copied", rows, err)) != 0)

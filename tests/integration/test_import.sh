@@ -232,6 +232,20 @@ stop_agent
 restore_dest
 pass "pages of 12 MB into a target taking 1 MB packets: bulk executions cut to fit, table equal"
 
+# ---- wide rows: pages stop near 4 MB whatever --chunk-rows says ---------------------------------
+sql_source -e "CREATE TABLE big.wide (id INT PRIMARY KEY, b MEDIUMBLOB);
+    INSERT INTO big.wide SELECT seq, REPEAT(CHAR(seq % 256), 100000) FROM big.seq_1_to_300"
+reset_dest
+sql_dest -e "DROP DATABASE IF EXISTS big"
+start_agent
+cpctl import wide $dest --tables 'big.wide' >/dev/null || fail "import of wide rows failed"
+checksums_equal big wide
+pages=$(grep -o "\`big\`.\`wide\` copied: 300 rows in [0-9]* pages" "$AGENT_LOG" | awk '{print $(NF-1)}')
+# 100 rows to learn the width, then about 40 rows (4 MB) a page, not one 30 MB page of 10000 rows
+[ "${pages:-0}" -ge 6 ] || fail "30 MB of wide rows went in ${pages:-?} page(s); expected pages of about 4 MB"
+stop_agent
+pass "300 rows of 100 kB with --chunk-rows 10000: $pages pages of at most about 10 MB, table equal"
+
 # ---- pages by LOAD DATA, then by INSERT, on targets that take no bulk executions ----------------
 for method in "LOAD DATA" "multi-row INSERT"; do
     reset_dest
