@@ -79,6 +79,7 @@ struct copier {
     bool bulk;          /* the target takes bulk executions */
     bool load_data;     /* else: the target accepts LOAD DATA LOCAL INFILE */
     size_t bulk_budget; /* bytes of values per bulk execution */
+    size_t max_packet;  /* the target's max_allowed_packet */
     MYSQL **writers;
     uv_thread_t *threads;
     MYSQL *probe; /* throttle checks */
@@ -490,8 +491,8 @@ static void page_render_tsv(const page *pg, sbuf *out)
     }
 }
 
-/* A page as one or more INSERT statements. */
-static void page_render_insert(const page *pg, sbuf *out)
+/* A page as one or more INSERT statements of about stmt_max bytes. */
+static void page_render_insert(const page *pg, size_t stmt_max, sbuf *out)
 {
     const tplan *p = pg->plan;
     MYSQL_FIELD *f = mysql_fetch_fields(pg->res);
@@ -510,7 +511,7 @@ static void page_render_insert(const page *pg, sbuf *out)
         }
         add_row(out, p, f, row, len, first);
         first = false;
-        if (out->len - stmt_start >= STMT_MAX) {
+        if (out->len - stmt_start >= stmt_max) {
             sbuf_add(out, p->upsert_tail.buf, p->upsert_tail.len);
             first = true;
         }
@@ -669,7 +670,7 @@ static void page_text(copier *c, const page *pg, sbuf *sql, sbuf *data)
         sbuf_add(sql, pg->plan->load_sql.buf, pg->plan->load_sql.len);
         page_render_tsv(pg, data);
     } else {
-        page_render_insert(pg, sql);
+        page_render_insert(pg, c->max_packet / 2 < STMT_MAX ? c->max_packet / 2 : STMT_MAX, sql);
     }
     sbuf_addc(sql, ';');
     page_add_commit(c, pg, sql);
@@ -735,6 +736,28 @@ static size_t bulk_fill(bulk_arrays *a, const tplan *p, size_t r, MYSQL_ROW row,
     return bytes;
 }
 
+/* A row the target would drop the connection for (it answers an
+ * oversized packet by hanging up, which looks like a network error and
+ * would be retried in vain). */
+static int row_too_big(copier *c, const page *pg, MYSQL_ROW row, const unsigned long *len, size_t bytes, sbuf *err)
+{
+    const schema_table *s = pg->plan->t->schema;
+    MYSQL_FIELD *f = mysql_fetch_fields(pg->res);
+    sbuf key = SBUF_INIT, shown = SBUF_INIT;
+    for (size_t k = 0; k < s->nkey; k++) {
+        size_t i = s->key[k];
+        copier_key_append_value(&key, &s->cols[i], &f[i], row[i], len[i]);
+    }
+    copier_key_describe(key.buf, s->nkey, &shown);
+    sbuf_setf(err,
+              "the row %s is %zu bytes, more than the destination's max_allowed_packet of %zu: raise it above the "
+              "largest row (SET GLOBAL max_allowed_packet = %zu, and in the server's configuration) and resume",
+              shown.buf, bytes, c->max_packet, ((bytes >> 20) + 2) << 20);
+    sbuf_free(&key);
+    sbuf_free(&shown);
+    return ER_NET_PACKET_TOO_LARGE;
+}
+
 /* BEGIN; the page's rows in executions of up to bulk_budget bytes; its
  * chunk row and COMMIT (in commit_sql). */
 static int write_bulk(copier *c, MYSQL *m, const page *pg, const sbuf *commit_sql, sbuf *err)
@@ -757,7 +780,12 @@ static int write_bulk(copier *c, MYSQL *m, const page *pg, const sbuf *commit_sq
     mysql_data_seek(pg->res, 0);
     for (size_t r = 0; !e && r < a.nrows; r++) {
         MYSQL_ROW row = mysql_fetch_row(pg->res);
-        size_t row_bytes = bulk_fill(&a, p, r, row, mysql_fetch_lengths(pg->res));
+        unsigned long *len = mysql_fetch_lengths(pg->res);
+        size_t row_bytes = bulk_fill(&a, p, r, row, len);
+        if (row_bytes + 1024 > c->max_packet) {
+            e = row_too_big(c, pg, row, len, row_bytes, err);
+            break;
+        }
         if (r > from && bytes + row_bytes > c->bulk_budget) {
             e = bulk_execute(st, &a, from, r - from, err);
             from = r;
@@ -1033,6 +1061,7 @@ static void copier_pick_method(copier *c)
     mariadb_get_infov(m, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &ext);
     sbuf err = SBUF_INIT;
     MYSQL_RES *r;
+    c->max_packet = 1u << 20; /* the least any server allows, if the query fails */
     if (db_query(m, "SELECT IF(@@log_bin, @@session.binlog_format, 'OFF'), @@local_infile = 1, @@max_allowed_packet", &r,
                  &err) == 0) {
         MYSQL_ROW row = mysql_fetch_row(r);
@@ -1042,6 +1071,7 @@ static void copier_pick_method(copier *c)
                       strcasecmp(row[0], "STATEMENT") != 0 && packet >= (1u << 20);
             c->load_data = strcmp(row[1], "1") == 0;
             c->bulk_budget = packet / 2 < (16u << 20) ? packet / 2 : (16u << 20);
+            c->max_packet = (size_t)packet;
         }
         mysql_free_result(r);
     }

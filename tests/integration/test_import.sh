@@ -226,11 +226,21 @@ sql_source -e "DROP DATABASE IF EXISTS big; CREATE DATABASE big; CREATE TABLE bi
 sql_dest -e "DROP DATABASE IF EXISTS big; SET GLOBAL max_allowed_packet = 1048576"
 reset_dest
 start_agent
-cpctl import big $dest --tables 'big.*' --chunk-rows 40 >/dev/null || fail "import of 12 MB pages failed"
+cpctl import big $dest --tables 'big.t' --chunk-rows 40 >/dev/null || fail "import of 12 MB pages failed"
 checksums_equal big t
+# One row bigger than the packet: the server would hang up, which looks
+# like a network error; the copy must stop and say what to raise instead.
+sql_source -e "CREATE TABLE big.huge (id INT PRIMARY KEY, b LONGBLOB); INSERT INTO big.huge VALUES (7, REPEAT('h', 2000000))"
+cpctl import huge $dest --tables 'big.huge' --no-wait >/dev/null
+huge_failed() { wf_state_is huge WORKFLOW_ERROR; }
+wait_for 20 "a row over max_allowed_packet stops the copy" huge_failed
+huge_msg=$(wf_field huge .error.message)
+assert_contains "$huge_msg" "the row (7) is 2000" "an oversized row is named"
+assert_contains "$huge_msg" "max_allowed_packet" "an oversized row names the setting to raise"
 stop_agent
 restore_dest
-pass "pages of 12 MB into a target taking 1 MB packets: bulk executions cut to fit, table equal"
+pass "12 MB pages into a target taking 1 MB packets: bulk executions cut to fit, table equal"
+pass "a 2 MB row into 1 MB packets stops the copy: ${huge_msg:0:150}..."
 
 # ---- wide rows: pages stop near 4 MB whatever --chunk-rows says ---------------------------------
 sql_source -e "CREATE TABLE big.wide (id INT PRIMARY KEY, b MEDIUMBLOB);
