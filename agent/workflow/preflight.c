@@ -341,6 +341,7 @@ static const pf_step preflight_steps[] = {
     {"destination.binlog_format", PF_NEED_DEST, pf_destination_binlog_format},
     {"destination.tables_empty", PF_NEED_DEST | PF_NEED_SCOPE, pf_destination_tables_empty},
     {"destination.sql_mode", PF_NEED_DEST | PF_NEED_SOURCE, pf_destination_sql_mode},
+    {"destination.max_allowed_packet", PF_NEED_DEST | PF_NEED_SOURCE, pf_destination_max_allowed_packet},
     {"destination.charset", PF_NEED_DEST | PF_NEED_SCOPE, pf_destination_charset},
 };
 

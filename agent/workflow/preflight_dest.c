@@ -307,6 +307,38 @@ void pf_destination_sql_mode(pf_ctx *c, const char *id)
     sbuf_free(&only_dst);
 }
 
+/* Every row travels to the destination in one packet (a copy page's bulk
+ * execution, an applied row event), so a row the source holds must fit the
+ * destination's packet; a server answers a bigger one by hanging up. */
+void pf_destination_max_allowed_packet(pf_ctx *c, const char *id)
+{
+    const char *sv = pf_var_get(&c->src, "max_allowed_packet"), *dv = pf_var_get(&c->dst, "max_allowed_packet");
+    uint64_t sp = sv ? strtoull(sv, NULL, 10) : 0, dp = dv ? strtoull(dv, NULL, 10) : 0;
+    bool fits = !sp || !dp || dp >= sp;
+    sbuf msg = SBUF_INIT, fix = SBUF_INIT, setting = SBUF_INIT;
+    sbuf_adds(&msg, "the destination's max_allowed_packet (");
+    sbuf_add_bytes(&msg, dp);
+    sbuf_adds(&msg, fits ? ") takes any row the source's (" : ") is below the source's (");
+    sbuf_add_bytes(&msg, sp);
+    if (fits) {
+        sbuf_adds(&msg, ") does");
+        pf_emit(c, id, PF_PASS, &msg, NULL);
+    } else {
+        sbuf_adds(&msg, "): a row larger than the destination's limit would stop the copy or the replication");
+        sbuf_addf(&fix, "on the destination: SET GLOBAL max_allowed_packet = %llu;", (unsigned long long)sp);
+        sbuf_addf(&setting, "max_allowed_packet=%llu", (unsigned long long)sp);
+        pf_add_cnf(&fix, &c->dst, setting.buf);
+        preflight_check *ch = pf_emit(c, id, PF_WARN, &msg, &fix);
+        sbuf_setf(&setting, "source max_allowed_packet=%llu", (unsigned long long)sp);
+        preflight_check_add_object(ch, setting.buf);
+        sbuf_setf(&setting, "destination max_allowed_packet=%llu", (unsigned long long)dp);
+        preflight_check_add_object(ch, setting.buf);
+    }
+    sbuf_free(&msg);
+    sbuf_free(&fix);
+    sbuf_free(&setting);
+}
+
 void pf_destination_charset(pf_ctx *c, const char *id)
 {
     pf_names used = {0}, have = {0}, missing = {0};

@@ -151,6 +151,7 @@ void pf_destination_log_bin(pf_ctx *c, const char *id);
 void pf_destination_binlog_format(pf_ctx *c, const char *id);
 void pf_destination_tables_empty(pf_ctx *c, const char *id);
 void pf_destination_sql_mode(pf_ctx *c, const char *id);
+void pf_destination_max_allowed_packet(pf_ctx *c, const char *id);
 void pf_destination_charset(pf_ctx *c, const char *id);
 
 #endif

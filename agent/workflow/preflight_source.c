@@ -34,7 +34,7 @@ static const char *const pf_var_names =
     "'version', 'version_comment', 'server_id', 'log_bin', 'log_bin_basename', 'binlog_format', "
     "'binlog_row_image', 'binlog_row_metadata', 'gtid_mode', 'enforce_gtid_consistency', 'gtid_strict_mode', "
     "'binlog_expire_logs_seconds', 'expire_logs_days', 'binlog_expire_logs_auto_purge', 'sql_mode', "
-    "'require_secure_transport', 'character_set_server', 'collation_server'";
+    "'require_secure_transport', 'character_set_server', 'collation_server', 'max_allowed_packet'";
 
 static int pf_load_vars(pf_server *s, sbuf *err)
 {

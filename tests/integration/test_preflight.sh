@@ -118,7 +118,8 @@ pass "a correctly configured source passes all $(jq '.checks | length' "$WORK/pf
 
 expect_clean "${DEST[@]}"
 for id in destination.connection destination.version destination.grants destination.grant.fence destination.log_bin \
-    destination.binlog_format destination.tables_empty destination.sql_mode destination.charset; do
+    destination.binlog_format destination.tables_empty destination.sql_mode destination.max_allowed_packet \
+    destination.charset; do
     [[ " $(ids) " == *" $id "* ]] || fail "check $id missing from the report"
 done
 pass "with a destination: all $(jq '.checks | length' "$WORK/pf.json") checks pass"
@@ -374,13 +375,20 @@ sql_dest -e "SET GLOBAL binlog_format = 'ROW', GLOBAL sql_mode = CONCAT(@@global
 expect destination.sql_mode WARN -- "${DEST[@]}"
 assert_contains "$MSG" "the destination adds ANSI_QUOTES" "sql_mode difference"
 assert_contains "$REMEDY" "SET GLOBAL sql_mode = '$(sql_source -e 'SELECT @@global.sql_mode')';" "sql_mode remedy"
-sql_dest -e "SET GLOBAL sql_mode = REPLACE(@@global.sql_mode, ',ANSI_QUOTES', '')"
+sql_dest -e "SET GLOBAL sql_mode = '$(sql_source -e 'SELECT @@global.sql_mode')'"
+packet=$(sql_dest -e "SELECT @@global.max_allowed_packet")
+sql_dest -e "SET GLOBAL max_allowed_packet = 1048576"
+expect destination.max_allowed_packet WARN -- "${DEST[@]}"
+assert_contains "$MSG" "(1.0 MB) is below the source's" "max_allowed_packet difference"
+assert_contains "$REMEDY" "SET GLOBAL max_allowed_packet = $(sql_source -e 'SELECT @@global.max_allowed_packet');" \
+    "max_allowed_packet remedy"
+sql_dest -e "SET GLOBAL max_allowed_packet = $packet"
 sandbox restart dest --skip-log-bin
 expect destination.log_bin FAIL -- "${DEST[@]}"
 assert_contains "$MSG" "after cutover" "destination log_bin says why"
 [[ " $(ids) " != *" destination.binlog_format "* ]] || fail "destination.binlog_format reported with the binlog off"
 sandbox restart dest
-pass "destination binlog off: FAIL with the reason; binlog_format STATEMENT: FAIL; other sql_mode: WARN"
+pass "destination binlog off: FAIL with the reason; binlog_format STATEMENT: FAIL; other sql_mode, smaller max_allowed_packet: WARN"
 
 sql_dest_q "CREATE USER agent_dlim@'127.0.0.1' IDENTIFIED BY '$PW';
     GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE VIEW, RELOAD, BINLOG MONITOR
