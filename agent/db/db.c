@@ -176,6 +176,14 @@ int db_statements_running(MYSQL *m, unsigned *n, sbuf *err)
     return e;
 }
 
+void db_add_packet_advice(sbuf *sb, size_t bytes, size_t max_packet)
+{
+    sbuf_addf(sb,
+              "%zu bytes, more than the destination's max_allowed_packet of %zu: raise it above the largest row "
+              "(SET GLOBAL max_allowed_packet = %zu, and in the server's configuration) and resume",
+              bytes, max_packet, ((bytes >> 20) + 2) << 20);
+}
+
 int db_drain(MYSQL *m, sbuf *err)
 {
     int st;

@@ -53,6 +53,10 @@ int db_drain(MYSQL *m, sbuf *err);
  * which would otherwise hold a throttle shut on any replicated server. Needs
  * PROCESS to see other users' threads. */
 int db_statements_running(MYSQL *m, unsigned *n, sbuf *err);
+/* "N bytes, more than the destination's max_allowed_packet of M: raise
+ * it ...": a server hangs up on a bigger packet, which a client would take
+ * for a network error and retry in vain, so writers check first. */
+void db_add_packet_advice(sbuf *sb, size_t bytes, size_t max_packet);
 
 /* Connection-level errors: the link is gone, reconnect. */
 bool db_error_is_connection(unsigned e);

@@ -62,6 +62,7 @@ struct applier {
     stmt_desc *descs;
     size_t ndescs, capdescs;
     size_t max_pending;
+    size_t max_packet; /* the target's max_allowed_packet */
     tbatch *tbs;
     size_t ntbs, captbs;
     char *gtid_label;
@@ -162,6 +163,18 @@ static int applier_send(applier *a, sbuf *err)
         return 0;
     size_t idx = 0;
     unsigned e = 0;
+    if (a->sql.len + 1024 > a->max_packet) { /* a huge row: maybe_send flushes at half a packet */
+        sbuf msg = SBUF_INIT;
+        sbuf_adds(&msg, "a statement of ");
+        db_add_packet_advice(&msg, a->sql.len, a->max_packet);
+        e = ER_NET_PACKET_TOO_LARGE;
+        describe_failure(a, a->ndescs - 1, e, msg.buf, err);
+        a->last_errno = e;
+        sbuf_free(&msg);
+        sbuf_reset(&a->sql);
+        descs_reset(a);
+        return (int)e;
+    }
     if (mysql_real_query(a->conn, a->sql.buf, (unsigned long)a->sql.len) != 0) {
         e = mysql_errno(a->conn);
     } else {
@@ -760,6 +773,7 @@ static int applier_session(applier *a, sbuf *err)
     e = db_query_value(a->conn, "SELECT @@max_allowed_packet", &v, &found, err);
     size_t packet = found ? (size_t)strtoull(v.buf, NULL, 10) : (16u << 20);
     sbuf_free(&v);
+    a->max_packet = packet;
     a->max_pending = packet / 2 < (16u << 20) ? packet / 2 : (16u << 20);
     if (a->max_pending < (64u << 10))
         a->max_pending = 64u << 10;

@@ -736,9 +736,7 @@ static size_t bulk_fill(bulk_arrays *a, const tplan *p, size_t r, MYSQL_ROW row,
     return bytes;
 }
 
-/* A row the target would drop the connection for (it answers an
- * oversized packet by hanging up, which looks like a network error and
- * would be retried in vain). */
+/* A row the target would hang up on (see db_add_packet_advice). */
 static int row_too_big(copier *c, const page *pg, MYSQL_ROW row, const unsigned long *len, size_t bytes, sbuf *err)
 {
     const schema_table *s = pg->plan->t->schema;
@@ -749,10 +747,8 @@ static int row_too_big(copier *c, const page *pg, MYSQL_ROW row, const unsigned 
         copier_key_append_value(&key, &s->cols[i], &f[i], row[i], len[i]);
     }
     copier_key_describe(key.buf, s->nkey, &shown);
-    sbuf_setf(err,
-              "the row %s is %zu bytes, more than the destination's max_allowed_packet of %zu: raise it above the "
-              "largest row (SET GLOBAL max_allowed_packet = %zu, and in the server's configuration) and resume",
-              shown.buf, bytes, c->max_packet, ((bytes >> 20) + 2) << 20);
+    sbuf_setf(err, "the row %s is ", shown.buf);
+    db_add_packet_advice(err, bytes, c->max_packet);
     sbuf_free(&key);
     sbuf_free(&shown);
     return ER_NET_PACKET_TOO_LARGE;

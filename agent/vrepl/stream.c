@@ -414,9 +414,12 @@ static int apply_ddl(stream *s, const stream_event *begin, stream_event *ev, sbu
 {
     if (s->cfg.ddl == DDL_STOP) {
         sbuf msg = SBUF_INIT;
-        sbuf_addf(&msg, "stopped before DDL on `%s`: %.300s -- apply it to the destination yourself and restart "
-                        "the stream with ddl=ignore, or restart it with ddl=exec to have the agent apply it",
-                  ev->schema, ev->statement);
+        sbuf_adds(&msg, "stopped before DDL");
+        if (*ev->schema)
+            sbuf_addf(&msg, " on `%s`", ev->schema);
+        sbuf_addf(&msg, ": %.300s -- apply it to the destination yourself and restart the stream with ddl=ignore, "
+                        "or restart it with ddl=exec to have the agent apply it",
+                  ev->statement);
         status_set(s, STREAM_STOPPED, "DDL", msg.buf);
         sbuf_free(&msg);
         return RUN_DDL_STOP;

@@ -222,7 +222,8 @@ restore_dest() {
 }
 trap 'stop_agent; restore_dest' EXIT
 sql_source -e "DROP DATABASE IF EXISTS big; CREATE DATABASE big; CREATE TABLE big.t (id INT PRIMARY KEY, b LONGBLOB);
-    INSERT INTO big.t SELECT seq, REPEAT(CHAR(seq), 300000) FROM big.seq_1_to_40"
+    INSERT INTO big.t SELECT seq, REPEAT(CHAR(seq), 300000) FROM big.seq_1_to_40;
+    CREATE TABLE big.huge (id INT PRIMARY KEY, b LONGBLOB); INSERT INTO big.huge VALUES (7, REPEAT('h', 2000000))"
 sql_dest -e "DROP DATABASE IF EXISTS big; SET GLOBAL max_allowed_packet = 1048576"
 reset_dest
 start_agent
@@ -230,17 +231,34 @@ cpctl import big $dest --tables 'big.t' --chunk-rows 40 >/dev/null || fail "impo
 checksums_equal big t
 # One row bigger than the packet: the server would hang up, which looks
 # like a network error; the copy must stop and say what to raise instead.
-sql_source -e "CREATE TABLE big.huge (id INT PRIMARY KEY, b LONGBLOB); INSERT INTO big.huge VALUES (7, REPEAT('h', 2000000))"
 cpctl import huge $dest --tables 'big.huge' --no-wait >/dev/null
 huge_failed() { wf_state_is huge WORKFLOW_ERROR; }
 wait_for 20 "a row over max_allowed_packet stops the copy" huge_failed
 huge_msg=$(wf_field huge .error.message)
 assert_contains "$huge_msg" "the row (7) is 2000" "an oversized row is named"
 assert_contains "$huge_msg" "max_allowed_packet" "an oversized row names the setting to raise"
+# The same row arriving by replication stops the stream (not a retry loop on "server has gone away").
+sql_source -e "INSERT INTO big.t VALUES (1000, REPEAT('r', 2000000))"
+big_failed() { wf_state_is big WORKFLOW_ERROR; }
+wait_for 30 "a 2 MB row event stops the replication" big_failed
+big_msg=$(wf_field big .error.message)
+assert_contains "$big_msg" "on \`big\`.\`t\`" "an oversized row event names the table"
+assert_contains "$big_msg" "max_allowed_packet" "an oversized row event names the setting to raise"
+# The remedy works: raise the packet, resume both.
+sql_dest -e "SET GLOBAL max_allowed_packet = 4194304"
+cpctl workflow resume huge >/dev/null
+cpctl workflow resume big >/dev/null
+both_replicating() { wf_state_is huge WORKFLOW_REPLICATING && wf_state_is big WORKFLOW_REPLICATING; }
+wait_for 30 "both workflows replicating after the packet was raised" both_replicating
+big_caught() { [ "$(wf_field big .stream.applied.gtid)" == "$(source_gtid)" ]; }
+wait_for 30 "the big row replicated" big_caught
+checksums_equal big t huge
 stop_agent
 restore_dest
 pass "12 MB pages into a target taking 1 MB packets: bulk executions cut to fit, table equal"
 pass "a 2 MB row into 1 MB packets stops the copy: ${huge_msg:0:150}..."
+pass "and stops the stream: ${big_msg:0:150}..."
+pass "after SET GLOBAL max_allowed_packet and resume, both workflows finish: tables equal"
 
 # ---- wide rows: pages stop near 4 MB whatever --chunk-rows says ---------------------------------
 sql_source -e "CREATE TABLE big.wide (id INT PRIMARY KEY, b MEDIUMBLOB);
