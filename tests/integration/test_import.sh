@@ -230,20 +230,21 @@ start_agent
 cpctl import big $dest --tables 'big.t' --chunk-rows 40 >/dev/null || fail "import of 12 MB pages failed"
 checksums_equal big t
 # One row bigger than the packet: the server would hang up, which looks
-# like a network error; the copy must stop and say what to raise instead.
+# like a network error; the copy and the stream must stop and say what to
+# raise instead. packet_error WORKFLOW TEXT: it fails naming TEXT and the
+# setting; prints the message.
+packet_error() {
+    wait_for 30 "$1 stops on a row over max_allowed_packet" wf_state_is "$1" WORKFLOW_ERROR
+    local msg
+    msg=$(wf_field "$1" .error.message)
+    assert_contains "$msg" "$2" "$1: the oversized row is named"
+    assert_contains "$msg" "max_allowed_packet" "$1: the setting to raise is named"
+    echo "$msg"
+}
 cpctl import huge $dest --tables 'big.huge' --no-wait >/dev/null
-huge_failed() { wf_state_is huge WORKFLOW_ERROR; }
-wait_for 20 "a row over max_allowed_packet stops the copy" huge_failed
-huge_msg=$(wf_field huge .error.message)
-assert_contains "$huge_msg" "the row (7) is 2000" "an oversized row is named"
-assert_contains "$huge_msg" "max_allowed_packet" "an oversized row names the setting to raise"
-# The same row arriving by replication stops the stream (not a retry loop on "server has gone away").
-sql_source -e "INSERT INTO big.t VALUES (1000, REPEAT('r', 2000000))"
-big_failed() { wf_state_is big WORKFLOW_ERROR; }
-wait_for 30 "a 2 MB row event stops the replication" big_failed
-big_msg=$(wf_field big .error.message)
-assert_contains "$big_msg" "on \`big\`.\`t\`" "an oversized row event names the table"
-assert_contains "$big_msg" "max_allowed_packet" "an oversized row event names the setting to raise"
+huge_msg=$(packet_error huge "the row (7) is 2000")
+sql_source -e "INSERT INTO big.t VALUES (1000, REPEAT('r', 2000000))" # by replication
+big_msg=$(packet_error big "on \`big\`.\`t\`")
 # The remedy works: raise the packet, resume both.
 sql_dest -e "SET GLOBAL max_allowed_packet = 4194304"
 cpctl workflow resume huge >/dev/null
