@@ -102,6 +102,14 @@ int pbconv_filter(const pb_TableFilter *in, table_filter *out, sbuf *err)
     return 0;
 }
 
+void pbconv_position_out(pb_Position *out, const vpos *v)
+{
+    tabletagent__v1__position__init(out);
+    out->gtid = (char *)S(v->gtid);
+    out->file = (char *)S(v->file);
+    out->offset = v->offset;
+}
+
 int pbconv_position(const pb_Position *in, const char *field, bool mariadb, vpos *out, sbuf *err)
 {
     memset(out, 0, sizeof *out);
@@ -169,8 +177,6 @@ void pbconv_stream_fill(pb_stream_holder *h, const stream_config *cfg, stream_st
     memset(st, 0, sizeof *st);
     tabletagent__v1__stream_status__init(&h->msg);
     tabletagent__v1__error__init(&h->error);
-    tabletagent__v1__position__init(&h->applied);
-    tabletagent__v1__position__init(&h->stop_at);
     sbuf_init(&h->source, 0);
     sbuf_init(&h->target, 0);
     db_endpoint_describe(&cfg->source, &h->source);
@@ -184,9 +190,7 @@ void pbconv_stream_fill(pb_stream_holder *h, const stream_config *cfg, stream_st
         m->error = &h->error;
     }
     m->message = h->st.message;
-    h->applied.gtid = (char *)S(h->st.applied.gtid);
-    h->applied.file = (char *)S(h->st.applied.file);
-    h->applied.offset = h->st.applied.offset;
+    pbconv_position_out(&h->applied, &h->st.applied);
     m->applied = &h->applied;
     m->lag_seconds = h->st.lag_seconds;
     m->transactions = h->st.transactions;
@@ -195,9 +199,7 @@ void pbconv_stream_fill(pb_stream_holder *h, const stream_config *cfg, stream_st
     m->source = h->source.buf;
     m->target = h->target.buf;
     m->ddl = pbconv_ddl_pb(cfg->ddl);
-    h->stop_at.gtid = (char *)S(cfg->stop_at.gtid);
-    h->stop_at.file = (char *)S(cfg->stop_at.file);
-    h->stop_at.offset = cfg->stop_at.offset;
+    pbconv_position_out(&h->stop_at, &cfg->stop_at);
     m->stop_at = &h->stop_at;
     m->stop_reached = h->st.stop_reached;
     m->retries = h->st.retries;

@@ -22,6 +22,8 @@ typedef Tabletagent__V1__Error pb_Error;
 int pbconv_endpoint(const pb_Endpoint *in, const char *field, db_endpoint *out, sbuf *err);
 int pbconv_filter(const pb_TableFilter *in, table_filter *out, sbuf *err);
 int pbconv_position(const pb_Position *in, const char *field, bool mariadb, vpos *out, sbuf *err);
+/* The reverse: out points into v, which must outlive it. */
+void pbconv_position_out(pb_Position *out, const vpos *v);
 int pbconv_name(const char *name, const char *field, sbuf *err);
 ddl_policy pbconv_ddl(Tabletagent__V1__DdlPolicy p);
 Tabletagent__V1__DdlPolicy pbconv_ddl_pb(ddl_policy p);

@@ -120,9 +120,7 @@ void pbconv_workflow(import_wf *wf, const db_endpoint *source, pb_workflow_holde
     m->message = h->st.message;
     db_endpoint_describe(&def->dest, &h->destination);
     m->destination = h->destination.buf;
-    h->position.gtid = h->st.position.gtid ? h->st.position.gtid : "";
-    h->position.file = h->st.position.file ? h->st.position.file : "";
-    h->position.offset = h->st.position.offset;
+    pbconv_position_out(&h->position, &h->st.position);
     m->position = &h->position;
     m->rows_copied = h->st.rows_copied;
     m->rows_estimated = h->st.rows_estimated;

@@ -42,10 +42,7 @@ static void report_pb(import_wf *wf, vdiff_holder *h)
     m->name = (char *)import_get_def(wf)->name;
     m->state = r->state;
     m->message = r->message;
-    tabletagent__v1__position__init(&h->pos);
-    h->pos.gtid = r->at.gtid ? r->at.gtid : "";
-    h->pos.file = r->at.file ? r->at.file : "";
-    h->pos.offset = r->at.offset;
+    pbconv_position_out(&h->pos, &r->at);
     m->position = &h->pos;
     m->writing_side = r->writes_on_dest ? TABLETAGENT__V1__SIDE__SIDE_DESTINATION : TABLETAGENT__V1__SIDE__SIDE_SOURCE;
     h->tables = xcalloc(r->ntables + 1, sizeof *h->tables);

@@ -150,14 +150,6 @@ void handle_resume_workflow(rpc_call *call, const ProtobufCMessage *req, void *c
 
 /* ---- cutover ----------------------------------------------------------------------------- */
 
-static void position_pb(Tabletagent__V1__Position *p, const vpos *v)
-{
-    tabletagent__v1__position__init(p);
-    p->gtid = v->gtid ? v->gtid : "";
-    p->file = v->file ? v->file : "";
-    p->offset = v->offset;
-}
-
 static void cutover_done(import_wf *wf, const wf_cmd_result *res, void *data)
 {
     pending_reply *p = data;
@@ -172,8 +164,8 @@ static void cutover_done(import_wf *wf, const wf_cmd_result *res, void *data)
     Tabletagent__V1__CutoverStep steps[CUTOVER_MAX_STEPS], *ptrs[CUTOVER_MAX_STEPS];
     pb_workflow_holder h;
     pbconv_workflow(wf, &p->s->agent->cfg->source, &h);
-    position_pb(&src, &r->source);
-    position_pb(&dst, &r->dest);
+    pbconv_position_out(&src, &r->source);
+    pbconv_position_out(&dst, &r->dest);
     for (size_t i = 0; i < r->nsteps; i++) {
         tabletagent__v1__cutover_step__init(&steps[i]);
         steps[i].name = (char *)r->steps[i].name;

@@ -256,7 +256,8 @@ static bool column_writable(const vtable *t, const dec_row *r, uint32_t c)
     return !t->generated[c] && r->vals[c].kind != DEC_ABSENT;
 }
 
-static void add_column_list(sbuf *sb, const vtable *t, const dec_row *r)
+/* "(a,b,c)" of the row's writable columns: their names, or their values. */
+static void add_row_list(sbuf *sb, const vtable *t, const dec_row *r, bool values)
 {
     bool first = true;
     sbuf_addc(sb, '(');
@@ -266,22 +267,10 @@ static void add_column_list(sbuf *sb, const vtable *t, const dec_row *r)
         if (!first)
             sbuf_addc(sb, ',');
         first = false;
-        db_add_ident(sb, t->map->cols[c].name);
-    }
-    sbuf_addc(sb, ')');
-}
-
-static void add_values(sbuf *sb, const vtable *t, const dec_row *r)
-{
-    bool first = true;
-    sbuf_addc(sb, '(');
-    for (uint32_t c = 0; c < t->map->ncols; c++) {
-        if (!column_writable(t, r, c))
-            continue;
-        if (!first)
-            sbuf_addc(sb, ',');
-        first = false;
-        dec_value_render_sql(t->map, r, c, sb);
+        if (values)
+            dec_value_render_sql(t->map, r, c, sb);
+        else
+            db_add_ident(sb, t->map->cols[c].name);
     }
     sbuf_addc(sb, ')');
 }
@@ -426,12 +415,12 @@ static int flush_images(applier *a, tbatch *b, bool upsert, sbuf *err)
             stmt_start = sb->len;
             sbuf_adds(sb, ignore ? "INSERT IGNORE INTO " : "INSERT INTO ");
             db_add_table(sb, b->t->map->schema, b->t->map->name);
-            add_column_list(sb, b->t, first);
+            add_row_list(sb, b->t, first, false);
             sbuf_adds(sb, " VALUES ");
         } else {
             sbuf_addc(sb, ',');
         }
-        add_values(sb, b->t, &e->row);
+        add_row_list(sb, b->t, &e->row, true);
         if (sb->len - stmt_start >= STMT_MAX_BYTES) {
             if (upsert)
                 add_upsert_clause(sb, b->t, first);
@@ -516,12 +505,12 @@ static int ordered_insert(applier *a, const stream_event *ev, sbuf *err)
     sbuf *sb = stmt_open(a, ST_DML, "INSERT", ev->table);
     sbuf_adds(sb, "INSERT INTO ");
     db_add_table(sb, ev->table->map->schema, ev->table->map->name);
-    add_column_list(sb, ev->table, &r->after[0]);
+    add_row_list(sb, ev->table, &r->after[0], false);
     sbuf_adds(sb, " VALUES ");
     for (size_t i = 0; i < r->nrows; i++) {
         if (i)
             sbuf_addc(sb, ',');
-        add_values(sb, ev->table, &r->after[i]);
+        add_row_list(sb, ev->table, &r->after[i], true);
     }
     return maybe_send(a, err);
 }
