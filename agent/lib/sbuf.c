@@ -213,3 +213,53 @@ char *sbuf_detach(sbuf *sb, size_t *len)
     sb->len = sb->cap = 0;
     return p;
 }
+
+size_t utf8_seq_len(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (n == 0 || c > 0xF4 || n > avail)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    /* Overlong 3- and 4-byte forms, UTF-16 surrogates, past U+10FFFF. */
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
+        (c == 0xF4 && p[1] > 0x8F))
+        return 0;
+    return n;
+}
+
+bool utf8_valid(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_seq_len(p + i, len - i);
+        if (!n)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+void sbuf_add_printable(sbuf *sb, const void *data, size_t len, size_t max)
+{
+    const unsigned char *p = data;
+    size_t i = 0;
+    while (i < len) {
+        size_t n = utf8_seq_len(p + i, len - i);
+        if (i + (n ? n : 1) > max)
+            break;
+        if (n == 1 && (p[i] < 0x20 || p[i] == 0x7F))
+            n = 0;
+        if (n)
+            sbuf_add(sb, p + i, n);
+        else
+            sbuf_addf(sb, "\\x%02X", p[i]);
+        i += n ? n : 1;
+    }
+    if (i < len)
+        sbuf_adds(sb, "...");
+}

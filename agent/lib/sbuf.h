@@ -9,6 +9,7 @@
 #define SBUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,17 @@ void sbuf_add_hex(sbuf *sb, const void *data, size_t len);
 void sbuf_add_duration(sbuf *sb, int64_t seconds);
 /* For people: "512 B", "81.9 kB", "1.5 MB", "2.0 GB" (powers of 1000). */
 void sbuf_add_bytes(sbuf *sb, uint64_t bytes);
+/* Untrusted bytes (a statement from the binlog, a name from a request) as
+ * readable text that is always valid UTF-8: well-formed UTF-8 passes
+ * through, control characters and invalid bytes become \xNN, and at most
+ * max input bytes are shown (cut at a character boundary, then "..."). */
+void sbuf_add_printable(sbuf *sb, const void *data, size_t len, size_t max);
+
+/* Is data well-formed UTF-8 (no overlongs, surrogates or values past
+ * U+10FFFF)? Protobuf string fields must be. */
+bool utf8_valid(const void *data, size_t len);
+/* The length of the well-formed UTF-8 sequence at p (1-4), or 0. */
+size_t utf8_seq_len(const unsigned char *p, size_t avail);
 
 /* Never NULL: "" for an empty, unallocated buffer. */
 const char *sbuf_cstr(const sbuf *sb);

@@ -51,12 +51,37 @@ static void test_db_quoting(void)
     sbuf_free(&sb);
 }
 
+static void test_printable_and_utf8(void)
+{
+    sbuf sb = SBUF_INIT;
+    /* Valid UTF-8 passes, controls and invalid bytes are escaped. */
+    sbuf_add_printable(&sb, "caf\xC3\xA9 \x01\n\xFF", 9, 100);
+    CU_ASSERT_STRING_EQUAL(sb.buf, "caf\xC3\xA9 \\x01\\x0A\\xFF");
+    CU_ASSERT_TRUE(utf8_valid(sb.buf, sb.len));
+    /* Cut at a character boundary: a 2-byte character that does not fit
+     * is left out whole. */
+    sbuf_reset(&sb);
+    sbuf_add_printable(&sb, "ab\xC3\xA9" "cd", 6, 3);
+    CU_ASSERT_STRING_EQUAL(sb.buf, "ab...");
+    sbuf_reset(&sb);
+    sbuf_add_printable(&sb, "abc", 3, 3);
+    CU_ASSERT_STRING_EQUAL(sb.buf, "abc");
+    /* Overlong, surrogate, past U+10FFFF, truncated: all invalid. */
+    CU_ASSERT_FALSE(utf8_valid("\xC0\x80", 2));
+    CU_ASSERT_FALSE(utf8_valid("\xED\xA0\x80", 3));
+    CU_ASSERT_FALSE(utf8_valid("\xF4\x90\x80\x80", 4));
+    CU_ASSERT_FALSE(utf8_valid("\xE2\x82", 2));
+    CU_ASSERT_TRUE(utf8_valid("\xF0\x9F\x98\x80 \xE2\x82\xAC", 8));
+    sbuf_free(&sb);
+}
+
 int suite_sbuf(void)
 {
     CU_pSuite s = CU_add_suite("sbuf", NULL, NULL);
     if (!s || !CU_add_test(s, "grow and format", test_sbuf_grow_and_format) ||
         !CU_add_test(s, "hex and wipe", test_sbuf_hex_and_wipe) ||
-        !CU_add_test(s, "SQL quoting", test_db_quoting))
+        !CU_add_test(s, "SQL quoting", test_db_quoting) ||
+        !CU_add_test(s, "printable text and UTF-8", test_printable_and_utf8))
         return -1;
     return 0;
 }
