@@ -44,6 +44,10 @@ static const opt opts[] = {
     {"state-dir", OPT_STR, F(state_dir), "/var/lib/tablet-agent", "where the agent keeps its workflow registry"},
     {"sidecar-schema", OPT_STR, F(sidecar_schema), "_tablet_agent", "the agent's own schema on the destination"},
     {"fence-exempt-accounts", OPT_STR, F(fence_exempt), "", "user@host,... a cutover never locks (besides the agent's own and root@localhost)"},
+    {"endpoint-password-dirs", OPT_STR, F(endpoint_password_dirs), "/etc/tablet-agent/endpoints",
+     "directories (colon-separated) a request's password_file may name; nothing else is read for a request"},
+    {"endpoint-password-env-prefix", OPT_STR, F(endpoint_password_env_prefix), "TABLET_AGENT_SECRET_",
+     "prefix of the environment variables a request's password_env may name (empty: none)"},
     {"server-id", OPT_UINT, F(server_id), "0", "replica server id for binlog streams (0: derived from the port)"},
     {"log-level", OPT_LEVEL, F(log_level), "info", "debug, info, warn or error"},
     {"help", OPT_FLAG, F(help), NULL, "print this help"},
@@ -274,6 +278,11 @@ void config_free(agent_config *cfg)
 bool config_tls_enabled(const agent_config *cfg)
 {
     return cfg->tls_cert && *cfg->tls_cert;
+}
+
+secret_policy config_secret_policy(const agent_config *cfg)
+{
+    return (secret_policy){cfg->endpoint_password_dirs, cfg->endpoint_password_env_prefix};
 }
 
 void config_usage(sbuf *out)

@@ -31,6 +31,9 @@ typedef struct agent_config {
     char *state_dir;      /* where the agent keeps its workflow registry */
     char *sidecar_schema; /* the agent's own schema on the destination */
     char *fence_exempt;   /* accounts a cutover fence never locks */
+    /* Where passwords named by API requests may live: see secret_policy. */
+    char *endpoint_password_dirs;
+    char *endpoint_password_env_prefix;
     uint32_t server_id;   /* replica server id for binlog streams */
     log_level log_level;
     bool help;
@@ -45,5 +48,7 @@ void config_usage(sbuf *out);
 /* TLS is on when all three files are configured; a partial set is an error
  * reported by config_load. */
 bool config_tls_enabled(const agent_config *cfg);
+/* The policy for passwords named by API requests. */
+secret_policy config_secret_policy(const agent_config *cfg);
 
 #endif

@@ -58,7 +58,7 @@ start_agent() {
     mkdir -p "$WORK/state"
     ${TABLET_AGENT_WRAP:-} "${TABLET_AGENT_BIN:-$BUILD/tablet-agent}" --listen="$AGENT_ADDR" --source-host=127.0.0.1 --source-port="$SOURCE_PORT" \
         --source-user=agent --source-password-file="$PASSWORD_FILE" --state-dir="$WORK/state" \
-        --probe-interval-ms=500 "$@" >>"$AGENT_LOG" 2>&1 &
+        --probe-interval-ms=500 --endpoint-password-dirs="$SANDBOX_DIR" "$@" >>"$AGENT_LOG" 2>&1 &
     AGENT_PID=$!
     wait_for 10 "agent answers" cpctl status
 }

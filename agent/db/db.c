@@ -71,6 +71,13 @@ int db_connect(const db_endpoint *ep, unsigned flags, MYSQL **out, sbuf *err)
     if (ep->tls) {
         my_bool on = 1;
         mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
+    } else {
+        /* Without TLS only challenge-response methods: with them the server
+         * proves it knows the password, and learns nothing it did not.
+         * mysql_clear_password, dialog (PAM) and the sha256 family would
+         * hand the password to whatever answers at the address, and the
+         * address may come from a request. */
+        mysql_optionsv(m, MARIADB_OPT_RESTRICTED_AUTH, DB_PLAINTEXT_AUTH);
     }
     if (flags & DB_LOCAL_INFILE) {
         unsigned on = 1;
@@ -93,7 +100,12 @@ int db_connect(const db_endpoint *ep, unsigned flags, MYSQL **out, sbuf *err)
         sbuf who = SBUF_INIT;
         sbuf_adds(&who, "cannot connect to ");
         db_endpoint_describe(ep, &who);
-        db_set_error(m, sbuf_cstr(&who), err);
+        if (e == CR_PLUGIN_NOT_ALLOWED)
+            sbuf_setf(err, "%s: the server asked for an authentication method that would reveal the password "
+                           "to it over a connection without TLS (%s); refused. Connect with TLS, or give the "
+                           "account mysql_native_password or ed25519 authentication", who.buf, mysql_error(m));
+        else
+            db_set_error(m, sbuf_cstr(&who), err);
         sbuf_free(&who);
         mysql_close(m);
         return e ? e : CR_UNKNOWN_ERROR;

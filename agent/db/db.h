@@ -37,6 +37,9 @@ void db_endpoint_clear(db_endpoint *ep);
 /* "agent@127.0.0.1:3306" or "agent@/run/mysqld.sock": never a password. */
 void db_endpoint_describe(const db_endpoint *ep, sbuf *out);
 
+/* The authentication methods a connection without TLS may use. */
+#define DB_PLAINTEXT_AUTH "mysql_native_password,client_ed25519"
+
 int db_connect(const db_endpoint *ep, unsigned flags, MYSQL **out, sbuf *err);
 int db_exec(MYSQL *m, const char *sql, sbuf *err);
 int db_execn(MYSQL *m, const char *sql, size_t len, sbuf *err);

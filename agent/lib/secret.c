@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -130,4 +131,90 @@ const char *secret_file(const secret *s)
 const char *secret_env(const secret *s)
 {
     return s->kind == SECRET_ENV ? s->ref : NULL;
+}
+
+/* Absolute, and no "." or ".." component and no empty one: then a plain
+ * prefix comparison says whether the path lies below a directory. */
+static bool path_normalised(const char *p)
+{
+    if (p[0] != '/')
+        return false;
+    for (const char *c = p + 1;; c++) {
+        const char *end = strchr(c, '/');
+        size_t n = end ? (size_t)(end - c) : strlen(c);
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return false;
+        if (!end)
+            return true;
+        c = end;
+    }
+}
+
+static bool path_below(const char *path, const char *dir, size_t dirlen)
+{
+    while (dirlen > 1 && dir[dirlen - 1] == '/')
+        dirlen--;
+    return strncmp(path, dir, dirlen) == 0 && path[dirlen] == '/' && path[dirlen + 1];
+}
+
+int secret_policy_file(const secret_policy *p, const char *field, const char *path, secret **out, sbuf *err)
+{
+    const char *dirs = p && p->dirs ? p->dirs : "";
+    bool lexical = false, resolved = false;
+    char real[PATH_MAX];
+    bool have_real = path_normalised(path) && realpath(path, real) != NULL;
+    int real_errno = errno;
+    for (const char *d = dirs; *d;) {
+        const char *end = strchr(d, ':');
+        size_t n = end ? (size_t)(end - d) : strlen(d);
+        if (n && path_below(path, d, n)) {
+            lexical = true;
+            sbuf dir = SBUF_INIT;
+            sbuf_add(&dir, d, n);
+            char realdir[PATH_MAX];
+            if (have_real && realpath(dir.buf, realdir) && path_below(real, realdir, strlen(realdir)))
+                resolved = true;
+            sbuf_free(&dir);
+        }
+        d = end ? end + 1 : d + n;
+    }
+    if (!path_normalised(path) || !lexical) {
+        sbuf_setf(err, "%s must be a file below %s%s: the agent reads passwords only from the directories "
+                       "its endpoint-password-dirs setting names (mount the Secret there, or add its directory)",
+                  field, *dirs ? "one of " : "", *dirs ? dirs : "a configured directory (none is configured)");
+        return -1;
+    }
+    if (!have_real) {
+        sbuf_setf(err, "%s: cannot read %s: %s (the file must exist when the request is made)", field, path,
+                  strerror(real_errno));
+        return -1;
+    }
+    if (!resolved) {
+        sbuf_setf(err, "%s: %s leads out of the agent's password directories through a symbolic link", field,
+                  path);
+        return -1;
+    }
+    *out = secret_from_file(path);
+    return 0;
+}
+
+int secret_policy_env(const secret_policy *p, const char *field, const char *name, secret **out, sbuf *err)
+{
+    const char *prefix = p && p->env_prefix ? p->env_prefix : "";
+    if (!*prefix || strncmp(name, prefix, strlen(prefix)) != 0 || !name[strlen(prefix)]) {
+        if (*prefix)
+            sbuf_setf(err, "%s must name a variable starting with %s: the agent lends a request only those "
+                           "(its endpoint-password-env-prefix setting)", field, prefix);
+        else
+            sbuf_setf(err, "%s cannot be used: no endpoint-password-env-prefix is configured", field);
+        return -1;
+    }
+    if (secret_from_env(name, false, out, err) != 0) {
+        sbuf tmp = SBUF_INIT;
+        sbuf_addf(&tmp, "%s: %s", field, err->buf);
+        sbuf_setf(err, "%s", tmp.buf);
+        sbuf_free(&tmp);
+        return -1;
+    }
+    return 0;
 }

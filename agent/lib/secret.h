@@ -31,6 +31,25 @@ int secret_read(const secret *s, sbuf *out, sbuf *err);
 /* Where the secret comes from, safe to log: "file PATH", "env NAME",
  * or "inline". */
 void secret_describe(const secret *s, sbuf *out);
+/* Where a password named by an API request may come from. The agent reads
+ * whatever a request names and sends it to whatever server the request
+ * names, so a request must not reach the agent's own files or environment
+ * (its source password among them): files only below the configured
+ * directories, variables only with the configured prefix. */
+typedef struct secret_policy {
+    const char *dirs;       /* colon-separated absolute directories; "" = none */
+    const char *env_prefix; /* "" = no variable may be named */
+} secret_policy;
+
+/* A file secret, if path is an absolute, normalised path below one of the
+ * policy's directories and resolves (symlinks followed, as a Kubernetes
+ * Secret volume's are) to a file below it. field names the request field
+ * in messages. A path outside is refused before the file system is asked,
+ * so the answer tells nothing about files elsewhere. */
+int secret_policy_file(const secret_policy *p, const char *field, const char *path, secret **out, sbuf *err);
+/* An environment secret, if name starts with the policy's prefix. */
+int secret_policy_env(const secret_policy *p, const char *field, const char *name, secret **out, sbuf *err);
+
 /* The file path for a file secret, else NULL. */
 const char *secret_file(const secret *s);
 /* The variable name for an environment secret, else NULL. */

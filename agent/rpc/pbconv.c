@@ -28,7 +28,8 @@ int pbconv_name(const char *name, const char *field, sbuf *err)
     return 0;
 }
 
-int pbconv_endpoint(const pb_Endpoint *in, const char *field, db_endpoint *out, sbuf *err)
+int pbconv_endpoint(const pb_Endpoint *in, const char *field, const secret_policy *policy, db_endpoint *out,
+                    sbuf *err)
 {
     memset(out, 0, sizeof *out);
     if (!in || (!*S(in->host) && !*S(in->socket))) {
@@ -48,16 +49,20 @@ int pbconv_endpoint(const pb_Endpoint *in, const char *field, db_endpoint *out, 
         sbuf_setf(err, "%s: give one of password_file, password_env, password", field);
         return -1;
     }
+    sbuf ref = SBUF_INIT;
+    int rc = 0;
     if (*S(in->password_env)) {
-        if (secret_from_env(in->password_env, false, &out->password, err) != 0) {
-            sbuf_addf(err, " (%s.password_env)", field);
-            return -1;
-        }
+        sbuf_addf(&ref, "%s.password_env", field);
+        rc = secret_policy_env(policy, ref.buf, in->password_env, &out->password, err);
     } else if (*S(in->password_file)) {
-        out->password = secret_from_file(in->password_file);
+        sbuf_addf(&ref, "%s.password_file", field);
+        rc = secret_policy_file(policy, ref.buf, in->password_file, &out->password, err);
     } else if (*S(in->password)) {
         out->password = secret_from_bytes(in->password, strlen(in->password));
     }
+    sbuf_free(&ref);
+    if (rc)
+        return -1;
     out->host = *S(in->host) ? xstrdup(in->host) : NULL;
     out->socket = *S(in->socket) ? xstrdup(in->socket) : NULL;
     out->port = in->port ? in->port : 3306;

@@ -18,8 +18,10 @@ typedef Tabletagent__V1__TableFilter pb_TableFilter;
 typedef Tabletagent__V1__StreamStatus pb_StreamStatus;
 typedef Tabletagent__V1__Error pb_Error;
 
-/* field: the request field's name, for messages ("target"). */
-int pbconv_endpoint(const pb_Endpoint *in, const char *field, db_endpoint *out, sbuf *err);
+/* field: the request field's name, for messages ("target"). A password
+ * reference must pass the agent's policy (secret_policy). */
+int pbconv_endpoint(const pb_Endpoint *in, const char *field, const secret_policy *policy, db_endpoint *out,
+                    sbuf *err);
 int pbconv_filter(const pb_TableFilter *in, table_filter *out, sbuf *err);
 int pbconv_position(const pb_Position *in, const char *field, bool mariadb, vpos *out, sbuf *err);
 /* The reverse: out points into v, which must outlive it. */

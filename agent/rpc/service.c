@@ -40,6 +40,7 @@ service *service_new(agent *a)
 {
     service *s = xcalloc(1, sizeof *s);
     s->agent = a;
+    s->secrets = config_secret_policy(a->cfg);
     return s;
 }
 

@@ -11,6 +11,7 @@ typedef struct watcher watcher;
 
 struct service {
     agent *agent;
+    secret_policy secrets; /* what a request's password references may name */
     watcher *watchers;
     unsigned nwatchers;
 };

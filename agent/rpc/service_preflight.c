@@ -55,16 +55,17 @@ static bool preflight_endpoint_given(const pb_Endpoint *e)
                  (e->password && *e->password) || e->port || e->tls);
 }
 
-static int preflight_job_from(const agent *a, const Tabletagent__V1__PreflightRequest *r, preflight_job *j,
+static int preflight_job_from(const service *s, const Tabletagent__V1__PreflightRequest *r, preflight_job *j,
                               sbuf *err)
 {
+    const agent *a = s->agent;
     if (r->retention_hours > PREFLIGHT_MAX_RETENTION_HOURS) {
         sbuf_setf(err, "retention_hours %u is more than ten years (%u)", r->retention_hours,
                   PREFLIGHT_MAX_RETENTION_HOURS);
         return -1;
     }
     if (preflight_endpoint_given(r->destination)) {
-        if (pbconv_endpoint(r->destination, "destination", &j->destination, err) != 0)
+        if (pbconv_endpoint(r->destination, "destination", &s->secrets, &j->destination, err) != 0)
             return -1;
         j->has_destination = true;
     }
@@ -168,7 +169,7 @@ void handle_preflight(rpc_call *call, const ProtobufCMessage *req, void *ctx)
     preflight_job *j = xcalloc(1, sizeof *j);
     atomic_init(&j->cancel, false);
     sbuf err = SBUF_INIT;
-    if (preflight_job_from(s->agent, r, j, &err) != 0) {
+    if (preflight_job_from(s, r, j, &err) != 0) {
         rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.buf);
         preflight_job_free(j);
         sbuf_free(&err);

@@ -26,14 +26,15 @@ static bool source_is_mariadb(const agent *a)
     return !r || r->flavor != FLAVOR_MYSQL;
 }
 
-static int stream_config_from(const agent *a, const Tabletagent__V1__StartStreamRequest *r, stream_config *cfg,
+static int stream_config_from(const service *s, const Tabletagent__V1__StartStreamRequest *r, stream_config *cfg,
                               sbuf *err)
 {
+    const agent *a = s->agent;
     memset(cfg, 0, sizeof *cfg);
-    if (pbconv_name(r->name, "name", err) != 0 || pbconv_endpoint(r->target, "target", &cfg->target, err) != 0)
+    if (pbconv_name(r->name, "name", err) != 0 || pbconv_endpoint(r->target, "target", &s->secrets, &cfg->target, err) != 0)
         return -1;
     if (r->source) {
-        if (pbconv_endpoint(r->source, "source", &cfg->source, err) != 0)
+        if (pbconv_endpoint(r->source, "source", &s->secrets, &cfg->source, err) != 0)
             return -1;
     } else {
         db_endpoint *src = db_endpoint_dup(&a->cfg->source);
@@ -63,7 +64,7 @@ void handle_start_stream(rpc_call *call, const ProtobufCMessage *req, void *ctx)
     const Tabletagent__V1__StartStreamRequest *r = (const void *)req;
     stream_config cfg;
     sbuf err = SBUF_INIT;
-    if (stream_config_from(s->agent, r, &cfg, &err) != 0) {
+    if (stream_config_from(s, r, &cfg, &err) != 0) {
         rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.buf);
     } else {
         cfg.server_id = r->server_id ? r->server_id : streams_server_id(s->agent->streams, cfg.name);

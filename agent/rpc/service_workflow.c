@@ -24,7 +24,7 @@ static void reply_workflow(service *s, rpc_call *call, import_wf *wf)
 static int import_def_from(const service *s, const Tabletagent__V1__CreateImportRequest *r, import_def *d, sbuf *err)
 {
     memset(d, 0, sizeof *d);
-    if (pbconv_name(r->name, "name", err) != 0 || pbconv_endpoint(r->destination, "destination", &d->dest, err) != 0 ||
+    if (pbconv_name(r->name, "name", err) != 0 || pbconv_endpoint(r->destination, "destination", &s->secrets, &d->dest, err) != 0 ||
         pbconv_filter(r->tables, &d->tables, err) != 0 || pbconv_import_options(r->options, &d->opt, err) != 0)
         return -1;
     struct timeval tv;
@@ -137,7 +137,7 @@ void handle_resume_workflow(rpc_call *call, const ProtobufCMessage *req, void *c
     if (r->destination && (*r->destination->host || *r->destination->socket)) {
         sbuf err = SBUF_INIT;
         dest = xcalloc(1, sizeof *dest);
-        if (pbconv_endpoint(r->destination, "destination", dest, &err) != 0) {
+        if (pbconv_endpoint(r->destination, "destination", &((service *)ctx)->secrets, dest, &err) != 0) {
             rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.buf);
             db_endpoint_free(dest);
             sbuf_free(&err);
