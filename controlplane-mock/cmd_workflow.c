@@ -12,15 +12,21 @@
 
 #define PATH(m) "/tabletagent.v1.TabletAgent/" m
 
+/* CreateImport runs every preflight check first: on a source with
+ * thousands of tables that takes longer than a plain call may. */
+#define CREATE_TIMEOUT_MS 300000
+
 static int workflow_call(cp_ctx *ctx, const char *method, const char *what, const ProtobufCMessage *req,
                          ProtobufCMessage **resp)
 {
+    unsigned timeout = strstr(method, "CreateImport") && ctx->timeout_ms < CREATE_TIMEOUT_MS ? CREATE_TIMEOUT_MS
+                                                                                             : ctx->timeout_ms;
     cp_client *c = cp_agent(ctx);
     if (!c)
         return EXIT_UNREACHABLE;
     sbuf err = SBUF_INIT;
     grpc_status_code st =
-        cp_client_unary(c, method, req, &tabletagent__v1__workflow__descriptor, resp, ctx->timeout_ms, &err);
+        cp_client_unary(c, method, req, &tabletagent__v1__workflow__descriptor, resp, timeout, &err);
     int rc = st == GRPC_STATUS_OK ? EXIT_OK : cp_report_failure(ctx, what, st, err.buf);
     sbuf_free(&err);
     return rc;
@@ -68,7 +74,7 @@ int cmd_import(cp_ctx *ctx, int argc, char **argv)
     cp_endpoint_args dest = {0};
     const char *parallel = NULL, *chunk = NULL, *throttle = NULL, *ddl = NULL, *snapshot = NULL;
     bool keep_indexes = false, no_wait = false;
-    arg_list include = {0}, exclude = {0};
+    arg_list include = {0}, exclude = {0}, overrides = {0};
     arg_opt opts[] = {
         CP_ENDPOINT_OPTS("dest", dest),
         {"tables", ARG_LIST, &include, "db.table pattern to import (* and ? work; default: all)"},
@@ -80,6 +86,7 @@ int cmd_import(cp_ctx *ctx, int argc, char **argv)
         {"snapshot-seconds", ARG_STR, &snapshot, "longest a snapshot is held before a catch-up cycle (600)"},
         {"keep-secondary-indexes", ARG_FLAG, &keep_indexes, "create secondary indexes before the rows, not after"},
         {"no-wait", ARG_FLAG, &no_wait, "return at once instead of following the copy"},
+        {"override", ARG_LIST, &overrides, "accept this failing preflight check knowingly (its id; repeatable)"},
     };
     const char *pos[1];
     size_t got;
@@ -115,6 +122,8 @@ int cmd_import(cp_ctx *ctx, int argc, char **argv)
     req.destination = &ep;
     req.tables = &filter;
     req.options = &o;
+    req.override_checks = overrides.v;
+    req.n_override_checks = overrides.n;
     ProtobufCMessage *resp;
     rc = workflow_call(ctx, PATH("CreateImport"), "import", &req.base, &resp);
     if (rc != EXIT_OK)
@@ -129,6 +138,7 @@ int cmd_import(cp_ctx *ctx, int argc, char **argv)
 out:
     args_list_free(&include);
     args_list_free(&exclude);
+    args_list_free(&overrides);
     sbuf_free(&err);
     return rc;
 }

@@ -10,6 +10,8 @@
 #include <mysqld_error.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 db_endpoint *db_endpoint_dup(const db_endpoint *ep)
 {
@@ -209,6 +211,74 @@ int db_drain(MYSQL *m, sbuf *err)
         db_set_error(m, "query failed", err);
         return e ? e : CR_UNKNOWN_ERROR;
     }
+    return 0;
+}
+
+int db_same_server(MYSQL *a, MYSQL *b, bool *same, sbuf *err)
+{
+    uint64_t nonce = 0;
+    if (getrandom(&nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
+        nonce ^= (uint64_t)(uintptr_t)a ^ ((uint64_t)getpid() << 32);
+    sbuf name = SBUF_INIT, q = SBUF_INIT, v = SBUF_INIT;
+    sbuf_addf(&name, "'tablet_agent.identity.%016llx'", (unsigned long long)nonce);
+    bool found = false;
+    *same = false;
+    sbuf_addf(&q, "SELECT GET_LOCK(%s, 0)", name.buf);
+    int e = db_query_value(a, q.buf, &v, &found, err);
+    if (!e && !(found && strcmp(v.buf, "1") == 0)) {
+        sbuf_setf(err, "could not take a user lock to tell the servers apart");
+        e = CR_UNKNOWN_ERROR;
+    }
+    if (!e) {
+        sbuf_setf(&q, "SELECT IS_USED_LOCK(%s)", name.buf);
+        e = db_query_value(b, q.buf, &v, &found, err);
+        *same = !e && found;
+        sbuf_setf(&q, "DO RELEASE_LOCK(%s)", name.buf);
+        sbuf ignored = SBUF_INIT;
+        db_exec(a, q.buf, &ignored);
+        sbuf_free(&ignored);
+    }
+    sbuf_free(&name);
+    sbuf_free(&q);
+    sbuf_free(&v);
+    return e;
+}
+
+void db_server_describe(MYSQL *m, sbuf *out)
+{
+    MYSQL_RES *r;
+    sbuf err = SBUF_INIT;
+    if (db_query(m, "SELECT @@server_id, @@hostname, @@port", &r, &err) == 0) {
+        MYSQL_ROW row = mysql_fetch_row(r);
+        if (row)
+            sbuf_addf(out, "server_id %s on host '%s', port %s", row[0] ? row[0] : "?", row[1] ? row[1] : "?",
+                      row[2] ? row[2] : "?");
+        mysql_free_result(r);
+    }
+    sbuf_free(&err);
+}
+
+int db_server_id_user(MYSQL *m, uint32_t id, sbuf *who, sbuf *err)
+{
+    sbuf v = SBUF_INIT;
+    bool found = false;
+    sbuf_reset(who);
+    int e = db_query_value(m, "SELECT @@server_id", &v, &found, err);
+    if (!e && found && strtoul(v.buf, NULL, 10) == id)
+        sbuf_adds(who, "the server itself");
+    sbuf_free(&v);
+    if (e || who->len)
+        return e;
+    MYSQL_RES *r;
+    sbuf ignored = SBUF_INIT;
+    if (db_query(m, "SHOW SLAVE HOSTS", &r, &ignored) == 0) { /* without the privilege: not known */
+        MYSQL_ROW row;
+        while (!who->len && (row = mysql_fetch_row(r)))
+            if (row[0] && strtoul(row[0], NULL, 10) == id)
+                sbuf_addf(who, "a replica at %s:%s", row[1] ? row[1] : "?", row[2] ? row[2] : "?");
+        mysql_free_result(r);
+    }
+    sbuf_free(&ignored);
     return 0;
 }
 

@@ -61,6 +61,21 @@ int db_statements_running(MYSQL *m, unsigned *n, sbuf *err);
  * for a network error and retry in vain, so writers check first. */
 void db_add_packet_advice(sbuf *sb, size_t bytes, size_t max_packet);
 
+/* Are a and b connected to one and the same server? Tested, not guessed
+ * from addresses (a wrong port, a VIP or a DNS alias can lead back to the
+ * same server): a takes a user lock with a unique name and b asks whether
+ * it is held. Nothing is written and no privilege is needed. */
+int db_same_server(MYSQL *a, MYSQL *b, bool *same, sbuf *err);
+/* "server_id 1 on host 'db1', port 3306": how people tell servers apart. */
+void db_server_describe(MYSQL *m, sbuf *out);
+
+/* Who uses replica id `id` on this server: "" when nobody, else a
+ * description ("the server itself", "a replica at host:port"). Replicas are
+ * read from SHOW SLAVE HOSTS when the account may (REPLICATION MASTER
+ * ADMIN on MariaDB); a second connection with a replica's id disconnects
+ * that replica. */
+int db_server_id_user(MYSQL *m, uint32_t id, sbuf *who, sbuf *err);
+
 /* Connection-level errors: the link is gone, reconnect. */
 bool db_error_is_connection(unsigned e);
 /* Worth retrying after a pause: connection errors, deadlocks, lock waits. */

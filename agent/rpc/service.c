@@ -244,6 +244,86 @@ void service_close(service *s)
     }
 }
 
+/* ---- names ----------------------------------------------------------------------- */
+
+#define REVERSE_SUFFIX ".reverse"
+
+bool service_name_taken_by_workflow(service *s, const char *name, sbuf *err)
+{
+    size_t n = strlen(name), k = strlen(REVERSE_SUFFIX);
+    sbuf owner = SBUF_INIT;
+    if (n > k && strcmp(name + n - k, REVERSE_SUFFIX) == 0)
+        sbuf_add(&owner, name, n - k);
+    else
+        sbuf_adds(&owner, name);
+    bool taken = workflows_get(s->agent->workflows, owner.buf) != NULL;
+    if (taken)
+        sbuf_setf(err, "%s is the name of workflow %s's %s stream; a workflow's streams are its own (pick "
+                       "another name)", name, owner.buf, owner.len == n ? "forward" : "reverse");
+    sbuf_free(&owner);
+    return taken;
+}
+
+bool service_name_taken_by_stream(service *s, const char *name, sbuf *err)
+{
+    sbuf rev = SBUF_INIT;
+    sbuf_addf(&rev, "%s" REVERSE_SUFFIX, name);
+    const char *taken = streams_get(s->agent->streams, name) ? name
+                        : streams_get(s->agent->streams, rev.buf) ? rev.buf : NULL;
+    if (taken)
+        sbuf_setf(err, "a stream named %s exists; a workflow named %s would run streams %s and %s, so pick "
+                       "another name", taken, name, name, rev.buf);
+    sbuf_free(&rev);
+    return taken != NULL;
+}
+
+/* ---- jobs on the thread pool ------------------------------------------------------ */
+
+static void svc_job_work(uv_work_t *w)
+{
+    svc_job *j = w->data;
+    j->run(j);
+}
+
+static void svc_job_after(uv_work_t *w, int status)
+{
+    svc_job *j = w->data;
+    if (j->call)
+        rpc_call_on_cancel(j->call, NULL, NULL);
+    if (status == UV_ECANCELED)
+        atomic_store(&j->cancel, true);
+    j->done(j);
+}
+
+static void svc_job_on_cancel(rpc_call *call, void *data)
+{
+    svc_job *j = data;
+    atomic_store(&j->cancel, true);
+    j->call = NULL;
+    rpc_call_on_cancel(call, NULL, NULL);
+    rpc_call_end(call, GRPC_STATUS_CANCELLED, "client went away; stopped");
+}
+
+void svc_job_start(service *s, rpc_call *call, svc_job *j, const char *what, svc_job_fn run, svc_job_fn done)
+{
+    j->service = s;
+    j->call = call;
+    j->what = what;
+    j->run = run;
+    j->done = done;
+    atomic_init(&j->cancel, false);
+    j->work.data = j;
+    int e = uv_queue_work(s->agent->loop, &j->work, svc_job_work, svc_job_after);
+    if (e != 0) {
+        rpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot schedule %s: %s; retry", what, uv_strerror(e));
+        j->call = NULL;
+        atomic_store(&j->cancel, true);
+        done(j);
+        return;
+    }
+    rpc_call_on_cancel(call, svc_job_on_cancel, j);
+}
+
 /* ---- handlers ----------------------------------------------------------------- */
 
 static void handle_get_status(rpc_call *call, const ProtobufCMessage *req, void *ctx)

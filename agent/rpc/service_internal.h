@@ -2,6 +2,8 @@
 #ifndef SERVICE_INTERNAL_H
 #define SERVICE_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include "agent.h"
 #include "rpc/pbconv.h"
 #include "rpc/rpc_server.h"
@@ -15,6 +17,34 @@ struct service {
     watcher *watchers;
     unsigned nwatchers;
 };
+
+/* A handler's blocking step (preflight, a look at two servers) on the libuv
+ * thread pool. run works on the job's own copies, never on agent state;
+ * done runs on the loop, ends the call if it is still set, and frees the
+ * job. When the client goes away first, the call is ended at once with
+ * CANCELLED, cancel is set (run may poll it between steps) and call
+ * becomes NULL. While call is set the agent and its registries are alive:
+ * shutdown cancels every call before it frees them. */
+typedef struct svc_job svc_job;
+typedef void (*svc_job_fn)(svc_job *j);
+struct svc_job {
+    uv_work_t work;
+    service *service;
+    rpc_call *call;
+    atomic_bool cancel;
+    svc_job_fn run, done;
+    const char *what; /* "preflight", for messages */
+};
+
+/* j is embedded first in the caller's job struct. If the pool refuses the
+ * work, the call fails with UNAVAILABLE and done runs at once. */
+void svc_job_start(service *s, rpc_call *call, svc_job *j, const char *what, svc_job_fn run, svc_job_fn done);
+
+/* Is name a workflow's, or one of its streams' (NAME.reverse)? err says
+ * whose. */
+bool service_name_taken_by_workflow(service *s, const char *name, sbuf *err);
+/* Is name, or a stream a workflow of that name would run, a stream's? */
+bool service_name_taken_by_stream(service *s, const char *name, sbuf *err);
 
 /* service_preflight.c */
 void handle_preflight(rpc_call *call, const ProtobufCMessage *req, void *ctx);

@@ -8,10 +8,9 @@
  * agent's RPC server during shutdown. The loop-side completion converts the
  * plain report to a PreflightReport and replies.
  *
- * The call is ended exactly once: by the completion, or earlier by the
- * cancel callback when the client goes away (deadline, disconnect,
- * shutdown). In that case the job is told to stop between checks, forgets
- * the call, and frees itself when the worker returns. */
+ * The call is ended exactly once (svc_job): by the completion, or earlier
+ * when the client goes away (deadline, disconnect, shutdown); preflight
+ * then stops between checks. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,15 +22,13 @@
 #define PREFLIGHT_MAX_RETENTION_HOURS 87600u
 
 typedef struct preflight_job {
-    uv_work_t work;
-    rpc_call *call; /* NULL once ended by the cancel callback */
+    svc_job job;
     db_endpoint source;
     db_endpoint destination;
     bool has_destination;
     table_filter filter;
     char *sidecar;
     unsigned retention_hours;
-    atomic_bool cancel;
     preflight_report report;
     int rc;
 } preflight_job;
@@ -82,16 +79,16 @@ static int preflight_job_from(const service *s, const Tabletagent__V1__Preflight
     return 0;
 }
 
-static void preflight_work(uv_work_t *w)
+static void preflight_work(svc_job *job)
 {
-    preflight_job *j = w->data;
+    preflight_job *j = (preflight_job *)job;
     preflight_input in = {
         .source = &j->source,
         .destination = j->has_destination ? &j->destination : NULL,
         .filter = &j->filter,
         .retention_hours = j->retention_hours,
         .sidecar_schema = j->sidecar,
-        .cancel = &j->cancel,
+        .cancel = &job->cancel,
     };
     j->rc = preflight_run(&in, &j->report);
 }
@@ -137,29 +134,19 @@ static void preflight_reply(rpc_call *call, const preflight_report *r)
     free(ptrs);
 }
 
-static void preflight_after(uv_work_t *w, int status)
+static void preflight_done(svc_job *job)
 {
-    preflight_job *j = w->data;
-    if (status == 0 && j->rc == 0)
+    preflight_job *j = (preflight_job *)job;
+    if (j->rc == 0 && !atomic_load(&job->cancel))
         log_info("preflight", "done in %u ms: %zu checks, worst %s", j->report.duration_ms, j->report.nchecks,
                  preflight_severity_name(j->report.worst));
-    if (j->call) {
-        rpc_call_on_cancel(j->call, NULL, NULL);
-        if (status == UV_ECANCELED || j->rc != 0)
-            rpc_call_fail(j->call, GRPC_STATUS_CANCELLED, "preflight was cancelled");
+    if (job->call) {
+        if (j->rc != 0 || atomic_load(&job->cancel))
+            rpc_call_fail(job->call, GRPC_STATUS_CANCELLED, "preflight was cancelled");
         else
-            preflight_reply(j->call, &j->report);
+            preflight_reply(job->call, &j->report);
     }
     preflight_job_free(j);
-}
-
-static void preflight_on_cancel(rpc_call *call, void *data)
-{
-    preflight_job *j = data;
-    atomic_store(&j->cancel, true);
-    j->call = NULL;
-    rpc_call_on_cancel(call, NULL, NULL);
-    rpc_call_end(call, GRPC_STATUS_CANCELLED, "client went away; preflight stopped");
 }
 
 void handle_preflight(rpc_call *call, const ProtobufCMessage *req, void *ctx)
@@ -167,7 +154,6 @@ void handle_preflight(rpc_call *call, const ProtobufCMessage *req, void *ctx)
     service *s = ctx;
     const Tabletagent__V1__PreflightRequest *r = (const void *)req;
     preflight_job *j = xcalloc(1, sizeof *j);
-    atomic_init(&j->cancel, false);
     sbuf err = SBUF_INIT;
     if (preflight_job_from(s, r, j, &err) != 0) {
         rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.buf);
@@ -176,14 +162,6 @@ void handle_preflight(rpc_call *call, const ProtobufCMessage *req, void *ctx)
         return;
     }
     sbuf_free(&err);
-    j->call = call;
-    j->work.data = j;
-    int e = uv_queue_work(s->agent->loop, &j->work, preflight_work, preflight_after);
-    if (e != 0) {
-        rpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot schedule preflight: %s", uv_strerror(e));
-        preflight_job_free(j);
-        return;
-    }
-    rpc_call_on_cancel(call, preflight_on_cancel, j);
     log_info("preflight", "started%s", j->has_destination ? " (with a destination)" : "");
+    svc_job_start(s, call, &j->job, "preflight", preflight_work, preflight_done);
 }

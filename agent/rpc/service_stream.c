@@ -2,9 +2,14 @@
  *
  * Validation happens here (INVALID_ARGUMENT naming the field); state rules
  * come from the registry (a running stream cannot be started twice:
- * FAILED_PRECONDITION with its state). StopStream replies only once the
- * stream's threads have exited, so a caller that gets the reply can rely on
- * nothing more being applied. */
+ * FAILED_PRECONDITION with its state). A workflow's stream names (NAME and
+ * NAME.reverse) are reserved: their saved positions are the workflow's.
+ * Before a stream starts, a job on the thread pool looks at both servers:
+ * a target that is the source itself, or a replica id the source already
+ * knows, is refused (a server it cannot reach is left to the stream, which
+ * reports it and retries). StopStream replies only once the stream's
+ * threads have exited, so a caller that gets the reply can rely on nothing
+ * more being applied. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,23 +63,105 @@ static int stream_config_from(const service *s, const Tabletagent__V1__StartStre
     return 0;
 }
 
+/* The checks that need only the registries, on the loop: a name a
+ * workflow owns, a replica id another of our streams runs with. */
+static grpc_status_code start_allowed(service *s, const stream_config *cfg, sbuf *err)
+{
+    if (service_name_taken_by_workflow(s, cfg->name, err))
+        return GRPC_STATUS_ALREADY_EXISTS;
+    for (size_t i = 0; i < streams_count(s->agent->streams); i++) {
+        stream *o = streams_at(s->agent->streams, i);
+        const stream_config *oc = stream_get_config(o);
+        if (stream_running(o) && oc->server_id == cfg->server_id && strcmp(oc->name, cfg->name) != 0) {
+            sbuf_setf(err, "server_id %u is used by stream %s; give another or leave it 0", cfg->server_id,
+                      oc->name);
+            return GRPC_STATUS_INVALID_ARGUMENT;
+        }
+    }
+    return GRPC_STATUS_OK;
+}
+
+typedef struct start_job {
+    svc_job job;
+    stream_config cfg;
+    bool explicit_id;
+    grpc_status_code code;
+    sbuf msg;
+} start_job;
+
+static void start_job_free(start_job *j)
+{
+    stream_config_clear(&j->cfg);
+    sbuf_free(&j->msg);
+    free(j);
+}
+
+static void start_check(svc_job *job)
+{
+    start_job *j = (start_job *)job;
+    MYSQL *src = NULL, *dst = NULL;
+    sbuf err = SBUF_INIT, who = SBUF_INIT;
+    bool same = false;
+    if (db_connect(&j->cfg.source, 0, &src, &err) == 0 && db_connect(&j->cfg.target, 0, &dst, &err) == 0 &&
+        db_same_server(src, dst, &same, &err) == 0 && same) {
+        db_server_describe(src, &who);
+        sbuf_setf(&j->msg, "the target is the source server itself (%s): the stream would apply the source's "
+                           "binlog back into it, forever; point the target at another server", who.buf);
+        j->code = GRPC_STATUS_FAILED_PRECONDITION;
+    }
+    for (int side = 0; !j->code && j->explicit_id && side < 2; side++) {
+        MYSQL *m = side ? dst : src;
+        if (m && db_server_id_user(m, j->cfg.server_id, &who, &err) == 0 && who.len) {
+            sbuf_setf(&j->msg, "server_id %u is taken on the %s by %s; a stream must use a replica id of its own "
+                               "(leave it 0 to derive one)", j->cfg.server_id, side ? "target" : "source", who.buf);
+            j->code = GRPC_STATUS_INVALID_ARGUMENT;
+        }
+    }
+    if (src)
+        mysql_close(src);
+    if (dst)
+        mysql_close(dst);
+    sbuf_free(&err);
+    sbuf_free(&who);
+}
+
+static void start_checked(svc_job *job)
+{
+    start_job *j = (start_job *)job;
+    service *s = job->service;
+    if (!job->call) {
+        start_job_free(j);
+        return;
+    }
+    if (!j->code)
+        j->code = start_allowed(s, &j->cfg, &j->msg);
+    if (!j->code && streams_start(s->agent->streams, &j->cfg, &j->msg) != STREAMS_OK)
+        j->code = GRPC_STATUS_FAILED_PRECONDITION;
+    if (j->code)
+        rpc_call_fail(job->call, j->code, "%s", j->msg.buf);
+    else
+        reply_stream(job->call, streams_get(s->agent->streams, j->cfg.name));
+    start_job_free(j);
+}
+
 void handle_start_stream(rpc_call *call, const ProtobufCMessage *req, void *ctx)
 {
     service *s = ctx;
     const Tabletagent__V1__StartStreamRequest *r = (const void *)req;
-    stream_config cfg;
-    sbuf err = SBUF_INIT;
-    if (stream_config_from(s, r, &cfg, &err) != 0) {
-        rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.buf);
-    } else {
-        cfg.server_id = r->server_id ? r->server_id : streams_server_id(s->agent->streams, cfg.name);
-        if (streams_start(s->agent->streams, &cfg, &err) != STREAMS_OK)
-            rpc_call_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "%s", err.buf);
-        else
-            reply_stream(call, streams_get(s->agent->streams, cfg.name));
+    start_job *j = xcalloc(1, sizeof *j);
+    sbuf_init(&j->msg, 0);
+    grpc_status_code code = GRPC_STATUS_INVALID_ARGUMENT;
+    if (stream_config_from(s, r, &j->cfg, &j->msg) == 0) {
+        j->explicit_id = r->server_id != 0;
+        j->cfg.server_id = r->server_id ? r->server_id : streams_server_id(s->agent->streams, j->cfg.name);
+        code = start_allowed(s, &j->cfg, &j->msg);
     }
-    stream_config_clear(&cfg);
-    sbuf_free(&err);
+    if (code) {
+        rpc_call_fail(call, code, "%s", j->msg.buf);
+        start_job_free(j);
+        return;
+    }
+    svc_job_start(s, call, &j->job, "StartStream", start_check, start_checked);
 }
 
 static void stop_done(stream *st, void *data)

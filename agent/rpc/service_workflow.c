@@ -1,6 +1,12 @@
 /* service_workflow: CreateImport, GetWorkflow, ListWorkflows,
  * PauseWorkflow, ResumeWorkflow.
  *
+ * CreateImport runs the preflight checks on the thread pool first and
+ * creates the workflow only when none FAILs, or the request overrides the
+ * failing ones by id: a source writing statement-based binlogs, a MyISAM
+ * table or a destination that is the source would otherwise be found only
+ * at the first write, or never.
+ *
  * Pause and resume are carried out by the workflow's own thread (commands
  * on one workflow are serialized there); the reply is sent when it has
  * acted, with FAILED_PRECONDITION naming the state when the command does
@@ -11,6 +17,7 @@
 
 #include "lib/log.h"
 #include "rpc/service_internal.h"
+#include "workflow/preflight.h"
 #include "workflow/workflows.h"
 
 static void reply_workflow(service *s, rpc_call *call, import_wf *wf)
@@ -36,24 +43,141 @@ static int import_def_from(const service *s, const Tabletagent__V1__CreateImport
     return 0;
 }
 
+typedef struct create_job {
+    svc_job job;
+    import_def def;
+    db_endpoint source; /* the job's own copy: run never reads agent state */
+    char **overrides;
+    size_t noverrides;
+    preflight_report report;
+    int rc;
+} create_job;
+
+static void create_job_free(create_job *j)
+{
+    import_def_clear(&j->def);
+    db_endpoint_clear(&j->source);
+    for (size_t i = 0; i < j->noverrides; i++)
+        free(j->overrides[i]);
+    free(j->overrides);
+    preflight_report_clear(&j->report);
+    free(j);
+}
+
+static bool overridden(const create_job *j, const char *id)
+{
+    for (size_t i = 0; i < j->noverrides; i++)
+        if (strcmp(j->overrides[i], id) == 0)
+            return preflight_check_overridable(id);
+    return false;
+}
+
+static void create_preflight(svc_job *job)
+{
+    create_job *j = (create_job *)job;
+    preflight_input in = {
+        .source = &j->source,
+        .destination = &j->def.dest,
+        .filter = &j->def.tables,
+        .sidecar_schema = j->def.sidecar,
+        .cancel = &job->cancel,
+    };
+    j->rc = preflight_run(&in, &j->report);
+}
+
+/* The failing checks nobody overrode, for the refusal: ids with the first
+ * words of what each found. */
+static size_t create_blockers(const create_job *j, sbuf *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < j->report.nchecks; i++) {
+        const preflight_check *c = &j->report.checks[i];
+        if (c->severity != PF_FAIL || overridden(j, c->id))
+            continue;
+        sbuf_addf(out, "%s%s: ", n++ ? "; " : "", c->id);
+        sbuf_add_printable(out, c->message, strlen(c->message), 120);
+    }
+    return n;
+}
+
+static void create_checked(svc_job *job)
+{
+    create_job *j = (create_job *)job;
+    service *s = job->service;
+    sbuf msg = SBUF_INIT;
+    if (!job->call) {
+        create_job_free(j);
+        return;
+    }
+    size_t n = j->rc == 0 && !atomic_load(&job->cancel) ? create_blockers(j, &msg) : 0;
+    if (j->rc != 0 || atomic_load(&job->cancel)) {
+        rpc_call_fail(job->call, GRPC_STATUS_CANCELLED, "CreateImport was cancelled during its preflight");
+    } else if (n) {
+        const preflight_check *same = preflight_report_find(&j->report, "destination.distinct");
+        rpc_call_fail(job->call, GRPC_STATUS_FAILED_PRECONDITION,
+                      "%zu preflight check%s fail%s, so no workflow was created: %s. Fix them (cpctl preflight with the "
+                      "same destination and tables shows each remedy)%s",
+                      n, n == 1 ? "" : "s", n == 1 ? "s" : "", msg.buf,
+                      same && same->severity == PF_FAIL ? "; a destination that is the source cannot be overridden"
+                                                        : ", or accept them knowingly with override_checks "
+                                                          "(cpctl import --override ID)");
+    } else {
+        sbuf_reset(&msg);
+        int rc = service_name_taken_by_stream(s, j->def.name, &msg) ? WORKFLOWS_EXISTS
+                                                                     : workflows_create(s->agent->workflows, &j->def, &msg);
+        if (rc == WORKFLOWS_EXISTS) {
+            rpc_call_fail(job->call, GRPC_STATUS_ALREADY_EXISTS, "%s", msg.buf);
+        } else if (rc != WORKFLOWS_OK) {
+            rpc_call_fail(job->call, GRPC_STATUS_INTERNAL, "%s", msg.buf);
+        } else {
+            for (size_t i = 0; i < j->noverrides; i++)
+                log_warn("workflow", "%s: created with preflight check %s overridden", j->def.name, j->overrides[i]);
+            reply_workflow(s, job->call, workflows_get(s->agent->workflows, j->def.name));
+        }
+    }
+    sbuf_free(&msg);
+    create_job_free(j);
+}
+
 void handle_create_import(rpc_call *call, const ProtobufCMessage *req, void *ctx)
 {
     service *s = ctx;
-    import_def d;
+    const Tabletagent__V1__CreateImportRequest *r = (const void *)req;
+    create_job *j = xcalloc(1, sizeof *j);
     sbuf err = SBUF_INIT;
-    if (import_def_from(s, (const void *)req, &d, &err) != 0) {
-        rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.buf);
-    } else {
-        int rc = workflows_create(s->agent->workflows, &d, &err);
-        if (rc == WORKFLOWS_EXISTS)
-            rpc_call_fail(call, GRPC_STATUS_ALREADY_EXISTS, "%s", err.buf);
-        else if (rc != WORKFLOWS_OK)
-            rpc_call_fail(call, GRPC_STATUS_INTERNAL, "%s", err.buf);
-        else
-            reply_workflow(s, call, workflows_get(s->agent->workflows, d.name));
+    grpc_status_code code = GRPC_STATUS_OK;
+    if (import_def_from(s, r, &j->def, &err) != 0)
+        code = GRPC_STATUS_INVALID_ARGUMENT;
+    for (size_t i = 0; !code && i < r->n_override_checks; i++) {
+        if (!preflight_check_known(r->override_checks[i])) {
+            sbuf_setf(&err, "override_checks[%zu]: no preflight check is named \"%s\" (the ids are those of the "
+                            "Preflight report, e.g. schema.engine)", i, r->override_checks[i]);
+            code = GRPC_STATUS_INVALID_ARGUMENT;
+        } else if (!preflight_check_overridable(r->override_checks[i])) {
+            sbuf_setf(&err, "override_checks[%zu]: %s cannot be overridden", i, r->override_checks[i]);
+            code = GRPC_STATUS_INVALID_ARGUMENT;
+        }
     }
-    import_def_clear(&d);
+    if (!code && (workflows_get(s->agent->workflows, j->def.name) || service_name_taken_by_stream(s, j->def.name, &err))) {
+        if (!err.len)
+            sbuf_setf(&err, "a workflow named %s exists already", j->def.name);
+        code = GRPC_STATUS_ALREADY_EXISTS;
+    }
+    if (code) {
+        rpc_call_fail(call, code, "%s", err.buf);
+        create_job_free(j);
+        sbuf_free(&err);
+        return;
+    }
     sbuf_free(&err);
+    j->overrides = xcalloc(r->n_override_checks + 1, sizeof *j->overrides);
+    for (size_t i = 0; i < r->n_override_checks; i++)
+        j->overrides[j->noverrides++] = xstrdup(r->override_checks[i]);
+    db_endpoint *src = db_endpoint_dup(&s->agent->cfg->source);
+    j->source = *src;
+    free(src);
+    j->source.read_timeout_s = 60;
+    svc_job_start(s, call, &j->job, "CreateImport", create_preflight, create_checked);
 }
 
 void handle_get_workflow(rpc_call *call, const ProtobufCMessage *req, void *ctx)

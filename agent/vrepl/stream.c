@@ -616,22 +616,49 @@ static void attempt_teardown(stream *s)
     }
 }
 
-static gtid_flavor detect_flavor(stream *s, sbuf *err)
+/* The first contact with both servers, once per stream: the source's
+ * flavour, and that the target is not the source itself. An address that
+ * leads back to the source (a wrong port, a VIP, a DNS alias) would have
+ * the source apply its own binlog, each applied event writing a new one,
+ * until its disk fills. */
+static bool first_contact(stream *s, run_result *r, sbuf *err)
 {
-    MYSQL *m;
-    int e = db_connect(&s->cfg.source, 0, &m, err);
-    if (e)
-        return 0;
-    gtid_flavor f = probe_flavor_of(mysql_get_server_info(m)) == FLAVOR_MYSQL ? GTID_MYSQL : GTID_MARIADB;
-    mysql_close(m);
-    return f;
+    MYSQL *src = NULL, *dst = NULL;
+    bool same = false;
+    int e = db_connect(&s->cfg.source, 0, &src, err);
+    if (!e) {
+        s->flavor = probe_flavor_of(mysql_get_server_info(src)) == FLAVOR_MYSQL ? GTID_MYSQL : GTID_MARIADB;
+        s->fail_code = "TARGET";
+        e = db_connect(&s->cfg.target, 0, &dst, err);
+    }
+    if (!e)
+        e = db_same_server(src, dst, &same, err);
+    if (!e && same) {
+        sbuf who = SBUF_INIT;
+        db_server_describe(src, &who);
+        sbuf_setf(err, "the target is the source server itself (%s): applying its binlog there would loop "
+                       "forever; point the target at another server", who.buf);
+        sbuf_free(&who);
+        s->fail_code = "SAME_SERVER";
+        *r = RUN_ERROR_FATAL;
+    } else if (e) { /* as attempt_setup: the source is retried whatever it says */
+        *r = !src || db_error_is_connection((unsigned)e) ? RUN_ERROR_TRANSIENT : RUN_ERROR_FATAL;
+    }
+    if (src)
+        mysql_close(src);
+    if (dst)
+        mysql_close(dst);
+    if (e || same)
+        s->flavor = 0;
+    return !e && !same;
 }
 
 static run_result attempt(stream *s, sbuf *err)
 {
     s->fail_code = "SOURCE";
-    if (!s->flavor && !(s->flavor = detect_flavor(s, err)))
-        return RUN_ERROR_TRANSIENT;
+    run_result r = RUN_ERROR_TRANSIENT;
+    if (!s->flavor && !first_contact(s, &r, err))
+        return r;
     int e = attempt_setup(s, err);
     if (e) {
         s->fail_code = "TARGET";

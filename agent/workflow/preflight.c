@@ -332,6 +332,8 @@ static const pf_step preflight_steps[] = {
     {"schema.identifiers", PF_NEED_SCOPE, pf_schema_identifiers},
     {"schema.size", PF_NEED_SCOPE, pf_schema_size},
     {"destination.connection", PF_DEST_GIVEN, pf_destination_connection},
+    /* the destination is not the source itself (tried: a user lock) */
+    {"destination.distinct", PF_NEED_DEST | PF_NEED_SOURCE, pf_destination_distinct},
     {"destination.version", PF_NEED_DEST, pf_destination_version},
     /* read from SHOW GRANTS (trying DDL would change it); BINLOG MONITOR tried */
     {"destination.grants", PF_NEED_DEST, pf_destination_grants},
@@ -344,6 +346,19 @@ static const pf_step preflight_steps[] = {
     {"destination.max_allowed_packet", PF_NEED_DEST | PF_NEED_SOURCE, pf_destination_max_allowed_packet},
     {"destination.charset", PF_NEED_DEST | PF_NEED_SCOPE, pf_destination_charset},
 };
+
+bool preflight_check_known(const char *id)
+{
+    for (size_t i = 0; i < sizeof preflight_steps / sizeof preflight_steps[0]; i++)
+        if (strcmp(preflight_steps[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+bool preflight_check_overridable(const char *id)
+{
+    return strcmp(id, "destination.distinct") != 0;
+}
 
 static bool pf_step_ready(const pf_ctx *c, unsigned needs)
 {

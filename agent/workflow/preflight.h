@@ -18,7 +18,7 @@
  *   schema.tables schema.key schema.engine schema.charset
  *   schema.foreign_keys schema.triggers schema.routines schema.events
  *   schema.views schema.generated_columns schema.identifiers schema.size
- *   destination.connection destination.version destination.grants
+ *   destination.connection destination.distinct destination.version destination.grants
  *   destination.log_bin destination.binlog_format destination.tables_empty
  *   destination.sql_mode destination.charset
  * A check whose prerequisite failed (no connection, binary log off) is not
@@ -79,6 +79,11 @@ typedef struct preflight_report {
  * cancelled through in->cancel (out then holds the checks run so far). */
 int preflight_run(const preflight_input *in, preflight_report *out);
 void preflight_report_clear(preflight_report *r);
+/* Is id one of the check ids above? */
+bool preflight_check_known(const char *id);
+/* Checks whose failure no one may accept: the destination being the
+ * source itself. */
+bool preflight_check_overridable(const char *id);
 
 /* ---- the pure rules, exposed for the unit tests --------------------------- */
 

@@ -20,6 +20,35 @@ void pf_destination_connection(pf_ctx *c, const char *id)
     c->dst_ok = pf_connect(c, &c->dst, id);
 }
 
+/* A wrong port, a VIP or a DNS alias can lead back to the source; an
+ * import into it would apply the source's binlog into the source, each
+ * applied event writing a new one, until its disk fills. Every other
+ * destination check would only describe the source again: skip them. */
+void pf_destination_distinct(pf_ctx *c, const char *id)
+{
+    bool same = false;
+    if (db_same_server(c->src.m, c->dst.m, &same, &c->err) != 0) {
+        pf_emitf(c, id, PF_WARN, "check that the destination address does not lead to the source",
+                 "could not tell whether the destination is another server than the source: %s", c->err.buf);
+        return;
+    }
+    if (!same) {
+        pf_emitf(c, id, PF_PASS, NULL, "the destination is another server than the source");
+        return;
+    }
+    sbuf who = SBUF_INIT;
+    db_server_describe(c->src.m, &who);
+    preflight_check *ch = pf_emitf(c, id, PF_FAIL,
+                                   "point the destination at another server (check its port, and the VIP or "
+                                   "DNS name it goes through)",
+                                   "the destination %s is the source server itself (%s): an import would apply the "
+                                   "source's binlog back into it, forever; destination checks skipped",
+                                   c->dst.ep->host ? c->dst.ep->host : c->dst.ep->socket, who.buf);
+    preflight_check_add_object(ch, who.buf);
+    c->dst_ok = false;
+    sbuf_free(&who);
+}
+
 static const char *pf_flavor_name(db_flavor f)
 {
     return f == FLAVOR_MARIADB ? "MariaDB" : f == FLAVOR_MYSQL ? "MySQL" : "unknown server";

@@ -144,6 +144,7 @@ void pf_schema_size(pf_ctx *c, const char *id);
 
 /* preflight_dest.c */
 void pf_destination_connection(pf_ctx *c, const char *id);
+void pf_destination_distinct(pf_ctx *c, const char *id);
 void pf_destination_version(pf_ctx *c, const char *id);
 void pf_destination_grants(pf_ctx *c, const char *id);
 void pf_destination_grant_fence(pf_ctx *c, const char *id);

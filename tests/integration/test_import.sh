@@ -143,11 +143,14 @@ pass "after an agent restart the workflow resumed replication by itself"
 # ---- a non-empty destination table stops a new import with a clear error -------------------
 sql_dest -e "CREATE DATABASE IF NOT EXISTS other; CREATE TABLE IF NOT EXISTS other.t (id INT PRIMARY KEY); REPLACE INTO other.t VALUES (1)"
 sql_source -e "CREATE DATABASE IF NOT EXISTS other; CREATE TABLE IF NOT EXISTS other.t (id INT PRIMARY KEY); REPLACE INTO other.t VALUES (5)"
-cpctl import clash $dest --tables 'other.*' --no-wait >/dev/null
+out=$(cpctl import clash $dest --tables 'other.*' --no-wait 2>&1) && fail "an import into a non-empty table was created"
+assert_contains "$out" "destination.tables_empty" "CreateImport names the failing check"
+# Overridden, the copy's own guard still refuses to mix rows.
+cpctl import clash $dest --tables 'other.*' --no-wait --override destination.tables_empty >/dev/null
 clash_failed() { wf_state_is clash WORKFLOW_ERROR; }
 wait_for 15 "import into a non-empty table fails" clash_failed
 assert_contains "$(wf_field clash .error.message)" "already has rows" "non-empty destination"
-pass "non-empty destination table: $(wf_field clash .error.message | cut -c1-100)..."
+pass "non-empty destination table: CreateImport refused; overridden, the copy stops: $(wf_field clash .error.message | cut -c1-80)..."
 stop_agent
 
 # ---- kill -9 during the copy, five times -----------------------------------------------------
@@ -281,7 +284,7 @@ for method in "LOAD DATA" "multi-row INSERT"; do
     sql_dest -e "SET GLOBAL binlog_format = 'STATEMENT'" # bulk executions need row events
     [ "$method" == "LOAD DATA" ] || sql_dest -e "SET GLOBAL local_infile = 0"
     start_agent
-    cpctl import fallback $dest --tables 'imp.*' --chunk-rows 50 >/dev/null || fail "import by $method failed"
+    cpctl import fallback $dest --tables 'imp.*' --chunk-rows 50 --override destination.binlog_format >/dev/null || fail "import by $method failed"
     assert_contains "$(grep "writing pages with" "$AGENT_LOG" | tail -n 1)" "writing pages with $method" \
         "the copier's choice of write method"
     checksums_equal imp $IMP_TABLES
