@@ -6,6 +6,8 @@
  * 200 ms so an interrupt (Ctrl-C) can cancel it promptly. */
 #include "client.h"
 
+#include "rpc/rpc_server.h"
+
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
@@ -111,9 +113,27 @@ static bool call_wait(cp_call *k, void *tag, gpr_timespec deadline)
     return ev.type == GRPC_OP_COMPLETE && ev.success;
 }
 
+/* Whether the last failed call's status came from the server itself (see
+ * RPC_ANSWERED_KEY). cpctl's commands make one call at a time. */
+static _Atomic bool last_answered;
+
+bool cp_client_last_answered(void)
+{
+    return last_answered;
+}
+
+static bool answered(const grpc_metadata_array *md)
+{
+    for (size_t i = 0; i < md->count; i++)
+        if (grpc_slice_str_cmp(md->metadata[i].key, RPC_ANSWERED_KEY) == 0)
+            return true;
+    return false;
+}
+
 static grpc_status_code call_end(cp_call *k, sbuf *err)
 {
     grpc_status_code st = k->status;
+    last_answered = answered(&k->trailing_md);
     if (st != GRPC_STATUS_OK && err) {
         char *d = grpc_slice_to_c_string(k->details);
         sbuf_setf(err, "%s", *d ? d : "call failed");

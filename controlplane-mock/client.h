@@ -9,6 +9,7 @@
 #include <grpc/status.h>
 #include <protobuf-c/protobuf-c.h>
 #include <signal.h>
+#include <stdbool.h>
 
 #include "lib/sbuf.h"
 
@@ -29,6 +30,10 @@ void cp_client_close(cp_client *c);
 grpc_status_code cp_client_unary(cp_client *c, const char *method, const ProtobufCMessage *req,
                                  const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
                                  unsigned timeout_ms, sbuf *err);
+
+/* Did the last call's status come from the server (it answered and chose
+ * the status), rather than from the transport (it could not be reached)? */
+bool cp_client_last_answered(void);
 
 /* Server stream: cb gets each message; return non-zero to stop. The stream
  * also stops when *stop becomes non-zero (set it from a signal handler). */

@@ -5,7 +5,7 @@
  *   cpctl validate NAME      reads -> destination (writes stay on the source)
  *   cpctl switch NAME        SwitchTraffic, then reads+writes -> destination
  *   cpctl reverse NAME       ReverseTraffic, then everything -> source
- *   cpctl detach NAME        Detach, writes stay on the routing's primary side
+ *   cpctl detach NAME        Detach, writes stay on the side that has them
  *   cpctl routing NAME [--watch]
  */
 #include <stdio.h>
@@ -79,33 +79,57 @@ static void print_rules(const cp_ctx *ctx, const Controlplane__V1__RoutingRules 
            *r->writes ? r->writes : "source", !strcmp(r->writes, "destination") ? r->destination : r->source);
 }
 
-/* Change the routing, compare-and-set on the version read before. */
+static bool same_or_keep(const char *want, const char *have)
+{
+    return !want || !*want || strcmp(want, have) == 0;
+}
+
+/* Change the routing, compare-and-set on the version read before. The
+ * control plane also reconciles rules with the agent's workflow states by
+ * itself (cpctl serve), so a change may already be in: then nothing is
+ * sent, and a version that moved under us is read again. */
 int cp_routing_set(cp_ctx *ctx, const char *wf, int mode, const char *source, const char *dest, bool detached)
 {
-    Controlplane__V1__RoutingRules *cur = NULL;
-    int rc = routing_get(ctx, wf, &cur);
-    if (rc != EXIT_OK)
-        return rc;
-    Controlplane__V1__SetRoutingRequest req = CONTROLPLANE__V1__SET_ROUTING_REQUEST__INIT;
-    req.workflow = (char *)wf;
-    req.mode = mode;
-    req.expected_version = cur->version;
-    req.source = (char *)(source ? source : "");
-    req.destination = (char *)(dest ? dest : "");
-    req.detached = detached;
-    ProtobufCMessage *resp;
-    sbuf err = SBUF_INIT;
-    grpc_status_code st = cp_client_unary(cp_control(ctx), ROUTING("SetRouting"), &req.base,
-                                          &controlplane__v1__routing_rules__descriptor, &resp, ctx->timeout_ms, &err);
-    protobuf_c_message_free_unpacked(&cur->base, NULL);
-    if (st != GRPC_STATUS_OK) {
-        rc = cp_report_failure(ctx, "routing change", st, err.buf);
-    } else {
-        if (!ctx->json)
-            print_rules(ctx, (const void *)resp);
-        protobuf_c_message_free_unpacked(resp, NULL);
+    int rc = EXIT_FAILED;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        Controlplane__V1__RoutingRules *cur = NULL;
+        if ((rc = routing_get(ctx, wf, &cur)) != EXIT_OK)
+            return rc;
+        if (cur->version && (int)cur->mode == mode && cur->detached == detached && same_or_keep(source, cur->source) &&
+            same_or_keep(dest, cur->destination)) {
+            if (!ctx->json)
+                print_rules(ctx, cur);
+            protobuf_c_message_free_unpacked(&cur->base, NULL);
+            return EXIT_OK;
+        }
+        Controlplane__V1__SetRoutingRequest req = CONTROLPLANE__V1__SET_ROUTING_REQUEST__INIT;
+        req.workflow = (char *)wf;
+        req.mode = mode;
+        req.expected_version = cur->version;
+        req.source = (char *)(source ? source : "");
+        req.destination = (char *)(dest ? dest : "");
+        req.detached = detached;
+        ProtobufCMessage *resp;
+        sbuf err = SBUF_INIT;
+        grpc_status_code st = cp_client_unary(cp_control(ctx), ROUTING("SetRouting"), &req.base,
+                                              &controlplane__v1__routing_rules__descriptor, &resp, ctx->timeout_ms,
+                                              &err);
+        protobuf_c_message_free_unpacked(&cur->base, NULL);
+        if (st == GRPC_STATUS_ABORTED && attempt < 2) {
+            sbuf_free(&err);
+            continue;
+        }
+        if (st != GRPC_STATUS_OK) {
+            rc = cp_report_failure(ctx, "routing change", st, err.buf);
+        } else {
+            rc = EXIT_OK;
+            if (!ctx->json)
+                print_rules(ctx, (const void *)resp);
+            protobuf_c_message_free_unpacked(resp, NULL);
+        }
+        sbuf_free(&err);
+        break;
     }
-    sbuf_free(&err);
     return rc;
 }
 
@@ -236,38 +260,48 @@ static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout
     return rc;
 }
 
-static int cmd_detach(cp_ctx *ctx, const char *name)
+/* The agent decides which side keeps the writes (its journals know; the
+ * rules may be stale); the rules follow what it reports. The control plane
+ * being away does not stop a detach: the rules are then only a note. */
+static int cmd_detach(cp_ctx *ctx, const char *name, bool force, const char *keep)
 {
-    Controlplane__V1__RoutingRules *cur = NULL;
-    int rc = routing_get(ctx, name, &cur);
-    if (rc != EXIT_OK)
-        return rc;
-    bool dest_primary = cur->mode == CONTROLPLANE__V1__MODE__MODE_PRIMARY;
-    int mode = cur->mode ? cur->mode : CONTROLPLANE__V1__MODE__MODE_SOURCE;
-    protobuf_c_message_free_unpacked(&cur->base, NULL);
     cp_client *a = cp_agent(ctx);
     if (!a)
         return EXIT_UNREACHABLE;
     Tabletagent__V1__DetachRequest req = TABLETAGENT__V1__DETACH_REQUEST__INIT;
     req.name = (char *)name;
-    req.primary = dest_primary ? TABLETAGENT__V1__SIDE__SIDE_DESTINATION : TABLETAGENT__V1__SIDE__SIDE_SOURCE;
+    req.force = force;
+    if (keep)
+        req.primary = strcmp(keep, "destination") == 0 ? TABLETAGENT__V1__SIDE__SIDE_DESTINATION
+                                                       : TABLETAGENT__V1__SIDE__SIDE_SOURCE;
     ProtobufCMessage *resp;
     sbuf err = SBUF_INIT;
     grpc_status_code st = cp_client_unary(a, AGENT("Detach"), &req.base, &tabletagent__v1__detach_response__descriptor,
                                           &resp, ctx->timeout_ms, &err);
     if (st != GRPC_STATUS_OK) {
-        rc = cp_report_failure(ctx, "detach", st, err.buf);
+        int rc = cp_report_failure(ctx, "detach", st, err.buf);
         sbuf_free(&err);
         return rc;
     }
+    sbuf_free(&err);
     const Tabletagent__V1__DetachResponse *d = (const void *)resp;
     if (ctx->json)
         cp_print_json(resp);
     else
         printf("detached %s: %s\n", d->name, d->message);
+    int primary = d->primary;
     protobuf_c_message_free_unpacked(resp, NULL);
-    sbuf_free(&err);
-    return cp_routing_set(ctx, name, mode, NULL, NULL, true);
+    Controlplane__V1__RoutingRules *cur = NULL;
+    if (routing_get_quiet(ctx, name, &cur, true) != EXIT_OK) {
+        fprintf(stderr, "cpctl: note: no control plane at %s, so no routing rules were changed\n", ctx->control_addr);
+        return EXIT_OK;
+    }
+    bool known = cur->version != 0;
+    int mode = primary == TABLETAGENT__V1__SIDE__SIDE_DESTINATION ? CONTROLPLANE__V1__MODE__MODE_PRIMARY
+               : primary == TABLETAGENT__V1__SIDE__SIDE_SOURCE    ? CONTROLPLANE__V1__MODE__MODE_SOURCE
+                                                                  : cur->mode;
+    protobuf_c_message_free_unpacked(&cur->base, NULL);
+    return known ? cp_routing_set(ctx, name, mode, NULL, NULL, true) : EXIT_OK;
 }
 
 static int watch_print(const ProtobufCMessage *m, void *data)
@@ -304,18 +338,21 @@ static int cmd_routing(cp_ctx *ctx, const char *name, bool watch)
 
 int cmd_lifecycle(cp_ctx *ctx, int argc, char **argv)
 {
-    const char *timeout = NULL, *max_lag = NULL;
-    bool watch = false;
+    const char *timeout = NULL, *max_lag = NULL, *keep = NULL;
+    bool watch = false, force = false;
     arg_opt opts[] = {
         {"timeout-ms", ARG_STR, &timeout, "switch/reverse: the whole operation (30000)"},
         {"max-lag", ARG_STR, &max_lag, "refuse above this replication lag in seconds (10; validate: 5)"},
         {"watch", ARG_FLAG, &watch, "routing: print every change until interrupted"},
+        {"force", ARG_FLAG, &force, "detach: the destination is gone for good; detach without it"},
+        {"keep", ARG_STR, &keep, "detach: refuse unless the writes are on this side (source or destination)"},
     };
     const char *pos[1];
     size_t got;
     sbuf err = SBUF_INIT;
-    if (args_parse(argc, argv, opts, 3, pos, 1, &got, &err) != 0 || got != 1) {
-        fprintf(stderr, "usage: cpctl %s NAME [--timeout-ms N] [--max-lag S] %s\n", argv[0], err.len ? err.buf : "");
+    if (args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &got, &err) != 0 || got != 1) {
+        fprintf(stderr, "usage: cpctl %s NAME [--timeout-ms N] [--max-lag S] [--force] [--keep SIDE] %s\n", argv[0],
+                err.len ? err.buf : "");
         sbuf_free(&err);
         return EXIT_USAGE;
     }
@@ -328,7 +365,12 @@ int cmd_lifecycle(cp_ctx *ctx, int argc, char **argv)
         return cutover(ctx, pos[0], false, t, lag);
     if (strcmp(argv[0], "reverse") == 0)
         return cutover(ctx, pos[0], true, t, lag);
-    if (strcmp(argv[0], "detach") == 0)
-        return cmd_detach(ctx, pos[0]);
+    if (strcmp(argv[0], "detach") == 0) {
+        if (keep && strcmp(keep, "source") != 0 && strcmp(keep, "destination") != 0) {
+            fprintf(stderr, "cpctl: detach: --keep takes source or destination, not \"%s\"\n", keep);
+            return EXIT_USAGE;
+        }
+        return cmd_detach(ctx, pos[0], force, keep);
+    }
     return cmd_routing(ctx, pos[0], watch);
 }

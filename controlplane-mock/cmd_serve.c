@@ -6,8 +6,10 @@
  * version that grows with every change) in a tab-separated file rewritten
  * atomically on each change, and serves controlplane.v1.Routing: get,
  * watch (every change is pushed to watchers at once), and compare-and-set.
- * It reuses the agent's rpc_server: the same libuv loop and gRPC core
- * plumbing. */
+ * It follows the agent's workflow states and corrects rules that contradict
+ * them (reconcile.c): a switch the agent finished by itself after a crash
+ * moves the writes too. It reuses the agent's rpc_server: the same libuv
+ * loop and gRPC core plumbing. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 
 #include "args.h"
 #include "controlplane/v1/routing.pb-c.h"
+#include "tabletagent/v1/tabletagent.pb-c.h"
 #include "cpctl.h"
 #include "lib/log.h"
 #include "rpc/rpc_server.h"
@@ -44,6 +47,7 @@ typedef struct server {
     size_t n;
     watch *watchers;
     rpc_server *rpc;
+    reconciler *reconciler;
     uv_signal_t sigint, sigterm;
 } server;
 
@@ -207,6 +211,30 @@ static void handle_watch(rpc_call *call, const ProtobufCMessage *req, void *ctx)
     rpc_call_send(call, &m.base);
 }
 
+/* Apply a change: a new version, saved, pushed to watchers. */
+static int route_change(server *s, route *rt, int mode, const char *source, const char *dest, bool detached,
+                        sbuf *err)
+{
+    rt->version++;
+    rt->mode = mode;
+    rt->detached = detached;
+    rt->updated_ms = now_ms();
+    if (source && *source) {
+        free(rt->source);
+        rt->source = xstrdup(source);
+    }
+    if (dest && *dest) {
+        free(rt->destination);
+        rt->destination = xstrdup(dest);
+    }
+    if (state_save(s, err) != 0)
+        return -1;
+    log_info("routing", "%s: version %llu mode %d%s", rt->workflow, (unsigned long long)rt->version, rt->mode,
+             rt->detached ? " (detached)" : "");
+    push(s, rt);
+    return 0;
+}
+
 static void handle_set(rpc_call *call, const ProtobufCMessage *req, void *ctx)
 {
     server *s = ctx;
@@ -225,29 +253,39 @@ static void handle_set(rpc_call *call, const ProtobufCMessage *req, void *ctx)
     }
     if (!rt)
         rt = route_add(s, r->workflow);
-    rt->version++;
-    rt->mode = r->mode;
-    rt->detached = r->detached;
-    rt->updated_ms = now_ms();
-    if (*r->source) {
-        free(rt->source);
-        rt->source = xstrdup(r->source);
-    }
-    if (*r->destination) {
-        free(rt->destination);
-        rt->destination = xstrdup(r->destination);
-    }
-    if (state_save(s, &err) != 0) {
+    if (route_change(s, rt, r->mode, r->source, r->destination, r->detached, &err) != 0) {
         rpc_call_fail(call, GRPC_STATUS_INTERNAL, "%s", err.buf);
         sbuf_free(&err);
         return;
     }
-    log_info("routing", "%s: version %llu mode %d%s", rt->workflow, (unsigned long long)rt->version, rt->mode,
-             rt->detached ? " (detached)" : "");
     Controlplane__V1__RoutingRules m;
     rules_of(rt, rt->workflow, &m);
     rpc_call_reply(call, &m.base);
-    push(s, rt);
+}
+
+/* The agent's word on where a workflow's writes are wins over rules that
+ * say otherwise. Only settled states count: SWITCHING and REVERSING are
+ * the lifecycle commands' own business, and REPLICATING agrees with both
+ * SOURCE and VALIDATE. */
+static void reconcile(void *data, const char *workflow, int state)
+{
+    server *s = data;
+    route *rt = route_find(s, workflow);
+    if (!rt || !rt->version || rt->detached)
+        return;
+    int want = rt->mode;
+    if (state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_PRIMARY)
+        want = CONTROLPLANE__V1__MODE__MODE_PRIMARY;
+    else if (state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_REPLICATING && rt->mode == CONTROLPLANE__V1__MODE__MODE_PRIMARY)
+        want = CONTROLPLANE__V1__MODE__MODE_SOURCE;
+    if (want == rt->mode)
+        return;
+    log_warn("routing", "%s: the agent reports the workflow %s but the rules had mode %d: rules follow the agent",
+             workflow, state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_PRIMARY ? "PRIMARY" : "REPLICATING", rt->mode);
+    sbuf err = SBUF_INIT;
+    if (route_change(s, rt, want, NULL, NULL, false, &err) != 0)
+        log_error("routing", "%s: %s", workflow, err.buf);
+    sbuf_free(&err);
 }
 
 #define ROUTING_PATH(m) "/controlplane.v1.Routing/" m
@@ -270,6 +308,8 @@ static void on_signal(uv_signal_t *h, int sig)
 {
     (void)sig;
     server *s = h->data;
+    reconciler_stop(s->reconciler);
+    s->reconciler = NULL;
     while (s->watchers) {
         watch *w = s->watchers;
         s->watchers = w->next;
@@ -282,7 +322,6 @@ static void on_signal(uv_signal_t *h, int sig)
 
 int cmd_serve(cp_ctx *ctx, int argc, char **argv)
 {
-    (void)ctx;
     const char *listen = "127.0.0.1:15990", *state = "routing.tsv";
     arg_opt opts[] = {
         {"listen", ARG_STR, &listen, "address to serve controlplane.v1.Routing on"},
@@ -315,6 +354,7 @@ int cmd_serve(cp_ctx *ctx, int argc, char **argv)
         s.sigint.data = s.sigterm.data = &s;
         uv_signal_start(&s.sigint, on_signal, SIGINT);
         uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+        s.reconciler = reconciler_start(&loop, ctx->agent_addr, ctx->use_tls ? &ctx->tls : NULL, reconcile, &s);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);

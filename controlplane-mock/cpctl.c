@@ -32,7 +32,7 @@ static const command commands[] = {
     {"validate", cmd_lifecycle, "route reads to the destination (writes stay on the source)"},
     {"switch", cmd_lifecycle, "enable primary mode: fence the source, move writes, reverse replication"},
     {"reverse", cmd_lifecycle, "roll back: writes back to the source, forward replication again"},
-    {"detach", cmd_lifecycle, "end the workflow; writes stay on the routing's primary side"},
+    {"detach", cmd_lifecycle, "end the workflow; writes stay on the side that has them (--force: without the destination)"},
     {"vdiff", cmd_vdiff, "compare source and destination row by row (exit 1 when they differ)"},
     {"routing", cmd_lifecycle, "show (or --watch) a workflow's routing rules"},
     {"serve", cmd_serve, "run the control-plane mock: routing rules over gRPC"},
@@ -66,7 +66,7 @@ cp_client *cp_agent(cp_ctx *ctx)
 
 int cp_report_failure(const cp_ctx *ctx, const char *what, grpc_status_code st, const char *msg)
 {
-    if (st == GRPC_STATUS_UNAVAILABLE) {
+    if (st == GRPC_STATUS_UNAVAILABLE && !cp_client_last_answered()) {
         fprintf(stderr, "cpctl: %s: agent at %s is unreachable (%s); check that tablet-agent runs and "
                         "--agent points at it\n", what, ctx->agent_addr, msg);
         return EXIT_UNREACHABLE;

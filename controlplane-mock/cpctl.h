@@ -12,6 +12,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <uv.h>
 
 #include "client.h"
 #include "lib/sbuf.h"
@@ -86,6 +87,14 @@ typedef struct cp_follow_ops {
 } cp_follow_ops;
 int cp_follow(cp_ctx *ctx, const cp_follow_ops *ops, ProtobufCMessage **last);
 int cmd_vdiff(cp_ctx *ctx, int argc, char **argv);
+
+/* reconcile.c: follow the agent's workflow states from `cpctl serve`; cb
+ * runs on the loop with each workflow's WorkflowState. */
+typedef struct reconciler reconciler;
+typedef void (*reconcile_cb)(void *data, const char *workflow, int state);
+reconciler *reconciler_start(uv_loop_t *loop, const char *agent, const cp_tls *tls, reconcile_cb cb, void *data);
+/* Joins the thread; the handle closes on the loop. */
+void reconciler_stop(reconciler *r);
 
 /* render.c: human-readable views. */
 void render_status(const ProtobufCMessage *status, const char *agent_addr, sbuf *out);

@@ -130,7 +130,7 @@ MOCK_PID=
 # start_control_plane: the control-plane mock (cpctl serve), no rules yet.
 start_control_plane() {
     rm -f "$WORK/routing.tsv"
-    "$BUILD/cpctl" serve --listen "$CPCTL_CONTROL_PLANE" --state "$WORK/routing.tsv" >"$WORK/control-plane.log" 2>&1 &
+    "$BUILD/cpctl" --agent "$AGENT_ADDR" serve --listen "$CPCTL_CONTROL_PLANE" --state "$WORK/routing.tsv" >"$WORK/control-plane.log" 2>&1 &
     MOCK_PID=$!
 }
 stop_control_plane() {

@@ -213,9 +213,14 @@ static void call_send_next(rpc_call *c)
         ops[n++].data.send_message.send_message = c->inflight;
     }
     if (!c->qcount && c->status_queued) {
+        static grpc_metadata answered;
+        answered.key = grpc_slice_from_static_string(RPC_ANSWERED_KEY);
+        answered.value = grpc_slice_from_static_string("1");
         ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
         ops[n].data.send_status_from_server.status = c->status;
         ops[n].data.send_status_from_server.status_details = &c->status_details;
+        ops[n].data.send_status_from_server.trailing_metadata_count = 1;
+        ops[n].data.send_status_from_server.trailing_metadata = &answered;
         n++;
         c->status_sent = true;
     }

@@ -18,6 +18,11 @@
 
 #include "lib/sbuf.h"
 
+/* Every status this server sends carries this trailing metadata key, so a
+ * client can tell a status the server chose (UNAVAILABLE: a database it
+ * needs is down) from a transport failure (the server is unreachable). */
+#define RPC_ANSWERED_KEY "tablet-answered"
+
 typedef struct rpc_server rpc_server;
 typedef struct rpc_call rpc_call;
 

@@ -215,7 +215,6 @@ void handle_list_workflows(rpc_call *call, const ProtobufCMessage *req, void *ct
 typedef struct pending_reply {
     service *s;
     rpc_call *call;
-    bool primary_is_dest;
 } pending_reply;
 
 static void command_done(import_wf *wf, const wf_cmd_result *res, void *data)
@@ -244,7 +243,7 @@ static void workflow_command(service *s, rpc_call *call, const char *name, wf_cm
         return;
     }
     pending_reply *p = xcalloc(1, sizeof *p);
-    *p = (pending_reply){s, call, false};
+    *p = (pending_reply){s, call};
     import_command_with(wf, kind, NULL, dest, command_done, p);
 }
 
@@ -331,7 +330,7 @@ static void cutover_command(service *s, rpc_call *call, const Tabletagent__V1__C
     }
     wf_cmd_args args = {.timeout_ms = r->timeout_ms, .max_lag_s = r->max_lag_seconds};
     pending_reply *p = xcalloc(1, sizeof *p);
-    *p = (pending_reply){s, call, false};
+    *p = (pending_reply){s, call};
     import_command_with(wf, kind, &args, NULL, cutover_done, p);
 }
 
@@ -345,6 +344,13 @@ void handle_reverse_traffic(rpc_call *call, const ProtobufCMessage *req, void *c
     cutover_command(ctx, call, (const void *)req, WF_CMD_REVERSE);
 }
 
+static Tabletagent__V1__Side side_pb(wf_side s)
+{
+    return s == WF_SIDE_SOURCE ? TABLETAGENT__V1__SIDE__SIDE_SOURCE
+           : s == WF_SIDE_DEST ? TABLETAGENT__V1__SIDE__SIDE_DESTINATION
+                               : TABLETAGENT__V1__SIDE__SIDE_UNSPECIFIED;
+}
+
 static void detach_done(import_wf *wf, const wf_cmd_result *res, void *data)
 {
     pending_reply *p = data;
@@ -356,7 +362,7 @@ static void detach_done(import_wf *wf, const wf_cmd_result *res, void *data)
     Tabletagent__V1__DetachResponse resp = TABLETAGENT__V1__DETACH_RESPONSE__INIT;
     char *name = xstrdup(import_get_def(wf)->name);
     resp.name = name;
-    resp.primary = p->primary_is_dest ? TABLETAGENT__V1__SIDE__SIDE_DESTINATION : TABLETAGENT__V1__SIDE__SIDE_SOURCE;
+    resp.primary = side_pb(res->primary);
     resp.message = res->message;
     rpc_call_reply(p->call, &resp.base);
     workflows_forget(p->s->agent->workflows, wf);
@@ -371,17 +377,18 @@ void handle_detach(rpc_call *call, const ProtobufCMessage *req, void *ctx)
     import_wf *wf = find_or_fail(s, call, r->name);
     if (!wf)
         return;
-    if (r->primary != TABLETAGENT__V1__SIDE__SIDE_SOURCE && r->primary != TABLETAGENT__V1__SIDE__SIDE_DESTINATION) {
-        rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "primary must be SIDE_SOURCE or SIDE_DESTINATION");
-        return;
-    }
     if (cutover_in_flight(wf)) {
         rpc_call_fail(call, GRPC_STATUS_FAILED_PRECONDITION, "workflow %s is %s; a detach waits for it to finish",
                       r->name, wf_state_name(import_state(wf)));
         return;
     }
-    wf_cmd_args args = {.primary_is_dest = r->primary == TABLETAGENT__V1__SIDE__SIDE_DESTINATION};
+    wf_cmd_args args = {
+        .primary = r->primary == TABLETAGENT__V1__SIDE__SIDE_SOURCE        ? WF_SIDE_SOURCE
+                   : r->primary == TABLETAGENT__V1__SIDE__SIDE_DESTINATION ? WF_SIDE_DEST
+                                                                            : WF_SIDE_ANY,
+        .force = r->force,
+    };
     pending_reply *p = xcalloc(1, sizeof *p);
-    *p = (pending_reply){s, call, args.primary_is_dest};
+    *p = (pending_reply){s, call};
     import_command_with(wf, WF_CMD_DETACH, &args, NULL, detach_done, p);
 }

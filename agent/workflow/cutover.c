@@ -489,6 +489,11 @@ void cutover_switch(import_wf *wf, wf_cmd *c)
         sbuf_free(&o.err);
         return;
     }
+    if (wf_milestone(wf, &wf->def.cutover_started, &o.err) != 0) {
+        wf_cmd_done(wf, c, 13 /* INTERNAL */, o.err.buf);
+        sbuf_free(&o.err);
+        return;
+    }
     wf_set(wf, WF_SWITCHING, "", "switching writes to the destination");
     journal j = {0};
     fence *f = NULL;
@@ -658,46 +663,102 @@ void cutover_reverse(import_wf *wf, wf_cmd *c)
 
 /* ---- detach ---------------------------------------------------------------------------------------- */
 
+static const char *side_name(bool dest)
+{
+    return dest ? "destination" : "source";
+}
+
+/* Without the destination: allowed when the workflow never wrote there, or
+ * when the caller says it is gone for good (force). Fences stay as they
+ * are: opening writes on the source could serve data older than what the
+ * destination took since a switch, and that is for a person to decide. */
+static int detach_without_destination(import_wf *wf, wf_cmd *c, const char *why, sbuf *note, sbuf *err)
+{
+    if (!wf->def.dest_written) {
+        sbuf_adds(note, "nothing was ever written to the destination; writes stay open on the source");
+        c->res.primary = WF_SIDE_SOURCE;
+        return 0;
+    }
+    if (!c->args.force) {
+        sbuf_setf(err, "cannot reach the destination (%s): it holds this workflow's %s; retry when it answers, or "
+                       "detach with force if it is gone for good", why,
+                  wf->def.cutover_started ? "writes since a switch, or its fence" : "copied tables and sidecar state");
+        return 14; /* UNAVAILABLE */
+    }
+    sbuf_adds(note, "forced without the destination: its tables and sidecar schema stay as they are");
+    if (wf->def.cutover_started) {
+        sbuf_adds(note, "; a switch was made, so the source may still be fenced by it (read_only, locked accounts");
+        if (wf->source_fence.accounts && *wf->source_fence.accounts)
+            sbuf_addf(note, ": %s", wf->source_fence.accounts);
+        sbuf_adds(note, "): open it by hand only if its data is what the application should see");
+    }
+    c->res.primary = WF_SIDE_ANY;
+    return 0;
+}
+
+/* With the destination: the journals say which side has the latest data;
+ * only that side may stay writable. */
+static int detach_with_destination(import_wf *wf, wf_cmd *c, sbuf *note, sbuf *err)
+{
+    if (!wf->cutover_known && wf->def.cutover_started) {
+        step_result r = cutover_recover(wf, err);
+        if (r != STEP_OK)
+            return 14;
+    }
+    bool dest = wf->def.cutover_started && wf->primary;
+    wf_side want = c->args.primary;
+    if (want != WF_SIDE_ANY && (want == WF_SIDE_DEST) != dest) {
+        sbuf_setf(err, "workflow %s has its writes on the %s%s; keeping the %s writable would leave both servers "
+                       "taking writes. %s first, then detach", wf->def.name, side_name(dest),
+                  dest ? " (switched)" : "", side_name(!dest),
+                  dest ? "Reverse (ReverseTraffic)" : "Switch (SwitchTraffic)");
+        return 9; /* FAILED_PRECONDITION */
+    }
+    const fence_record *f = dest ? &wf->dest_fence : NULL;
+    if (dest && f->accounts && *f->accounts && fence_lift(&wf->def.dest, f, err) != 0)
+        return 14;
+    if (dest)
+        sbuf_adds(note, "writes stay open on the destination; the source stays read-only");
+    else if (wf->dest_fence.accounts && *wf->dest_fence.accounts)
+        sbuf_adds(note, "writes stay open on the source; the destination stays read-only");
+    else
+        sbuf_adds(note, "writes stay open on the source");
+    if (sidecar_forget(wf->dest, wf->def.sidecar, wf->def.name, err) != 0)
+        return 14;
+    c->res.primary = dest ? WF_SIDE_DEST : WF_SIDE_SOURCE;
+    return 0;
+}
+
 void cutover_detach(import_wf *wf, wf_cmd *c)
 {
-    sbuf err = SBUF_INIT, note = SBUF_INIT;
+    sbuf err = SBUF_INIT, note = SBUF_INIT, why = SBUF_INIT;
     wf_vdiff_stop(wf);
     wf_streams_stop(wf);
-    bool dest_primary = c->args.primary_is_dest;
-    int e = wf_connect(wf, &err);
-    if (!e && dest_primary && wf->dest_fence.accounts)
-        e = fence_lift(&wf->def.dest, &wf->dest_fence, &err);
-    if (!e && !dest_primary && wf->primary)
-        e = fence_lift(&wf->source, &wf->source_fence, &err);
-    if (e) {
-        sbuf msg = SBUF_INIT;
-        sbuf_addf(&msg, "detach could not open writes on the %s: %s; nothing was removed, retry",
-                  dest_primary ? "destination" : "source", err.buf);
-        wf_cmd_done(wf, c, 14, msg.buf);
-        sbuf_free(&msg);
-        sbuf_free(&err);
-        return;
+    wf_disconnect(wf); /* fresh connections: an old one says nothing about the server now */
+    int code = wf_connect(wf, &why) == 0 || wf->dest ? detach_with_destination(wf, c, &note, &err)
+                                                     : detach_without_destination(wf, c, why.buf, &note, &err);
+    if (code) {
+        wf_cmd_done(wf, c, code, err.buf);
+    } else {
+        MYSQL *src = NULL;
+        sbuf serr = SBUF_INIT;
+        if (connect_source(wf, &src, &serr) == 0) {
+            sidecar_forget(src, wf->def.sidecar, wf->def.name, &serr);
+            mysql_close(src);
+        } else if (wf->def.cutover_started) {
+            sbuf_adds(&note, "; the source's sidecar rows of reverse replication stay (it could not be reached)");
+        }
+        sbuf_free(&serr);
+        wf->detached = true;
+        log_info("cutover", "%s: detached: %s", wf->def.name, note.buf);
+        wf_cmd_done(wf, c, 0, note.buf);
+        uv_mutex_lock(&wf->lock);
+        wf->stop = true;
+        uv_mutex_unlock(&wf->lock);
     }
-    if (dest_primary && wf->primary)
-        sbuf_adds(&note, "writes stay open on the destination; the source stays read-only");
-    else if (!dest_primary && wf->dest_fence.accounts && *wf->dest_fence.accounts)
-        sbuf_adds(&note, "writes stay open on the source; the destination stays read-only");
-    else
-        sbuf_addf(&note, "writes stay open on the %s", dest_primary ? "destination" : "source");
-    sidecar_forget(wf->dest, wf->def.sidecar, wf->def.name, &err);
-    MYSQL *src = NULL;
-    if (connect_source(wf, &src, &err) == 0) {
-        sidecar_forget(src, wf->def.sidecar, wf->def.name, &err);
-        mysql_close(src);
-    }
-    wf->detached = true;
-    log_info("cutover", "%s: detached: %s", wf->def.name, note.buf);
-    wf_cmd_done(wf, c, 0, note.buf);
-    uv_mutex_lock(&wf->lock);
-    wf->stop = true;
-    uv_mutex_unlock(&wf->lock);
     sbuf_free(&err);
     sbuf_free(&note);
+    sbuf_free(&why);
 }
 
 /* ---- recovery ---------------------------------------------------------------------------------------- */
@@ -783,6 +844,7 @@ step_result cutover_recover(import_wf *wf, sbuf *err)
         fence_copy(&wf->source_fence, &sj.source_fence);
         fence_copy(&wf->dest_fence, &sj.dest_fence);
     }
+    wf->cutover_known = r == STEP_OK;
     if (src)
         mysql_close(src);
     journal_clear(&sj);

@@ -96,6 +96,17 @@ void wf_set(import_wf *wf, wf_state state, const char *code, const char *msg)
     wf_notify(wf);
 }
 
+int wf_milestone(import_wf *wf, bool *milestone, sbuf *err)
+{
+    if (*milestone)
+        return 0;
+    *milestone = true;
+    if (import_def_save(wf->state_dir, &wf->def, err) == 0)
+        return 0;
+    *milestone = false;
+    return -1;
+}
+
 bool wf_interrupted(import_wf *wf)
 {
     uv_mutex_lock(&wf->lock);
@@ -471,12 +482,13 @@ static void wf_on_async(uv_async_t *h)
         wf->changed(wf->changed_data);
 }
 
-import_wf *import_start(uv_loop_t *loop, const import_def *def, const db_endpoint *source, void (*changed)(void *),
-                        void *data)
+import_wf *import_start(uv_loop_t *loop, const import_def *def, const char *state_dir, const db_endpoint *source,
+                        void (*changed)(void *), void *data)
 {
     import_wf *wf = xcalloc(1, sizeof *wf);
     wf->loop = loop;
     import_def_copy(&wf->def, def);
+    wf->state_dir = xstrdup(state_dir);
     db_endpoint *src = db_endpoint_dup(source);
     wf->source = *src;
     free(src);
@@ -615,6 +627,7 @@ static void wf_closed(uv_handle_t *h)
 {
     import_wf *wf = h->data;
     import_def_clear(&wf->def);
+    free(wf->state_dir);
     db_endpoint_clear(&wf->source);
     vpos_clear(&wf->position);
     fence_record_clear(&wf->source_fence);

@@ -78,10 +78,13 @@ typedef enum {
     WF_CMD_VDIFF, /* start a diff at a synchronised point (import_vdiff.c) */
 } wf_cmd_kind;
 
+typedef enum { WF_SIDE_ANY, WF_SIDE_SOURCE, WF_SIDE_DEST } wf_side;
+
 typedef struct wf_cmd_args {
     unsigned timeout_ms;  /* switch, reverse: the whole operation; 0 = 30000 */
     double max_lag_s;     /* switch, reverse: the stream must be this close; 0 = 10 */
-    bool primary_is_dest; /* detach: the side whose writes stay open */
+    wf_side primary;      /* detach: the side the caller expects to keep writes (ANY: whichever has them) */
+    bool force;           /* detach: without the destination, whatever it holds */
     uint64_t chunk_rows;  /* vdiff: rows per checksummed chunk; 0 = 1000 */
 } wf_cmd_args;
 
@@ -108,6 +111,7 @@ typedef struct wf_cmd_result {
     int code;      /* 0 or a gRPC status code */
     char *message;
     cutover_report report;
+    wf_side primary; /* detach: the side left writable */
 } wf_cmd_result;
 
 /* Completion of a command, on the loop. */
@@ -135,8 +139,10 @@ typedef struct wf_vdiff_report {
 
 void wf_vdiff_report_clear(wf_vdiff_report *r);
 
-import_wf *import_start(uv_loop_t *loop, const import_def *def, const db_endpoint *source, void (*changed)(void *),
-                        void *data);
+/* state_dir: where the definition is kept; the workflow saves its
+ * milestones there. */
+import_wf *import_start(uv_loop_t *loop, const import_def *def, const char *state_dir, const db_endpoint *source,
+                        void (*changed)(void *), void *data);
 /* Queue a command; cb runs on the loop once the workflow thread did it. */
 void import_command(import_wf *wf, wf_cmd_kind kind, wf_cmd_cb cb, void *data);
 /* The same with arguments, and (resume) new destination credentials: the

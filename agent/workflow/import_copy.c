@@ -265,6 +265,8 @@ step_result wf_setup(import_wf *wf, sbuf *err)
     int e = wf_connect(wf, err);
     if (e)
         return wf_classify(e);
+    if (wf_milestone(wf, &wf->def.dest_written, err) != 0)
+        return STEP_TRANSIENT;
     if ((e = sidecar_setup(wf->dest, wf->def.sidecar, err)) != 0) {
         sbuf msg = SBUF_INIT;
         sbuf_addf(&msg, "cannot create the sidecar schema `%s` on the destination (grant the agent CREATE on it): %s",

@@ -102,6 +102,7 @@ static void serialize(const import_def *d, sbuf *out)
                    "opt.ddl=%s\nopt.defer_indexes=%d\nopt.snapshot_seconds=%u\n",
               d->sidecar, (long long)d->created_ms, o->parallelism, (unsigned long long)o->chunk_rows,
               o->throttle_threads_running, ddl_policy_name(o->ddl), o->defer_indexes, o->snapshot_seconds);
+    sbuf_addf(out, "milestone.dest_written=%d\nmilestone.cutover_started=%d\n", d->dest_written, d->cutover_started);
 }
 
 int import_def_save(const char *state_dir, const import_def *d, sbuf *err)
@@ -183,6 +184,8 @@ static int parse_line(import_def *d, char *line, sbuf *err)
     else if (strcmp(k, "opt.ddl") == 0) d->opt.ddl = strcmp(v, "exec") == 0 ? DDL_EXEC : strcmp(v, "ignore") == 0 ? DDL_IGNORE : DDL_STOP;
     else if (strcmp(k, "opt.defer_indexes") == 0) d->opt.defer_indexes = atoi(v) != 0;
     else if (strcmp(k, "opt.snapshot_seconds") == 0) d->opt.snapshot_seconds = (unsigned)strtoul(v, NULL, 10);
+    else if (strcmp(k, "milestone.dest_written") == 0) d->dest_written = atoi(v) != 0;
+    else if (strcmp(k, "milestone.cutover_started") == 0) d->cutover_started = atoi(v) != 0;
     return 0; /* unknown keys (kind, newer fields) are ignored */
 }
 
@@ -195,6 +198,7 @@ static int load_one(const char *path, import_def *d, sbuf *err)
     }
     memset(d, 0, sizeof *d);
     import_options_defaults(&d->opt);
+    d->dest_written = d->cutover_started = true; /* unless the file says otherwise */
     char line[4096];
     int rc = 0;
     while (rc == 0 && fgets(line, sizeof line, f)) {

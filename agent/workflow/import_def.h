@@ -35,6 +35,11 @@ typedef struct import_def {
     char *fence_exempt; /* accounts a cutover never locks: "user@host,..." */
     int64_t created_ms;
     bool password_missing; /* loaded from disk; the inline password is gone */
+    /* Milestones, saved before the step they name, so a detach whose
+     * destination is away knows what it may leave behind there. A file
+     * without them (an older agent's) counts as having passed both. */
+    bool dest_written;    /* tables or sidecar state may exist on the destination */
+    bool cutover_started; /* a switch began: a fence may be up on either side */
 } import_def;
 
 void import_options_defaults(import_options *o);

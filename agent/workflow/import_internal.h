@@ -38,6 +38,7 @@ struct import_wf {
     uv_async_t async;
     uv_thread_t thread;
     import_def def;
+    char *state_dir;
     db_endpoint source;
     uint32_t server_id;
     void (*changed)(void *);
@@ -75,6 +76,7 @@ struct import_wf {
     bool vdiff_checked;      /* looked for a diff to resume after a restart */
     bool copy_finished;      /* this process finished the copy; replication not yet started */
     bool primary;            /* writes belong to the destination (switched) */
+    bool cutover_known;      /* primary and the fences were read from the journals */
     fence_record source_fence; /* what the last switch changed on the source */
     fence_record dest_fence;   /* what the last reverse changed on the destination */
 };
@@ -84,6 +86,9 @@ int64_t wf_now_ms(void);
 void wf_notify(import_wf *wf);
 void wf_set(import_wf *wf, wf_state state, const char *code, const char *msg);
 bool wf_interrupted(import_wf *wf);
+/* Pass a milestone of wf->def (dest_written, cutover_started): set and
+ * saved before the step it names; -1 with err if it cannot be saved. */
+int wf_milestone(import_wf *wf, bool *milestone, sbuf *err);
 step_result wf_classify(int e);
 int wf_connect(import_wf *wf, sbuf *err);
 void wf_disconnect(import_wf *wf);

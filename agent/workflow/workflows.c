@@ -44,7 +44,8 @@ static void workflows_add(workflows *w, const import_def *def)
         w->cap = w->cap ? w->cap * 2 : 8;
         w->v = xrealloc(w->v, w->cap * sizeof *w->v);
     }
-    w->v[w->n++] = import_start(w->agent->loop, def, &w->agent->cfg->source, workflows_changed, w);
+    w->v[w->n++] = import_start(w->agent->loop, def, w->agent->cfg->state_dir, &w->agent->cfg->source,
+                                 workflows_changed, w);
 }
 
 int workflows_restore(workflows *w, sbuf *err)

@@ -138,6 +138,10 @@ for step in $before_commit commit release_fence start_reverse; do
     else
         assert_eq "$state" "WORKFLOW_PRIMARY" "kill -9 after $step (after the point of no return)"
         assert_eq "$(read_only source)" "1" "source fenced after completing at $step"
+        # The switch was cut before cpctl could change the rules: the
+        # control plane follows the agent, so writes move anyway.
+        rules_primary() { [ "$(cpctl --json routing lc | jq -r .writes)" == destination ]; }
+        wait_for 10 "the rules follow the switch the agent finished at $step" rules_primary
         cpctl reverse lc >/dev/null # back to the source, and the routing with it
     fi
     check_step "kill -9 after $step -> $state"
@@ -149,6 +153,13 @@ start_agent
 wait_for 15 "replicating" wf_state_is WORKFLOW_REPLICATING
 cpctl switch lc >/dev/null
 check_step "final switch"
+# Rules that lag behind must not decide: keeping the fenced source open
+# would leave both servers writable.
+out=$(cpctl detach lc --keep source 2>&1) && fail "detach kept the source writable after a switch"
+assert_contains "$out" "FAILED_PRECONDITION" "detach on the wrong side"
+assert_contains "$out" "Reverse" "the refusal says what to do"
+assert_eq "$(read_only source)" "1" "the source stays fenced after the refused detach"
+pass "detach --keep source after a switch: FAILED_PRECONDITION, the source stays fenced"
 cpctl detach lc >"$WORK/detach.out"
 assert_contains "$(cat "$WORK/detach.out")" "writes stay open on the destination" "detach keeps the primary open"
 assert_eq "$(read_only dest)" "0" "destination writable after detach"

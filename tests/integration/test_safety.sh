@@ -151,3 +151,27 @@ out=$(cpctl stream start ids2 "${tgt[@]}" --gtid "$(source_gtid)" --tables 'noth
 assert_contains "$out" "used by stream ids1" "a replica id another stream runs with"
 for s in lone other.reverse ids1; do cpctl stream stop "$s" >/dev/null; done
 pass "server_id equal to the source's or the target's own, or another stream's, is refused"
+
+# ---- detach without the destination ------------------------------------------------------
+cpctl import nowhere --dest-host 127.0.0.1 --dest-port "$FAKE_PORT" --dest-user agent \
+    --dest-password-file "$SECRETS/dest.pass" --tables 'safety.t' --no-wait --override destination.connection >/dev/null
+out=$(cpctl detach nowhere 2>&1) || fail "a workflow that never reached its destination could not be detached: $out"
+assert_contains "$out" "nothing was ever written to the destination" "detach of a never-connected workflow"
+wf_state() { cpctl --json workflow status "$1" | jq -r .state; }
+replicating() { [ "$(wf_state myisam)" == WORKFLOW_REPLICATING ]; }
+wait_for 20 "the myisam workflow replicates" replicating
+sandbox stop dest
+RC=0
+out=$(cpctl detach myisam 2>&1) || RC=$?
+sandbox start dest >/dev/null
+[ $RC != 0 ] || fail "a workflow holding data on an unreachable destination was detached without force"
+assert_contains "$out" "UNAVAILABLE" "detach with the destination down"
+assert_contains "$out" "cannot reach the destination" "the message blames the destination"
+assert_not_contains "$out" "unreachable; check that tablet-agent runs" "cpctl does not blame the agent, which answered"
+assert_contains "$out" "force" "the message offers force"
+sandbox stop dest
+out=$(cpctl detach myisam --force 2>&1) || RC=$?
+sandbox start dest >/dev/null
+assert_contains "$out" "forced without the destination" "forced detach"
+[ "$(cpctl --json workflow list | jq '.workflows | length')" == 0 ] || fail "a detached workflow is still listed"
+pass "detach: without a destination that never got data; refused (UNAVAILABLE, naming it) when it holds data; --force detaches"
