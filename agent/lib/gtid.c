@@ -178,16 +178,29 @@ err_at(sbuf *err, const char *what, const char *q, size_t qlen, const char *text
     return -1;
 }
 
-/* An empty entry has no text of its own to quote, so quote what surrounds
- * it, starting a little before so the doubled or trailing comma shows. */
-static int err_empty(sbuf *err, const char *what, const char *text, const char *at,
-                     const char *expected)
+/* "<what> in "<text>" at position <at>: <why>", always returning -1. For
+ * an empty entry or a stray blank, which have no text of their own to
+ * quote: the quote starts a little before, so the surroundings show. */
+static int __attribute__((format(printf, 5, 6)))
+err_near(sbuf *err, const char *what, const char *text, const char *at, const char *why, ...)
 {
+    va_list ap;
     const char *from = at - text > 16 ? at - 16 : text;
     sbuf_setf(err, "%s in ", what);
     quote_add(err, from, strlen(from), from != text);
-    sbuf_addf(err, " at position %zu: expected %s", (size_t)(at - text) + 1, expected);
+    sbuf_addf(err, " at position %zu: ", (size_t)(at - text) + 1);
+    va_start(ap, why);
+    sbuf_vaddf(err, why, ap);
+    va_end(ap);
     return -1;
+}
+
+static const char *unexpected_blank(char c)
+{
+    return c == ' '    ? "unexpected space"
+           : c == '\t' ? "unexpected tab"
+           : c == '\n' ? "unexpected newline"
+                       : "unexpected carriage return";
 }
 
 /* ---- set lifetime ------------------------------------------------------- */
@@ -567,15 +580,21 @@ static int interval_parse(const char *text, const char *tok, const char *end, ui
     bool ovf_lo, ovf_hi = false;
     size_t n = dec_parse(tok, end, GTID_MYSQL_GNO_MAX, lo, &ovf_lo);
     const char *p = tok + n;
+    bool zero_led = n > 1 && tok[0] == '0';
 
     *hi = *lo;
     if (n && p < end && *p == '-') {
         size_t m = dec_parse(p + 1, end, GTID_MYSQL_GNO_MAX, hi, &ovf_hi);
+        zero_led = zero_led || (m > 1 && p[1] == '0');
         p = m ? p + 1 + m : tok;
     }
     if (n == 0 || p != end)
         return err_at(err, "malformed GTID interval", tok, len, text, tok,
                       "expected n or a-b with decimal numbers, or a tag");
+    /* MySQL reads numbers as C does: 010 is octal 8, and 08 an error. */
+    if (zero_led)
+        return err_at(err, "malformed GTID interval", tok, len, text, tok,
+                      "remove the leading zeros (MySQL reads 010 as octal 8)");
     if (ovf_lo || ovf_hi)
         return err_at(err, "invalid GTID interval", tok, len, text, tok,
                       "numbers must not exceed %" PRIu64, GTID_MYSQL_GNO_MAX);
@@ -714,6 +733,12 @@ int gtid_set_parse(gtid_flavor flavor, const char *text, gtid_set **out, sbuf *e
     const char *p = skip_space(text);
 
     *out = NULL;
+    if (flavor == GTID_MARIADB && p != text && !*p) {
+        err_near(err, unexpected_blank(*text), text, text,
+                 "MariaDB reads blanks only before a GTID; send \"\" for no position");
+        gtid_set_free(s);
+        return -1;
+    }
     while (*p) {
         const char *comma = strchr(p, ',');
         const char *end = comma ? comma : p + strlen(p);
@@ -721,7 +746,10 @@ int gtid_set_parse(gtid_flavor flavor, const char *text, gtid_set **out, sbuf *e
         int rc;
 
         if (tok_end == p)
-            rc = err_empty(err, what, text, p, expected);
+            rc = err_near(err, what, text, p, "expected %s", expected);
+        else if (flavor == GTID_MARIADB && tok_end != end)
+            rc = err_near(err, unexpected_blank(*tok_end), text, tok_end,
+                          "MariaDB reads blanks only before a GTID; remove it");
         else if (flavor == GTID_MARIADB)
             rc = mariadb_entry_parse(s, text, p, tok_end, err);
         else
@@ -734,7 +762,7 @@ int gtid_set_parse(gtid_flavor flavor, const char *text, gtid_set **out, sbuf *e
             break;
         p = skip_space(comma + 1);
         if (!*p) {
-            err_empty(err, what, text, p, expected);
+            err_near(err, what, text, p, "expected %s", expected);
             gtid_set_free(s);
             return -1;
         }

@@ -9,9 +9,13 @@
  *            "uuid:1-5:7,uuid2:1-3:mytag:1-9": the transactions executed, as
  *            intervals per server uuid and (MySQL 8.4) per tag.
  *
- * Parsing accepts what the servers print (any case, spaces and newlines
- * around commas) and gtid_set_format() writes one canonical text, so two
- * sets are equal exactly when their canonical texts are. Sets of different
+ * Parsing accepts what the servers print and read alike, so a text that
+ * parses can be handed to the server as it is: any case; in a MySQL set,
+ * blanks and newlines around commas (@@gtid_executed has them) but no
+ * leading zeros (MySQL reads 010 as octal); in a MariaDB list, blanks only
+ * before an entry (MariaDB refuses one after a number). gtid_set_format()
+ * writes one canonical text, so two sets are equal exactly when their
+ * canonical texts are. Sets of different
  * flavours are never equal and never contain one another.
  *
  * Errors: functions that can fail return 0 or -1 and put a message in *err,
@@ -39,7 +43,8 @@ void gtid_set_free(gtid_set *s);
 gtid_set *gtid_set_dup(const gtid_set *s);
 gtid_flavor gtid_set_flavor(const gtid_set *s);
 
-/* On error *out is set to NULL. An empty or all-blank text is the empty set. */
+/* On error *out is set to NULL. An empty text is the empty set, and so is
+ * an all-blank MySQL one. */
 int gtid_set_parse(gtid_flavor flavor, const char *text, gtid_set **out, sbuf *err);
 /* Appends the canonical text ("" for the empty set) to out. */
 void gtid_set_format(const gtid_set *s, sbuf *out);

@@ -17,9 +17,15 @@
  * A call is freed when its reference count drops to zero: one reference is
  * held by the application until it ends the call, one by each batch in
  * flight. Methods nobody registered get UNIMPLEMENTED through a generic
- * request_call, so a stray client never hangs. */
+ * request_call, so a stray client never hangs.
+ *
+ * Text is checked here, once for every method, both ways: a request whose
+ * strings are not UTF-8 or hold a NUL, or whose enums hold unknown values,
+ * is refused before any handler sees it; replies and status messages always
+ * go out as valid UTF-8, status messages bounded too (pbcheck.h). */
 #include "rpc/rpc_server.h"
 
+#include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/log.h>
@@ -31,8 +37,10 @@
 
 #include "lib/log.h"
 #include "rpc/pbbuf.h"
+#include "rpc/pbcheck.h"
 
 #define RPC_SEND_QUEUE_MAX 64
+#define RPC_STATUS_MAX 1000 /* bytes of grpc-message */
 #define RPC_MAX_ENDPOINTS 4
 
 typedef enum { TAG_REQUEST, TAG_RECV, TAG_SEND, TAG_CLOSE, TAG_SHUTDOWN } rpc_tag_kind;
@@ -142,6 +150,60 @@ static void pump_main(void *arg)
 
 /* ---- message coding ------------------------------------------------------- */
 
+/* The request in bb, or NULL with *why set: bytes that do not decode as d,
+ * or a string or enum field no handler should see (pbcheck.h). */
+static ProtobufCMessage *request_decode(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb, sbuf *why)
+{
+    grpc_byte_buffer_reader r;
+    ProtobufCMessage *m = NULL;
+    grpc_slice s = grpc_empty_slice();
+    if (grpc_byte_buffer_reader_init(&r, bb)) {
+        s = grpc_byte_buffer_reader_readall(&r);
+        grpc_byte_buffer_reader_destroy(&r);
+        m = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
+    }
+    if (!m) {
+        sbuf_setf(why, "malformed request: cannot decode it as %s; check the client's .proto version", d->name);
+    } else if (pbcheck_request(d, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), why) != 0) {
+        protobuf_c_message_free_unpacked(m, NULL);
+        m = NULL;
+    }
+    grpc_slice_unref(s);
+    return m;
+}
+
+/* Replies quote live agent state (a server's error, a table's name) that is
+ * not always UTF-8; strict clients would refuse the whole message, so such
+ * strings go out escaped, from a copy (pbcheck.h). */
+static grpc_byte_buffer *reply_pack(const rpc_call *c, const ProtobufCMessage *m)
+{
+    ProtobufCMessage *copy;
+    grpc_byte_buffer *bb = pbbuf_pack(pbcheck_reply(m, &copy));
+    if (copy) {
+        log_debug("rpc", "%s: escaped bytes that are not UTF-8 in the reply", rpc_call_method(c));
+        protobuf_c_message_free_unpacked(copy, NULL);
+    }
+    return bb;
+}
+
+/* grpc-message travels as an HTTP/2 header: keep it valid UTF-8 and short,
+ * whatever a handler put in it (a name echoed from the request, a server's
+ * error). Cut at a character boundary, then "...". */
+static grpc_slice status_details(const char *msg)
+{
+    sbuf sb = SBUF_INIT;
+    sbuf_add_printable(&sb, msg, strlen(msg), RPC_STATUS_MAX);
+    if (sb.len > RPC_STATUS_MAX) { /* escapes made it longer */
+        size_t n = RPC_STATUS_MAX - 3;
+        while (n > 0 && ((unsigned char)sb.buf[n] & 0xC0) == 0x80)
+            n--;
+        sbuf_setlen(&sb, n);
+        sbuf_adds(&sb, "...");
+    }
+    grpc_slice s = grpc_slice_from_copied_buffer(sbuf_cstr(&sb), sb.len);
+    sbuf_free(&sb);
+    return s;
+}
 
 /* ---- calls ------------------------------------------------------------------ */
 
@@ -256,7 +318,7 @@ static void call_finish(rpc_call *c, grpc_status_code code, const char *msg)
     c->app_done = true;
     c->status = code;
     grpc_slice_unref(c->status_details);
-    c->status_details = grpc_slice_from_copied_string(msg ? msg : "");
+    c->status_details = status_details(msg ? msg : "");
     c->status_queued = true;
     call_flush(c);
     call_unref(c);
@@ -265,7 +327,7 @@ static void call_finish(rpc_call *c, grpc_status_code code, const char *msg)
 void rpc_call_reply(rpc_call *c, const ProtobufCMessage *resp)
 {
     if (!c->cancelled && c->qcount < RPC_SEND_QUEUE_MAX) {
-        c->queue[(c->qhead + c->qcount) % RPC_SEND_QUEUE_MAX] = pbbuf_pack(resp);
+        c->queue[(c->qhead + c->qcount) % RPC_SEND_QUEUE_MAX] = reply_pack(c, resp);
         c->qcount++;
     }
     call_finish(c, GRPC_STATUS_OK, NULL);
@@ -302,7 +364,7 @@ int rpc_call_send(rpc_call *c, const ProtobufCMessage *msg)
         call_flush(c);
         return -1;
     }
-    c->queue[(c->qhead + c->qcount) % RPC_SEND_QUEUE_MAX] = pbbuf_pack(msg);
+    c->queue[(c->qhead + c->qcount) % RPC_SEND_QUEUE_MAX] = reply_pack(c, msg);
     c->qcount++;
     call_flush(c);
     return 0;
@@ -342,16 +404,16 @@ static void call_on_recv(rpc_call *c, int ok, void *ctx)
         call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "request message missing");
         return;
     }
-    ProtobufCMessage *req = pbbuf_unpack(c->method->request, bb);
+    sbuf why = SBUF_INIT;
+    ProtobufCMessage *req = request_decode(c->method->request, bb, &why);
     grpc_byte_buffer_destroy(bb);
-    if (!req) {
-        rpc_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT,
-                      "malformed request: cannot decode it as %s; check the client's .proto version",
-                      c->method->request->name);
-        return;
+    if (req) {
+        c->method->handler(c, req, ctx);
+        protobuf_c_message_free_unpacked(req, NULL);
+    } else {
+        rpc_call_fail(c, GRPC_STATUS_INVALID_ARGUMENT, "%s", sbuf_cstr(&why));
     }
-    c->method->handler(c, req, ctx);
-    protobuf_c_message_free_unpacked(req, NULL);
+    sbuf_free(&why);
 }
 
 static void call_on_close(rpc_call *c)

@@ -28,7 +28,9 @@ typedef struct rpc_call rpc_call;
 
 typedef enum { RPC_UNARY, RPC_SERVER_STREAM } rpc_kind;
 
-/* The request is freed when the handler returns: copy what you keep. */
+/* The request is freed when the handler returns: copy what you keep. Its
+ * strings are valid UTF-8 without NUL bytes and its enums hold values the
+ * .proto defines (pbcheck.h); the rest is the handler's to validate. */
 typedef void (*rpc_handler)(rpc_call *call, const ProtobufCMessage *req, void *ctx);
 typedef void (*rpc_cancel_cb)(rpc_call *call, void *data);
 

@@ -31,6 +31,32 @@ function firstN(stream, n) {
   });
 }
 
+// Raw request bytes, for what a protobuf library would never send: a NUL
+// inside a string, bytes that are not UTF-8, an enum value the .proto lacks.
+const wire = {
+  varint(n) {
+    let v = BigInt.asUintN(64, BigInt(n));
+    const out = [];
+    do { let b = Number(v & 0x7fn); v >>= 7n; if (v) b |= 0x80; out.push(b); } while (v);
+    return Buffer.from(out);
+  },
+  bytes: (field, b) => Buffer.concat([wire.varint((field << 3) | 2), wire.varint(Buffer.from(b).length), Buffer.from(b)]),
+  enum: (field, n) => Buffer.concat([wire.varint(field << 3), wire.varint(n)]),
+};
+
+// The call's error (null on success), for a request sent as raw bytes.
+function rawCall(method, bytes) {
+  const raw = new grpc.Client(target, creds);
+  return new Promise((resolve) => raw.makeUnaryRequest(`/tabletagent.v1.TabletAgent/${method}`,
+    (b) => b, (b) => b, bytes, { deadline: deadline() }, (err) => { raw.close(); resolve(err); }));
+}
+
+function assertInvalid(err, details) {
+  assert.ok(err, 'the call must fail');
+  assert.equal(err.code, grpc.status.INVALID_ARGUMENT, `code ${err.code}: ${err.details}`);
+  assert.ok(err.details.includes(details), `"${details}" not in: ${err.details}`);
+}
+
 async function check(name, fn) {
   await fn();
   console.log(`ok   [node] ${name}`);
@@ -79,6 +105,40 @@ async function main() {
         try { assert.equal(err && err.code, grpc.status.UNIMPLEMENTED); resolve(); } catch (e) { reject(e); }
       }));
     raw.close();
+  });
+  await check('a name with a NUL byte gets INVALID_ARGUMENT, not a lookup of its prefix', async () => {
+    assertInvalid(await rawCall('GetWorkflow', wire.bytes(1, 'wf\0evil')), 'name contains a NUL byte');
+    const dest = Buffer.concat([wire.bytes(1, '127.0.0.1'), wire.bytes(4, 'ro\0ot')]);
+    assertInvalid(await rawCall('CreateImport', Buffer.concat([wire.bytes(1, 'nulwf'), wire.bytes(2, dest)])),
+      'destination.user contains a NUL byte');
+  });
+  await check('a string that is not UTF-8 gets INVALID_ARGUMENT', async () => {
+    assertInvalid(await rawCall('GetWorkflow', wire.bytes(1, Buffer.from([0x77, 0x66, 0xff]))),
+      'name is not valid UTF-8');
+    const tables = wire.bytes(1, Buffer.from([0x64, 0x62, 0x2e, 0xc3]));
+    assertInvalid(await rawCall('Preflight', wire.bytes(2, tables)), 'tables.include[0] is not valid UTF-8');
+  });
+  await check('an unknown enum value gets INVALID_ARGUMENT naming the choices', async () => {
+    const dest = Buffer.concat([wire.bytes(1, '127.0.0.1'), wire.bytes(4, 'agent')]);
+    const req = Buffer.concat([wire.bytes(1, 'enumwf'), wire.bytes(2, dest), wire.bytes(4, wire.enum(4, 7))]);
+    assertInvalid(await rawCall('CreateImport', req),
+      'options.ddl: unknown value 7 (use DDL_STOP, DDL_EXEC or DDL_IGNORE)');
+    assertInvalid(await rawCall('Detach', Buffer.concat([wire.bytes(1, 'nowf'), wire.enum(2, 9)])),
+      'primary: unknown value 9 (use SIDE_SOURCE or SIDE_DESTINATION)');
+  });
+  await check('a GTID with a blank MariaDB refuses gets INVALID_ARGUMENT', async () => {
+    const req = { name: 'blankgtid', target: { host: '127.0.0.1', port: 1, user: 'agent', password: 'x' },
+      start: { gtid: '0-1-1 ,1-1-1' } };
+    await assert.rejects(unary(agent, 'StartStream', req), (e) => {
+      assertInvalid(e, 'start.gtid: unexpected space in "0-1-1 ,1-1-1" at position 6');
+      return true;
+    });
+  });
+  await check('a status message stays short and valid UTF-8 whatever it echoes', async () => {
+    const err = await rawCall('GetWorkflow', wire.bytes(1, '\u00e9'.repeat(3000)));
+    assert.equal(err && err.code, grpc.status.NOT_FOUND);
+    assert.ok(Buffer.byteLength(err.details) <= 1000, `${Buffer.byteLength(err.details)} bytes`);
+    assert.ok(err.details.endsWith('...') && !err.details.includes('\ufffd'), err.details.slice(-20));
   });
   await check('the agent still answers after the bad calls', async () => {
     const st = await unary(agent, 'GetStatus', {});
