@@ -246,6 +246,36 @@ void service_close(service *s)
 
 /* ---- names ----------------------------------------------------------------------- */
 
+static bool name_valid(rpc_call *call, const char *name)
+{
+    sbuf err = SBUF_INIT;
+    bool ok = pbconv_name(name, "name", &err) == 0;
+    if (!ok)
+        rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.buf);
+    sbuf_free(&err);
+    return ok;
+}
+
+import_wf *service_workflow(service *s, rpc_call *call, const char *name)
+{
+    if (!name_valid(call, name))
+        return NULL;
+    import_wf *wf = workflows_get(s->agent->workflows, name);
+    if (!wf)
+        rpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no workflow named \"%s\"; cpctl workflow list shows them", name);
+    return wf;
+}
+
+stream *service_stream(service *s, rpc_call *call, const char *name)
+{
+    if (!name_valid(call, name))
+        return NULL;
+    stream *st = streams_get(s->agent->streams, name);
+    if (!st)
+        rpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no stream named \"%s\"; cpctl status lists them", name);
+    return st;
+}
+
 #define REVERSE_SUFFIX ".reverse"
 
 bool service_name_taken_by_workflow(service *s, const char *name, sbuf *err)

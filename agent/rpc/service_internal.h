@@ -40,6 +40,12 @@ struct svc_job {
  * work, the call fails with UNAVAILABLE and done runs at once. */
 void svc_job_start(service *s, rpc_call *call, svc_job *j, const char *what, svc_job_fn run, svc_job_fn done);
 
+/* The workflow (stream) a request names, or NULL after failing the call:
+ * INVALID_ARGUMENT for a name no workflow could have (empty, bad
+ * characters), NOT_FOUND for one that none has. */
+import_wf *service_workflow(service *s, rpc_call *call, const char *name);
+stream *service_stream(service *s, rpc_call *call, const char *name);
+
 /* Is name a workflow's, or one of its streams' (NAME.reverse)? err says
  * whose. */
 bool service_name_taken_by_workflow(service *s, const char *name, sbuf *err);

@@ -174,17 +174,15 @@ void handle_stop_stream(rpc_call *call, const ProtobufCMessage *req, void *ctx)
 {
     service *s = ctx;
     const Tabletagent__V1__StopStreamRequest *r = (const void *)req;
-    if (streams_stop(s->agent->streams, r->name, stop_done, call) == STREAMS_NOT_FOUND)
-        rpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no stream named \"%s\"", r->name);
+    if (service_stream(s, call, r->name))
+        streams_stop(s->agent->streams, r->name, stop_done, call);
 }
 
 void handle_get_stream(rpc_call *call, const ProtobufCMessage *req, void *ctx)
 {
     service *s = ctx;
     const Tabletagent__V1__GetStreamRequest *r = (const void *)req;
-    stream *st = streams_get(s->agent->streams, r->name);
-    if (!st)
-        rpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no stream named \"%s\"", r->name);
-    else
+    stream *st = service_stream(s, call, r->name);
+    if (st)
         reply_stream(call, st);
 }

@@ -86,11 +86,9 @@ void handle_vdiff(rpc_call *call, const ProtobufCMessage *req, void *ctx)
 {
     service *s = ctx;
     const Tabletagent__V1__VDiffRequest *r = (const void *)req;
-    import_wf *wf = workflows_get(s->agent->workflows, r->name);
-    if (!wf) {
-        rpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no workflow named \"%s\"", r->name);
+    import_wf *wf = service_workflow(s, call, r->name);
+    if (!wf)
         return;
-    }
     if (r->chunk_rows > 1000000) {
         rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "chunk_rows must be at most 1000000 (0: the default 1000)");
         return;
@@ -103,9 +101,7 @@ void handle_get_vdiff(rpc_call *call, const ProtobufCMessage *req, void *ctx)
 {
     service *s = ctx;
     const Tabletagent__V1__VDiffRequest *r = (const void *)req;
-    import_wf *wf = workflows_get(s->agent->workflows, r->name);
-    if (!wf)
-        rpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no workflow named \"%s\"", r->name);
-    else
+    import_wf *wf = service_workflow(s, call, r->name);
+    if (wf)
         reply_report(call, wf);
 }

@@ -184,10 +184,8 @@ void handle_get_workflow(rpc_call *call, const ProtobufCMessage *req, void *ctx)
 {
     service *s = ctx;
     const Tabletagent__V1__GetWorkflowRequest *r = (const void *)req;
-    import_wf *wf = workflows_get(s->agent->workflows, r->name);
-    if (!wf)
-        rpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no workflow named \"%s\"", r->name);
-    else
+    import_wf *wf = service_workflow(s, call, r->name);
+    if (wf)
         reply_workflow(s, call, wf);
 }
 
@@ -227,17 +225,9 @@ static void command_done(import_wf *wf, const wf_cmd_result *res, void *data)
     free(p);
 }
 
-static import_wf *find_or_fail(service *s, rpc_call *call, const char *name)
-{
-    import_wf *wf = workflows_get(s->agent->workflows, name);
-    if (!wf)
-        rpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no workflow named \"%s\"", name);
-    return wf;
-}
-
 static void workflow_command(service *s, rpc_call *call, const char *name, wf_cmd_kind kind, db_endpoint *dest)
 {
-    import_wf *wf = find_or_fail(s, call, name);
+    import_wf *wf = service_workflow(s, call, name);
     if (!wf) {
         db_endpoint_free(dest);
         return;
@@ -316,7 +306,7 @@ static bool cutover_in_flight(import_wf *wf)
 
 static void cutover_command(service *s, rpc_call *call, const Tabletagent__V1__CutoverRequest *r, wf_cmd_kind kind)
 {
-    import_wf *wf = find_or_fail(s, call, r->name);
+    import_wf *wf = service_workflow(s, call, r->name);
     if (!wf)
         return;
     if (cutover_in_flight(wf)) {
@@ -324,8 +314,15 @@ static void cutover_command(service *s, rpc_call *call, const Tabletagent__V1__C
                       wf_state_name(import_state(wf)));
         return;
     }
-    if (r->max_lag_seconds < 0 || r->timeout_ms > 3600000) {
-        rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "max_lag_seconds must be >= 0 and timeout_ms at most 3600000");
+    if (!(r->max_lag_seconds >= 0 && r->max_lag_seconds <= 86400)) { /* NaN fails both */
+        rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "max_lag_seconds must be a number from 0 to 86400 "
+                      "(0: the default 10)");
+        return;
+    }
+    if (r->timeout_ms && (r->timeout_ms < CUTOVER_MIN_TIMEOUT_MS || r->timeout_ms > 3600000)) {
+        rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "timeout_ms %u is outside %u to 3600000: a switch needs at "
+                      "least %u ms to fence, catch up and commit (0: the default 30000)", r->timeout_ms,
+                      CUTOVER_MIN_TIMEOUT_MS, CUTOVER_MIN_TIMEOUT_MS);
         return;
     }
     wf_cmd_args args = {.timeout_ms = r->timeout_ms, .max_lag_s = r->max_lag_seconds};
@@ -374,7 +371,7 @@ void handle_detach(rpc_call *call, const ProtobufCMessage *req, void *ctx)
 {
     service *s = ctx;
     const Tabletagent__V1__DetachRequest *r = (const void *)req;
-    import_wf *wf = find_or_fail(s, call, r->name);
+    import_wf *wf = service_workflow(s, call, r->name);
     if (!wf)
         return;
     if (cutover_in_flight(wf)) {

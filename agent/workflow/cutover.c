@@ -201,6 +201,25 @@ static void test_pause(const char *step)
     nanosleep(&ts, NULL);
 }
 
+/* Waiting for a lock counts against the operation's deadline: never
+ * longer than what is left of it (but at least a second, the server's
+ * unit), nor than LOCK_WAIT_S. */
+static unsigned op_lock_wait_s(const op *o)
+{
+    int64_t left = (o->deadline - wf_now_ms()) / 1000;
+    return left < 1 ? 1 : left > LOCK_WAIT_S ? LOCK_WAIT_S : (unsigned)left;
+}
+
+/* Past the deadline before the point of no return: give up (-2). */
+static int op_late(op *o)
+{
+    if (wf_now_ms() < o->deadline)
+        return 0;
+    sbuf_setf(&o->err, "the operation's time (timeout_ms %u) ran out", o->cmd->args.timeout_ms ? o->cmd->args.timeout_ms
+                                                                                                : DEFAULT_TIMEOUT_MS);
+    return -2;
+}
+
 static void step_start(op *o, const char *name)
 {
     o->step = name;
@@ -389,11 +408,13 @@ static int switch_prepare(op *o, journal *j, fence **f)
     fence_record planned = {0};
     if ((e = fence_plan(&wf->source, wf->def.fence_exempt, &planned, &o->err)) != 0 ||
         (fence_copy(&j->source_fence, &planned), (e = journal_write(wf->dest, wf->def.sidecar, wf->def.name, j, &o->err)) != 0) ||
-        (e = fence_raise(&wf->source, &planned, LOCK_WAIT_S, f, &o->err)) != 0) {
+        (e = fence_raise(&wf->source, &planned, op_lock_wait_s(o), f, &o->err)) != 0) {
         fence_record_clear(&planned);
         return -1;
     }
     fence_record_clear(&planned);
+    if (op_late(o))
+        return -2;
     step_end(o, true);
 
     step_start(o, "source_position");
@@ -533,11 +554,13 @@ static int reverse_prepare(op *o, journal *j, MYSQL *src, fence **f)
     if ((e = fence_plan(&wf->def.dest, wf->def.fence_exempt, &planned, &o->err)) != 0 ||
         (fence_copy(&j->dest_fence, &planned), (e = cutover_setup(src, wf->def.sidecar, &o->err)) != 0) ||
         (e = journal_write(src, wf->def.sidecar, wf->def.name, j, &o->err)) != 0 ||
-        (e = fence_raise(&wf->def.dest, &planned, LOCK_WAIT_S, f, &o->err)) != 0) {
+        (e = fence_raise(&wf->def.dest, &planned, op_lock_wait_s(o), f, &o->err)) != 0) {
         fence_record_clear(&planned);
         return -1;
     }
     fence_record_clear(&planned);
+    if (op_late(o))
+        return -2;
     step_end(o, true);
 
     step_start(o, "dest_position");

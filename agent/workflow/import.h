@@ -89,6 +89,9 @@ typedef struct wf_cmd_args {
 } wf_cmd_args;
 
 #define CUTOVER_MAX_STEPS 16
+/* The shortest timeout a switch or reverse can honour: fencing waits for
+ * locks in whole seconds. */
+#define CUTOVER_MIN_TIMEOUT_MS 1000
 
 typedef struct cutover_step {
     const char *name;

@@ -101,6 +101,27 @@ assert_eq "$(wf_field .state)" "WORKFLOW_REPLICATING" "state after the rolled-ba
 wait $locker || true
 check_step "timed-out switch rolled back"
 
+# ---- a switch keeps to its deadline, also while waiting for a lock; bad values -------------
+sandbox sql source -e "LOCK TABLES app.items WRITE; SELECT SLEEP(8)" >/dev/null 2>&1 &
+locker=$!
+sleep 0.5
+t0=$(date +%s%N)
+out=$(cpctl switch lc --timeout-ms 1500 2>&1) && fail "a switch got through a held lock"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -lt 3500 ] || fail "a switch with timeout_ms 1500 took $ms ms"
+assert_contains "$out" "fence_source" "the step that waited is named"
+assert_eq "$(read_only source)" "0" "source writable after the switch that ran out of time"
+kill "$locker" 2>/dev/null || true
+wait "$locker" 2>/dev/null || true
+for bad in "--timeout-ms 1" "--max-lag nan" "--max-lag -1"; do
+    out=$(cpctl switch lc $bad 2>&1) && fail "switch $bad was accepted"
+    assert_contains "$out" "INVALID_ARGUMENT" "switch $bad"
+done
+out=$(cpctl workflow status "" 2>&1) && fail "an empty workflow name was looked up"
+assert_contains "$out" "INVALID_ARGUMENT" "empty name"
+pass "a switch waiting for a lock gives up in ${ms} ms with timeout_ms 1500; timeout_ms 1, NaN or negative lag and empty names: INVALID_ARGUMENT"
+check_step "switch that ran out of time"
+
 # ---- concurrent commands ---------------------------------------------------------------
 stop_agent
 TABLET_AGENT_TEST_PAUSE_AFTER=catch_up:2500 start_agent
