@@ -221,6 +221,7 @@ static int wf_load_tables(import_wf *wf, sbuf *err)
     wf->phases = phases;
     wf->estimates = estimates;
     wf->ntables = n;
+    wf->tables_epoch++;
     uv_mutex_unlock(&wf->lock);
     wf->rows = rows;
     wf->schemas = schemas;
@@ -240,6 +241,7 @@ void wf_unload(import_wf *wf)
     wf->phases = NULL;
     wf->estimates = NULL;
     wf->ntables = 0;
+    wf->tables_epoch++;
     uv_mutex_unlock(&wf->lock);
     for (size_t i = 0; i < n; i++) {
         free(tables[i].last_key);

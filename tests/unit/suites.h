@@ -10,7 +10,8 @@
     X(messages)        \
     X(vrepl)           \
     X(decoder)         \
-    X(preflight)
+    X(preflight)       \
+    X(progress)
 
 #define UNIT_DECLARE(name) int suite_##name(void);
 UNIT_SUITES(UNIT_DECLARE)
