@@ -536,8 +536,27 @@ wf_state import_state(import_wf *wf)
     return wf_get_state(wf);
 }
 
+/* Before the copy's table list exists, setup's list of the tables it is
+ * creating stands in for it, so a long setup shows its progress. */
+static void status_creating(import_wf *wf, wf_status *out)
+{
+    out->ntables = wf->ncreating;
+    out->tables = xcalloc(wf->ncreating + 1, sizeof *out->tables);
+    for (size_t i = 0; i < wf->ncreating; i++) {
+        const wf_table_status *c = &wf->creating[i];
+        out->tables[i] = *c;
+        out->tables[i].schema = xstrdup(c->schema);
+        out->tables[i].name = xstrdup(c->name);
+        out->rows_estimated += c->rows_estimated;
+    }
+}
+
 static void status_tables(import_wf *wf, wf_status *out)
 {
+    if (!wf->ntables && wf->ncreating) {
+        status_creating(wf, out);
+        return;
+    }
     out->ntables = wf->ntables;
     out->tables = xcalloc(wf->ntables + 1, sizeof *out->tables);
     for (size_t i = 0; i < wf->ntables; i++) {

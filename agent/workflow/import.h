@@ -39,7 +39,7 @@ const char *wf_state_name(wf_state s);
 typedef struct wf_table_status {
     char *schema;
     char *name;
-    const char *phase; /* pending, copying, copied, indexing, done */
+    const char *phase; /* creating, pending, copying, copied, indexing, done */
     uint64_t rows_copied;
     uint64_t rows_estimated;
 } wf_table_status;

@@ -59,6 +59,8 @@ struct import_wf {
     uint64_t *estimates;
     size_t ntables;
     uint64_t tables_epoch; /* counts the table lists published above */
+    wf_table_status *creating; /* setup: the new tables, until tables is published */
+    size_t ncreating;
     copier *copier;
     wf_rate rate;
     vpos position;
