@@ -1,5 +1,7 @@
 /* cmd_workflow: `import` (create an import workflow and follow it with a
- * live progress bar) and `workflow status|list|pause|resume`. */
+ * live progress bar) and `workflow status|list|pause|resume|follow`.
+ * The live view fits the terminal (render.c picks the busiest tables);
+ * `status` shows at most 20 tables, and with --json every one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,11 +61,13 @@ static int follow(cp_ctx *ctx, const char *name)
     Tabletagent__V1__GetWorkflowRequest req = TABLETAGENT__V1__GET_WORKFLOW_REQUEST__INIT;
     req.name = (char *)name;
     cp_follow_ops ops = {PATH("GetWorkflow"), "import", &req.base, &tabletagent__v1__workflow__descriptor,
-                         settled, render_workflow, render_workflow_line};
+                         settled, render_workflow, render_workflow_line, render_workflow_fit};
     ProtobufCMessage *last;
     int rc = cp_follow(ctx, &ops, &last);
     if (rc != EXIT_OK)
         return rc;
+    if (!ctx->json && !isatty(STDOUT_FILENO)) /* the line view: end with the tables */
+        print_workflow(ctx, last);
     int state = ((const Tabletagent__V1__Workflow *)last)->state;
     protobuf_c_message_free_unpacked(last, NULL);
     return state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_ERROR ? EXIT_FAILED : EXIT_OK;

@@ -84,6 +84,9 @@ typedef struct cp_follow_ops {
     bool (*settled)(const ProtobufCMessage *m);
     void (*render)(const ProtobufCMessage *m, sbuf *out);
     void (*render_line)(const ProtobufCMessage *m, sbuf *out);
+    /* Optional, used instead of render on a terminal: the view in at most
+     * `lines` lines `cols` wide; prev is the reply drawn before, or NULL. */
+    void (*render_fit)(const ProtobufCMessage *m, const ProtobufCMessage *prev, int lines, int cols, sbuf *out);
 } cp_follow_ops;
 int cp_follow(cp_ctx *ctx, const cp_follow_ops *ops, ProtobufCMessage **last);
 int cmd_vdiff(cp_ctx *ctx, int argc, char **argv);
@@ -100,7 +103,16 @@ void reconciler_stop(reconciler *r);
 void render_status(const ProtobufCMessage *status, const char *agent_addr, sbuf *out);
 void render_status_line(const ProtobufCMessage *status, sbuf *out);
 void render_stream(const ProtobufCMessage *stream, sbuf *out);
+/* At most 20 table lines; render_workflow_fit fits the whole view in
+ * `lines` (<= 0: no screen, 20 table lines) of `cols` columns. */
 void render_workflow(const ProtobufCMessage *workflow, sbuf *out);
+void render_workflow_fit(const ProtobufCMessage *workflow, const ProtobufCMessage *prev, int lines, int cols,
+                         sbuf *out);
+/* Terminal columns UTF-8 text takes (wide characters two), and the rows
+ * text of several lines takes on a screen `cols` wide, wrapped lines
+ * included. */
+size_t render_width(const char *s, size_t len);
+int render_rows(const char *text, int cols);
 void render_workflow_line(const ProtobufCMessage *workflow, sbuf *out);
 void render_count(uint64_t n, sbuf *out);
 void render_vdiff(const ProtobufCMessage *report, sbuf *out);

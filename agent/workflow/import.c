@@ -548,8 +548,27 @@ wf_state import_state(import_wf *wf)
     return wf_get_state(wf);
 }
 
+/* Before the copy's table list exists, setup's list of the tables it is
+ * creating stands in for it, so a long setup shows its progress. */
+static void status_creating(import_wf *wf, wf_status *out)
+{
+    out->ntables = wf->ncreating;
+    out->tables = xcalloc(wf->ncreating + 1, sizeof *out->tables);
+    for (size_t i = 0; i < wf->ncreating; i++) {
+        const wf_table_status *c = &wf->creating[i];
+        out->tables[i] = *c;
+        out->tables[i].schema = xstrdup(c->schema);
+        out->tables[i].name = xstrdup(c->name);
+        out->rows_estimated += c->rows_estimated;
+    }
+}
+
 static void status_tables(import_wf *wf, wf_status *out)
 {
+    if (!wf->ntables && wf->ncreating) {
+        status_creating(wf, out);
+        return;
+    }
     out->ntables = wf->ntables;
     out->tables = xcalloc(wf->ntables + 1, sizeof *out->tables);
     for (size_t i = 0; i < wf->ntables; i++) {
@@ -567,20 +586,32 @@ static void status_tables(import_wf *wf, wf_status *out)
     }
 }
 
+#define RATE_WINDOW_MS 2000
+
+void wf_rate_update(wf_rate *r, int64_t now_ms, uint64_t count, uint64_t epoch)
+{
+    if (!r->t0_ms || epoch != r->epoch || count < r->count0) {
+        r->t0_ms = now_ms;
+        r->count0 = count;
+        r->epoch = epoch;
+    } else if (now_ms - r->t0_ms >= RATE_WINDOW_MS) {
+        r->per_second = (double)(count - r->count0) * 1000.0 / (double)(now_ms - r->t0_ms);
+        r->t0_ms = now_ms;
+        r->count0 = count;
+    }
+}
+
+int64_t wf_rate_eta(uint64_t done, uint64_t total, double per_second)
+{
+    uint64_t left = total > done ? total - done : 0;
+    return left == 0 ? 0 : per_second > 0 ? (int64_t)((double)left / per_second) : -1;
+}
+
 static void status_rate(import_wf *wf, wf_status *out)
 {
-    int64_t now = wf_now_ms();
-    if (!wf->rate_t0) {
-        wf->rate_t0 = now;
-        wf->rate_rows0 = out->rows_copied;
-    } else if (now - wf->rate_t0 >= 2000) {
-        wf->rate = (double)(out->rows_copied - wf->rate_rows0) * 1000.0 / (double)(now - wf->rate_t0);
-        wf->rate_t0 = now;
-        wf->rate_rows0 = out->rows_copied;
-    }
-    out->rows_per_second = wf->rate;
-    uint64_t left = out->rows_estimated > out->rows_copied ? out->rows_estimated - out->rows_copied : 0;
-    out->eta_seconds = left == 0 ? 0 : wf->rate > 0 ? (int64_t)((double)left / wf->rate) : -1;
+    wf_rate_update(&wf->rate, wf_now_ms(), out->rows_copied, wf->tables_epoch);
+    out->rows_per_second = wf->rate.per_second;
+    out->eta_seconds = wf_rate_eta(out->rows_copied, out->rows_estimated, wf->rate.per_second);
 }
 
 void import_status(import_wf *wf, wf_status *out)

@@ -39,7 +39,7 @@ const char *wf_state_name(wf_state s);
 typedef struct wf_table_status {
     char *schema;
     char *name;
-    const char *phase; /* pending, copying, copied, indexing, done */
+    const char *phase; /* creating, pending, copying, copied, indexing, done */
     uint64_t rows_copied;
     uint64_t rows_estimated;
 } wf_table_status;
@@ -65,6 +65,25 @@ typedef struct wf_status {
 } wf_status;
 
 void wf_status_clear(wf_status *s);
+
+/* A copy rate, measured over windows of at least two seconds. The count
+ * fed in can go down (a table's rows recounted from the sidecar after a
+ * failure, or a table copied again) or jump up without any copying (an
+ * agent restart loads the rows an earlier process copied); either way the
+ * difference is not rows copied in the window, so a new window starts from
+ * the count and the last rate stands until it ends. `epoch` names the
+ * table list the count is summed over: a new list is such a jump. */
+typedef struct wf_rate {
+    int64_t t0_ms;     /* start of the current window; 0: none yet */
+    uint64_t count0;   /* the count then */
+    uint64_t epoch;
+    double per_second; /* over the last whole window; 0 until one ends */
+} wf_rate;
+
+void wf_rate_update(wf_rate *r, int64_t now_ms, uint64_t count, uint64_t epoch);
+/* Seconds until done reaches total at this rate: 0 when nothing is left,
+ * -1 when the rate is unknown. */
+int64_t wf_rate_eta(uint64_t done, uint64_t total, double per_second);
 
 typedef struct import_wf import_wf;
 

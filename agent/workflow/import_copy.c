@@ -2,10 +2,11 @@
  * invariant that the cycles keep, and import_internal.h for the split.
  *
  * Setup creates the sidecar tables and, for a new workflow, the destination
- * tables from SHOW CREATE TABLE (secondary indexes deferred); it then loads
- * each table's resume point. A copy cycle catches the stream up, opens a
- * snapshot at exactly the stream's position and copies pages from it for at
- * most snapshot_seconds. */
+ * tables from SHOW CREATE TABLE (secondary indexes deferred), publishing
+ * the list of them first so a status shows the creation's progress; it
+ * then loads each table's resume point. A copy cycle catches the stream
+ * up, opens a snapshot at exactly the stream's position and copies pages
+ * from it for at most snapshot_seconds. */
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <stdlib.h>
@@ -130,6 +131,38 @@ static int wf_create_table(import_wf *wf, const schema_table *t, sbuf *deferred,
     return e;
 }
 
+/* ---- the tables being created --------------------------------------------------- */
+
+/* Setup publishes its list of new tables before creating the first one
+ * (phase "creating", then "pending" once made), so that a status during a
+ * long setup shows how far it is; the copy's own list replaces it. Like
+ * the copy's list, its phases and estimates change under wf->lock; the
+ * names are fixed while it is published. */
+static void wf_creating_publish(import_wf *wf, wf_table_status *list, size_t n)
+{
+    uv_mutex_lock(&wf->lock);
+    wf->creating = list;
+    wf->ncreating = n;
+    uv_mutex_unlock(&wf->lock);
+}
+
+static void wf_creating_set(import_wf *wf, size_t i, const char *phase, uint64_t rows_estimated)
+{
+    uv_mutex_lock(&wf->lock);
+    wf->creating[i].phase = phase;
+    wf->creating[i].rows_estimated = rows_estimated;
+    uv_mutex_unlock(&wf->lock);
+}
+
+static void wf_creating_free(wf_table_status *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(list[i].schema);
+        free(list[i].name);
+    }
+    free(list);
+}
+
 /* A new workflow: find the tables, create them on the destination. */
 static int wf_discover(import_wf *wf, sbuf *err)
 {
@@ -143,13 +176,19 @@ static int wf_discover(import_wf *wf, sbuf *err)
     sbuf_free(&q);
     if (e)
         return e;
+    wf_table_status *list = xcalloc(mysql_num_rows(r) + 1, sizeof *list);
+    size_t n = 0;
     MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r)))
+        if (table_filter_match(&wf->def.tables, row[0], row[1]))
+            list[n++] = (wf_table_status){xstrdup(row[0]), xstrdup(row[1]), "creating", 0, 0};
+    mysql_free_result(r);
+    wf_creating_publish(wf, list, n);
+    log_info("workflow", "%s: new import: creating %zu destination table(s)", wf->def.name, n);
     size_t added = 0;
-    while (!e && (row = mysql_fetch_row(r))) {
-        if (!table_filter_match(&wf->def.tables, row[0], row[1]))
-            continue;
+    for (size_t i = 0; !e && i < n; i++) {
         schema_table *t;
-        if ((e = schema_table_load(wf->src, row[0], row[1], &t, err)) != 0)
+        if ((e = schema_table_load(wf->src, list[i].schema, list[i].name, &t, err)) != 0)
             break;
         if (t->nkey == 0) {
             sbuf_addf(&nokey, "%s`%s`.`%s`", nokey.len ? ", " : "", t->schema, t->name);
@@ -163,10 +202,11 @@ static int wf_discover(import_wf *wf, sbuf *err)
             e = sidecar_copy_add(wf->dest, wf->def.sidecar, wf->def.name, &c, err);
             added++;
         }
+        if (!e)
+            wf_creating_set(wf, i, "pending", t->est_rows);
         sbuf_free(&deferred);
         schema_table_free(t);
     }
-    mysql_free_result(r);
     if (!e && nokey.len) {
         sbuf_setf(err, "tables without a PRIMARY KEY or NOT NULL UNIQUE key cannot be copied or replicated: %s; "
                        "add a key or exclude them (run preflight)", nokey.buf);
@@ -221,7 +261,13 @@ static int wf_load_tables(import_wf *wf, sbuf *err)
     wf->phases = phases;
     wf->estimates = estimates;
     wf->ntables = n;
+    wf->tables_epoch++;
+    wf_table_status *creating = wf->creating;
+    size_t ncreating = wf->ncreating;
+    wf->creating = NULL;
+    wf->ncreating = 0;
     uv_mutex_unlock(&wf->lock);
+    wf_creating_free(creating, ncreating);
     wf->rows = rows;
     wf->schemas = schemas;
     return e;
@@ -240,7 +286,13 @@ void wf_unload(import_wf *wf)
     wf->phases = NULL;
     wf->estimates = NULL;
     wf->ntables = 0;
+    wf->tables_epoch++;
+    wf_table_status *creating = wf->creating;
+    size_t ncreating = wf->ncreating;
+    wf->creating = NULL;
+    wf->ncreating = 0;
     uv_mutex_unlock(&wf->lock);
+    wf_creating_free(creating, ncreating);
     for (size_t i = 0; i < n; i++) {
         free(tables[i].last_key);
         schema_table_free(wf->schemas[i]);
@@ -279,7 +331,6 @@ step_result wf_setup(import_wf *wf, sbuf *err)
     bool found = false;
     e = sidecar_workflow_state(wf->dest, wf->def.sidecar, wf->def.name, &state, &found, err);
     if (!e && !found) {
-        log_info("workflow", "%s: new import: creating the destination tables", wf->def.name);
         e = wf_discover(wf, err);
         if (!e)
             e = sidecar_workflow_save(wf->dest, wf->def.sidecar, wf->def.name, "COPYING", "", err);

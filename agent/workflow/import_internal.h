@@ -59,10 +59,11 @@ struct import_wf {
     const char **phases;
     uint64_t *estimates;
     size_t ntables;
+    uint64_t tables_epoch; /* counts the table lists published above */
+    wf_table_status *creating; /* setup: the new tables, until tables is published */
+    size_t ncreating;
     copier *copier;
-    int64_t rate_t0;
-    uint64_t rate_rows0;
-    double rate;
+    wf_rate rate;
     vpos position;
     int64_t copied_ms; /* see wf_status */
 

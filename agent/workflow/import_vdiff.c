@@ -515,13 +515,13 @@ static void report_rate(const wf_vdiff *v, wf_vdiff_report *out)
 {
     int64_t end = v->finished_ms ? v->finished_ms : wf_now_ms();
     double secs = (double)(end - v->started_ms) / 1000.0;
-    uint64_t done = out->total.compared - v->compared0;
+    /* Unsigned: a count below the resume point must not wrap round. */
+    uint64_t done = out->total.compared > v->compared0 ? out->total.compared - v->compared0 : 0;
     out->rows_per_second = secs > 0 ? (double)done / secs : 0;
-    uint64_t left = out->total.rows_estimated - out->total.compared;
     if (strcmp(v->state, "RUNNING") != 0)
         out->eta_seconds = 0;
     else
-        out->eta_seconds = out->rows_per_second > 0 ? (int64_t)((double)left / out->rows_per_second) : -1;
+        out->eta_seconds = wf_rate_eta(out->total.compared, out->total.rows_estimated, out->rows_per_second);
 }
 
 void import_vdiff_report(import_wf *wf, wf_vdiff_report *out)

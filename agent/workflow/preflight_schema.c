@@ -330,30 +330,44 @@ static bool pf_supports_invisible(const pf_server *s)
     return ma > 8 || (ma == 8 && (mi > 0 || pa >= 23));
 }
 
+/* A name for a new key column that the table does not use yet. */
+static void pf_new_column_name(const schema_table *t, sbuf *out)
+{
+    sbuf name = SBUF_INIT;
+    sbuf_adds(&name, "row_id");
+    for (unsigned n = 2; schema_column_index(t, name.buf) >= 0; n++)
+        sbuf_setf(&name, "row_id_%u", n);
+    db_add_ident(out, name.buf);
+    sbuf_free(&name);
+}
+
 void pf_schema_key(pf_ctx *c, const char *id)
 {
     pf_names bad = {0};
     sbuf fix = SBUF_INIT, line = SBUF_INIT;
     size_t count = 0;
+    const char *invisible = pf_supports_invisible(&c->src) ? " INVISIBLE" : "";
     for (size_t i = 0; i < c->ntables; i++) {
         const pf_table *t = &c->tables[i];
         if (!t->schema || t->schema->nkey)
             continue;
+        if (!bad.n) { /* the better fix needs a person: which columns identify a row */
+            sbuf_adds(&fix, "-- where NOT NULL columns identify a row, make them the key instead, e.g. ALTER TABLE ");
+            db_add_table(&fix, t->db, t->name);
+            sbuf_adds(&fix, " ADD PRIMARY KEY (<those columns>); otherwise:");
+        }
         pf_names_add_table(&bad, t->db, t->name, NULL);
         sbuf_reset(&line);
         sbuf_adds(&line, "ALTER TABLE ");
         db_add_table(&line, t->db, t->name);
-        sbuf_adds(&line, " ADD PRIMARY KEY (<the columns that identify a row>);");
+        sbuf_adds(&line, " ADD COLUMN ");
+        pf_new_column_name(t->schema, &line);
+        sbuf_addf(&line, " BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY%s;", invisible);
         pf_remedy_line(&fix, &count, line.buf);
     }
     if (!bad.n) {
         pf_emitf(c, id, PF_PASS, NULL, "every table has a PRIMARY KEY or a UNIQUE key on NOT NULL columns");
     } else {
-        sbuf_setf(&line, "-- where no columns identify a row: ALTER TABLE <table> ADD COLUMN `row_id` BIGINT "
-                         "UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY%s;",
-                  pf_supports_invisible(&c->src) ? " INVISIBLE" : "");
-        sbuf_addc(&fix, '\n');
-        sbuf_adds(&fix, line.buf);
         sbuf msg = SBUF_INIT;
         sbuf_addf(&msg, "%zu %s neither a PRIMARY KEY nor a UNIQUE key on NOT NULL columns, so an update or delete "
                         "in the binlog cannot be applied to exactly one row: ", bad.n,

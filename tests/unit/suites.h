@@ -11,7 +11,8 @@
     X(vrepl)           \
     X(decoder)         \
     X(preflight)       \
-    X(pbcheck)
+    X(pbcheck)         \
+    X(progress)
 
 #define UNIT_DECLARE(name) int suite_##name(void);
 UNIT_SUITES(UNIT_DECLARE)
