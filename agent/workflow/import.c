@@ -548,25 +548,26 @@ wf_state import_state(import_wf *wf)
     return wf_get_state(wf);
 }
 
-/* Before the copy's table list exists, setup's list of the tables it is
- * creating stands in for it, so a long setup shows its progress. */
-static void status_creating(import_wf *wf, wf_status *out)
+/* While the copy's table list does not exist, the stand-in's (setup's new
+ * tables, or the progress before a failure) is shown. */
+static void status_standin(import_wf *wf, wf_status *out)
 {
-    out->ntables = wf->ncreating;
-    out->tables = xcalloc(wf->ncreating + 1, sizeof *out->tables);
-    for (size_t i = 0; i < wf->ncreating; i++) {
-        const wf_table_status *c = &wf->creating[i];
+    out->ntables = wf->nstandin;
+    out->tables = xcalloc(wf->nstandin + 1, sizeof *out->tables);
+    for (size_t i = 0; i < wf->nstandin; i++) {
+        const wf_table_status *c = &wf->standin[i];
         out->tables[i] = *c;
         out->tables[i].schema = xstrdup(c->schema);
         out->tables[i].name = xstrdup(c->name);
-        out->rows_estimated += c->rows_estimated;
+        out->rows_copied += c->rows_copied;
+        out->rows_estimated += c->rows_estimated > c->rows_copied ? c->rows_estimated : c->rows_copied;
     }
 }
 
 static void status_tables(import_wf *wf, wf_status *out)
 {
-    if (!wf->ntables && wf->ncreating) {
-        status_creating(wf, out);
+    if (!wf->ntables && wf->nstandin) {
+        status_standin(wf, out);
         return;
     }
     out->ntables = wf->ntables;
@@ -659,6 +660,7 @@ static void wf_closed(uv_handle_t *h)
     import_wf *wf = h->data;
     import_def_clear(&wf->def);
     free(wf->state_dir);
+    wf_standin_free(wf->standin, wf->nstandin);
     db_endpoint_clear(&wf->source);
     vpos_clear(&wf->position);
     fence_record_clear(&wf->source_fence);

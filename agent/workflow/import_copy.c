@@ -131,30 +131,32 @@ static int wf_create_table(import_wf *wf, const schema_table *t, sbuf *deferred,
     return e;
 }
 
-/* ---- the tables being created --------------------------------------------------- */
+/* ---- the stand-in table list ------------------------------------------------------ */
 
-/* Setup publishes its list of new tables before creating the first one
- * (phase "creating", then "pending" once made), so that a status during a
- * long setup shows how far it is; the copy's own list replaces it. Like
- * the copy's list, its phases and estimates change under wf->lock; the
- * names are fixed while it is published. */
-static void wf_creating_publish(import_wf *wf, wf_table_status *list, size_t n)
+/* A status shows a stand-in list while the copy's own list does not exist:
+ * during setup the tables being created (phase "creating", then "pending"
+ * once made), so a long setup shows how far it is, and after a failure
+ * unloaded the copy's list, the progress it had made, so an ERROR still
+ * says how much was copied. The copy's list replaces it when it loads.
+ * Like the copy's list, its phases and estimates change under wf->lock;
+ * the names are fixed while it is published. */
+static void wf_standin_publish(import_wf *wf, wf_table_status *list, size_t n)
 {
     uv_mutex_lock(&wf->lock);
-    wf->creating = list;
-    wf->ncreating = n;
+    wf->standin = list;
+    wf->nstandin = n;
     uv_mutex_unlock(&wf->lock);
 }
 
-static void wf_creating_set(import_wf *wf, size_t i, const char *phase, uint64_t rows_estimated)
+static void wf_standin_set(import_wf *wf, size_t i, const char *phase, uint64_t rows_estimated)
 {
     uv_mutex_lock(&wf->lock);
-    wf->creating[i].phase = phase;
-    wf->creating[i].rows_estimated = rows_estimated;
+    wf->standin[i].phase = phase;
+    wf->standin[i].rows_estimated = rows_estimated;
     uv_mutex_unlock(&wf->lock);
 }
 
-static void wf_creating_free(wf_table_status *list, size_t n)
+void wf_standin_free(wf_table_status *list, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(list[i].schema);
@@ -183,7 +185,7 @@ static int wf_discover(import_wf *wf, sbuf *err)
         if (table_filter_match(&wf->def.tables, row[0], row[1]))
             list[n++] = (wf_table_status){xstrdup(row[0]), xstrdup(row[1]), "creating", 0, 0};
     mysql_free_result(r);
-    wf_creating_publish(wf, list, n);
+    wf_standin_publish(wf, list, n);
     log_info("workflow", "%s: new import: creating %zu destination table(s)", wf->def.name, n);
     size_t added = 0;
     for (size_t i = 0; !e && i < n; i++) {
@@ -203,7 +205,7 @@ static int wf_discover(import_wf *wf, sbuf *err)
             added++;
         }
         if (!e)
-            wf_creating_set(wf, i, "pending", t->est_rows);
+            wf_standin_set(wf, i, "pending", t->est_rows);
         sbuf_free(&deferred);
         schema_table_free(t);
     }
@@ -262,12 +264,12 @@ static int wf_load_tables(import_wf *wf, sbuf *err)
     wf->estimates = estimates;
     wf->ntables = n;
     wf->tables_epoch++;
-    wf_table_status *creating = wf->creating;
-    size_t ncreating = wf->ncreating;
-    wf->creating = NULL;
-    wf->ncreating = 0;
+    wf_table_status *standin = wf->standin;
+    size_t nstandin = wf->nstandin;
+    wf->standin = NULL;
+    wf->nstandin = 0;
     uv_mutex_unlock(&wf->lock);
-    wf_creating_free(creating, ncreating);
+    wf_standin_free(standin, nstandin);
     wf->rows = rows;
     wf->schemas = schemas;
     return e;
@@ -277,7 +279,12 @@ static int wf_load_tables(import_wf *wf, sbuf *err)
  * may be ahead of what committed, so they are read again from the sidecar. */
 void wf_unload(import_wf *wf)
 {
+    wf_table_status *last = xcalloc(wf->ntables + 1, sizeof *last);
     uv_mutex_lock(&wf->lock);
+    for (size_t i = 0; i < wf->ntables; i++)
+        last[i] = (wf_table_status){xstrdup(wf->tables[i].schema->schema), xstrdup(wf->tables[i].schema->name),
+                                    wf->phases[i], __atomic_load_n(&wf->tables[i].rows_copied, __ATOMIC_RELAXED),
+                                    wf->estimates[i]};
     copier_table *tables = wf->tables;
     const char **phases = wf->phases;
     uint64_t *estimates = wf->estimates;
@@ -287,12 +294,18 @@ void wf_unload(import_wf *wf)
     wf->estimates = NULL;
     wf->ntables = 0;
     wf->tables_epoch++;
-    wf_table_status *creating = wf->creating;
-    size_t ncreating = wf->ncreating;
-    wf->creating = NULL;
-    wf->ncreating = 0;
+    wf_table_status *standin = wf->standin;
+    size_t nstandin = wf->nstandin;
+    if (n) { /* the progress made, until the list loads again */
+        wf->standin = last;
+        wf->nstandin = n;
+        last = NULL;
+    }
     uv_mutex_unlock(&wf->lock);
-    wf_creating_free(creating, ncreating);
+    if (last) /* nothing was loaded: a setup's own stand-in stays */
+        free(last);
+    else
+        wf_standin_free(standin, nstandin);
     for (size_t i = 0; i < n; i++) {
         free(tables[i].last_key);
         schema_table_free(wf->schemas[i]);

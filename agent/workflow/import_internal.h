@@ -60,8 +60,8 @@ struct import_wf {
     uint64_t *estimates;
     size_t ntables;
     uint64_t tables_epoch; /* counts the table lists published above */
-    wf_table_status *creating; /* setup: the new tables, until tables is published */
-    size_t ncreating;
+    wf_table_status *standin; /* shown while tables is empty: see import_copy.c */
+    size_t nstandin;
     copier *copier;
     wf_rate rate;
     vpos position;
@@ -105,6 +105,7 @@ void wf_streams_stop(import_wf *wf);
 /* import_copy.c */
 step_result wf_setup(import_wf *wf, sbuf *err);
 void wf_unload(import_wf *wf);
+void wf_standin_free(wf_table_status *list, size_t n);
 bool wf_copy_complete(import_wf *wf);
 step_result wf_copy_cycle(import_wf *wf, sbuf *err);
 /* Run the forward (or reverse) stream until stop_at, blocking. */

@@ -248,6 +248,9 @@ cpctl import huge $dest --tables 'big.huge' --no-wait >/dev/null
 huge_msg=$(packet_error huge "the row (7) is 2000")
 sql_source -e "INSERT INTO big.t VALUES (1000, REPEAT('r', 2000000))" # by replication
 big_msg=$(packet_error big "on \`big\`.\`t\`")
+# In ERROR the workflow still shows the progress it made.
+assert_eq "$(wf_field big .rows_copied)" 40 "rows copied shown in ERROR"
+assert_eq "$(wf_field big '.tables | length')" 1 "tables shown in ERROR"
 # The remedy works: raise the packet, resume both.
 sql_dest -e "SET GLOBAL max_allowed_packet = 4194304"
 cpctl workflow resume huge >/dev/null
