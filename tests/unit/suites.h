@@ -10,6 +10,7 @@
     X(messages)        \
     X(vrepl)           \
     X(decoder)         \
+    X(stmt_target)     \
     X(preflight)
 
 #define UNIT_DECLARE(name) int suite_##name(void);
