@@ -6,9 +6,10 @@
  * interrupted and joined, the queue drained, the open destination
  * transaction rolled back, and the next attempt starts from the last
  * committed position. Transient errors (connections, deadlocks) retry
- * with exponential backoff; a purged binlog or an apply error that
- * reproduces in careful mode (no compaction, one commit per transaction,
- * so the error names the exact GTID) is final.
+ * with exponential backoff; a purged binlog, a statement-format write to
+ * a carried table (which the binlog holds as SQL text, not rows) or an
+ * apply error that reproduces in careful mode (no compaction, one commit
+ * per transaction, so the error names the exact GTID) is final.
  *
  * Batching: the supervisor commits when the queue runs dry (so a caught-up
  * stream has no added latency), or when a batch reaches batch_trx
@@ -523,6 +524,20 @@ static int apply_event(stream *s, batch *b, qitem *it, sbuf *err, sbuf *label)
     return -1;
 }
 
+/* The reader's errors that no retry can cure, as the status's error code:
+ * the same position fails the same way until a person acts. */
+static const char *final_source_code(int e)
+{
+    switch (e) {
+    case STREAMER_EPURGED:
+        return "PURGED";
+    case STREAMER_ESTATEMENT:
+        return "STATEMENT";
+    default:
+        return NULL;
+    }
+}
+
 static run_result apply_loop(stream *s, sbuf *err)
 {
     batch b = {0};
@@ -545,17 +560,16 @@ static run_result apply_loop(stream *s, sbuf *err)
             continue;
         }
         if (it.error) {
-            s->fail_code = "SOURCE";
+            const char *final = final_source_code(it.error);
+            s->fail_code = final ? final : "SOURCE";
             sbuf_setf(err, "%s", it.errmsg);
             if (stop_requested(s))
                 r = RUN_STOPPED;
-            else if (it.error == STREAMER_EPURGED)
+            else if (final)
                 r = RUN_ERROR_FATAL;
             else
                 r = it.error == STREAMER_EINTERRUPTED || db_error_is_transient((unsigned)it.error)
                         ? RUN_ERROR_TRANSIENT : RUN_ERROR_FATAL;
-            if (it.error == STREAMER_EPURGED)
-                status_set(s, STREAM_ERROR, "PURGED", it.errmsg);
             qitem_free(&it);
             break;
         }
@@ -676,11 +690,6 @@ stream_state stream_run(stream *s)
         if (r == RUN_DDL_STOP)
             break;
         if (r == RUN_ERROR_FATAL) {
-            uv_mutex_lock(&s->lock);
-            bool purged = s->st.error_code && strcmp(s->st.error_code, "PURGED") == 0;
-            uv_mutex_unlock(&s->lock);
-            if (purged)
-                break;
             bool apply_error = strcmp(s->fail_code, "APPLY") == 0;
             if (apply_error && !s->careful_left) {
                 /* Pinpoint: replay from the last commit without compaction. */
