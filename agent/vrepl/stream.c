@@ -145,6 +145,13 @@ void stream_status_clear(stream_status *s)
 
 static void status_set(stream *s, stream_state state, const char *code, const char *msg)
 {
+    /* The message goes out in protobuf string fields, which must be UTF-8:
+     * a server's error text quoting raw bytes is escaped if need be. */
+    sbuf safe = SBUF_INIT;
+    if (msg && !utf8_valid(msg, strlen(msg))) {
+        sbuf_add_printable(&safe, msg, strlen(msg), SIZE_MAX);
+        msg = safe.buf;
+    }
     uv_mutex_lock(&s->lock);
     bool changed = s->st.state != state || strcmp(s->st.message ? s->st.message : "", msg ? msg : "") != 0;
     s->st.state = state;
@@ -162,6 +169,7 @@ static void status_set(stream *s, stream_state state, const char *code, const ch
         if (s->notify_fn)
             s->notify_fn(s->notify_data);
     }
+    sbuf_free(&safe);
 }
 
 static void status_progress(stream *s, bool caught_up)
@@ -416,11 +424,15 @@ static int apply_ddl(stream *s, const stream_event *begin, stream_event *ev, sbu
     if (s->cfg.ddl == DDL_STOP) {
         sbuf msg = SBUF_INIT;
         sbuf_adds(&msg, "stopped before DDL");
-        if (*ev->schema)
-            sbuf_addf(&msg, " on `%s`", ev->schema);
-        sbuf_addf(&msg, ": %.300s -- apply it to the destination yourself and restart the stream with ddl=ignore, "
-                        "or restart it with ddl=exec to have the agent apply it",
-                  ev->statement);
+        if (*ev->schema) {
+            sbuf_adds(&msg, " on `");
+            sbuf_add_printable(&msg, ev->schema, strlen(ev->schema), 256);
+            sbuf_addc(&msg, '`');
+        }
+        sbuf_adds(&msg, ": ");
+        sbuf_add_printable(&msg, ev->statement, ev->statement_len, 300);
+        sbuf_adds(&msg, " -- apply it to the destination yourself and restart the stream with ddl=ignore, "
+                        "or restart it with ddl=exec to have the agent apply it");
         status_set(s, STREAM_STOPPED, "DDL", msg.buf);
         sbuf_free(&msg);
         return RUN_DDL_STOP;
@@ -433,8 +445,10 @@ static int apply_ddl(stream *s, const stream_event *begin, stream_event *ev, sbu
         s->fail_code = "DDL";
         return db_error_is_transient(applier_last_errno(s->applier)) ? RUN_ERROR_TRANSIENT : RUN_ERROR_FATAL;
     }
-    log_info("stream", "%s: DDL %s: %.200s", s->cfg.name, s->cfg.ddl == DDL_EXEC ? "applied" : "ignored",
-             ev->statement);
+    sbuf text = SBUF_INIT;
+    sbuf_add_printable(&text, ev->statement, ev->statement_len, 200);
+    log_info("stream", "%s: DDL %s: %s", s->cfg.name, s->cfg.ddl == DDL_EXEC ? "applied" : "ignored", text.buf);
+    sbuf_free(&text);
     vpos_set(&s->committed, s->pending.gtid, s->pending.file, s->pending.offset);
     s->trx_committed = s->trx_pending;
     status_progress(s, queue_empty(&s->q));
