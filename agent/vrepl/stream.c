@@ -6,10 +6,11 @@
  * interrupted and joined, the queue drained, the open destination
  * transaction rolled back, and the next attempt starts from the last
  * committed position. Transient errors (connections, deadlocks) retry
- * with exponential backoff; a purged binlog, a statement-format write to
- * a carried table (which the binlog holds as SQL text, not rows) or an
- * apply error that reproduces in careful mode (no compaction, one commit
- * per transaction, so the error names the exact GTID) is final.
+ * with exponential backoff; a purged or never-existing binlog file, a
+ * statement-format write to a carried table (which the binlog holds as
+ * SQL text, not rows) or an apply error that reproduces in careful mode
+ * (no compaction, one commit per transaction, so the error names the
+ * exact GTID) is final.
  *
  * Batching: the supervisor commits when the queue runs dry (so a caught-up
  * stream has no added latency), or when a batch reaches batch_trx
@@ -545,6 +546,8 @@ static const char *final_source_code(int e)
     switch (e) {
     case STREAMER_EPURGED:
         return "PURGED";
+    case STREAMER_ENOBINLOG:
+        return "NO_SUCH_BINLOG";
     case STREAMER_ESTATEMENT:
         return "STATEMENT";
     default:

@@ -55,7 +55,7 @@ void stream_config_copy(stream_config *dst, const stream_config *src);
 
 typedef struct stream_status {
     stream_state state;
-    /* "" or PURGED, STATEMENT (final: the same position
+    /* "" or PURGED, NO_SUCH_BINLOG, STATEMENT (final: the same position
      * fails the same way), APPLY, DDL, SOURCE, TARGET */
     char *error_code;
     char *message;

@@ -615,6 +615,88 @@ static int streamer_dispatch(streamer *s, const MARIADB_RPL_EVENT *e, const raw_
     }
 }
 
+/* The sequence number of a binlog file name ("source-bin.000042" -> 42)
+ * and the length of its base; false when it has no numeric extension. */
+static bool binlog_seq(const char *f, size_t *base_len, unsigned long long *seq)
+{
+    const char *dot = strrchr(f, '.');
+    if (!dot || !dot[1] || strspn(dot + 1, "0123456789") != strlen(dot + 1))
+        return false;
+    *base_len = (size_t)(dot - f);
+    *seq = strtoull(dot + 1, NULL, 10);
+    return true;
+}
+
+/* Is binlog file a older than b, the same server's? */
+static bool binlog_older(const char *a, const char *b)
+{
+    size_t la, lb;
+    unsigned long long sa, sb;
+    return binlog_seq(a, &la, &sa) && binlog_seq(b, &lb, &sb) && la == lb && strncmp(a, b, la) == 0 && sa < sb;
+}
+
+static void add_file_name(sbuf *sb, const char *f)
+{
+    sbuf_addc(sb, '\'');
+    sbuf_add_printable(sb, f, strlen(f), 256);
+    sbuf_addc(sb, '\'');
+}
+
+/* The server has no binlog file s->file. Purged (older than the oldest it
+ * keeps: only a new copy helps), or never there (a typo, another server's
+ * file, a future one: the start position is wrong)? Its list tells. */
+static int streamer_missing_file(streamer *s, const char *why, sbuf *err)
+{
+    sbuf first = SBUF_INIT, last = SBUF_INIT, lerr = SBUF_INIT;
+    MYSQL_RES *res = NULL;
+    int rc = db_query(s->meta, "SHOW BINARY LOGS", &res, &lerr);
+    size_t count = 0;
+    for (MYSQL_ROW row; !rc && (row = mysql_fetch_row(res));) {
+        if (!row[0])
+            continue;
+        if (!count++)
+            sbuf_adds(&first, row[0]);
+        sbuf_reset(&last);
+        sbuf_adds(&last, row[0]);
+    }
+    if (res)
+        mysql_free_result(res);
+    sbuf_reset(err);
+    if (rc) {
+        sbuf_adds(err, "the source has no binlog file ");
+        add_file_name(err, s->file);
+        sbuf_adds(err, " (");
+        sbuf_add_printable(err, why, strlen(why), QUOTE_MAX);
+        sbuf_adds(err, "), and listing its binlogs to tell whether it was purged failed: ");
+        sbuf_add_printable(err, lerr.buf, lerr.len, QUOTE_MAX);
+    } else if (count && binlog_older(s->file, first.buf)) {
+        sbuf_adds(err, "the source no longer has the binlog for this position: ");
+        add_file_name(err, s->file);
+        sbuf_adds(err, " was purged (its oldest is ");
+        add_file_name(err, first.buf);
+        sbuf_adds(err, "); the destination must be re-copied: start a new import");
+        rc = STREAMER_EPURGED;
+    } else {
+        sbuf_adds(err, "the source has no binlog file ");
+        add_file_name(err, s->file);
+        if (count) {
+            sbuf_adds(err, ": it has ");
+            add_file_name(err, first.buf);
+            sbuf_adds(err, " .. ");
+            add_file_name(err, last.buf);
+        } else {
+            sbuf_adds(err, ": it has none (is log_bin on?)");
+        }
+        sbuf_adds(err, ". The name may be mistyped or belong to another server: start the stream at a file and "
+                       "offset of this source (SHOW MASTER STATUS gives its current one)");
+        rc = STREAMER_ENOBINLOG;
+    }
+    sbuf_free(&first);
+    sbuf_free(&last);
+    sbuf_free(&lerr);
+    return rc;
+}
+
 static int streamer_fetch_error(streamer *s, sbuf *err)
 {
     unsigned e = mysql_errno(s->conn);
@@ -627,6 +709,9 @@ static int streamer_fetch_error(streamer *s, sbuf *err)
     if (interrupted) {
         sbuf_setf(err, "interrupted");
         rc = STREAMER_EINTERRUPTED;
+    } else if (e == ER_MASTER_FATAL_ERROR_READING_BINLOG && s->file && *s->file &&
+               strstr(msg.buf, "first log file name")) {
+        rc = streamer_missing_file(s, msg.buf, err);
     } else if (e == ER_MASTER_FATAL_ERROR_READING_BINLOG &&
                (strstr(msg.buf, "purged") || strstr(msg.buf, "Could not find") || strstr(msg.buf, "could not find"))) {
         sbuf_setf(err, "the source no longer has the binlog for this position (");

@@ -104,14 +104,16 @@ enum {
     STREAMER_EPURGED = 100001,
     STREAMER_EINTERRUPTED = 100002,
     STREAMER_ESTATEMENT = 100003, /* a statement-format write to a carried table */
+    STREAMER_ENOBINLOG = 100004,  /* the source never had the start file */
 };
 
 int streamer_open(const streamer_config *cfg, streamer **out, sbuf *err);
 /* Blocks for the next event. 0 and *ev filled, or an error number:
- * STREAMER_EPURGED (the position is gone), STREAMER_ESTATEMENT (the binlog
+ * STREAMER_EPURGED (the position is gone), STREAMER_ENOBINLOG (the file
+ * is not, and was never, on the source), STREAMER_ESTATEMENT (the binlog
  * holds SQL text, not rows, for a table the filter carries; statement-
  * format writes to other tables are skipped), STREAMER_EINTERRUPTED, a
- * connection error (db_error_is_connection), or another failure. The two
+ * connection error (db_error_is_connection), or another failure. The three
  * first are final: reading again from the same position fails the same way. */
 int streamer_next(streamer *s, stream_event *ev, sbuf *err);
 void streamer_interrupt(streamer *s);

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Statement-format events in the binlog. A session with binlog_format=STATEMENT that writes outside the
+# Statement-format events in the binlog, and a binlog file the source does
+# not have. A session with binlog_format=STATEMENT that writes outside the
 # stream's tables (pt-table-checksum's REPLACE INTO percona.checksums ...
 # SELECT ... FROM a carried table) must not stop the stream; one that writes
 # a carried table stops it for good with a message that names the table,
 # quotes the statement exactly (bounded, valid UTF-8) and gives its binlog
-# position; a Resume reports the same.
+# position; a Resume reports the same. A stream started at a file the
+# source never had is told so, with the range it has, not "purged".
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -121,3 +123,29 @@ cpctl stream start dflt $tgt --gtid "$from" --tables 'st.*' --reset >/dev/null
 wait_for 15 "stream ERROR at DELETE under USE st" failed dflt
 assert_contains "$(stream_field dflt .error.message)" "\`st\`.\`orders\`" "default schema resolved"
 pass "an unqualified table resolves to the statement's default schema"
+
+# ---- a binlog file the source does not have ----------------------------------------------
+sql_source -e "FLUSH BINARY LOGS"
+first=$(sql_source -e "SHOW BINARY LOGS" | head -1 | cut -f1)
+last=$(sql_source -e "SHOW BINARY LOGS" | tail -1 | cut -f1)
+for missing in source-bin.999999 other-bin.000001; do
+    cpctl stream start nofile $tgt --file "$missing" --offset 4 --tables 'st.*' --reset >/dev/null
+    wait_for 15 "stream ERROR at $missing" failed nofile
+    msg=$(stream_field nofile .error.message)
+    assert_eq "$(stream_field nofile .error.code)" "NO_SUCH_BINLOG" "error code for $missing"
+    assert_contains "$msg" "'$missing'" "the message names the file"
+    assert_contains "$msg" "'$first' .. '$last'" "the message lists the files the source has"
+    assert_not_contains "$msg" "re-copied" "no re-copy advice"
+    assert_not_contains "$msg" "purged" "not called purged"
+    cpctl stream stop nofile >/dev/null
+done
+pass "nonexistent binlog file: $msg"
+
+sql_source -e "FLUSH BINARY LOGS"
+newest=$(sql_source -e "SHOW MASTER STATUS" | cut -f1)
+sql_source -e "PURGE BINARY LOGS TO '$newest'"
+cpctl stream start nofile $tgt --file "$first" --offset 4 --tables 'st.*' --reset >/dev/null
+wait_for 15 "stream ERROR at a purged file" failed nofile
+assert_eq "$(stream_field nofile .error.code)" "PURGED" "a file older than the oldest is purged"
+assert_contains "$(stream_field nofile .error.message)" "re-copied" "purged message says what to do"
+pass "a file older than the oldest binlog is still PURGED: $(stream_field nofile .error.message | cut -c1-120)..."
