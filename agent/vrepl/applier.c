@@ -153,7 +153,8 @@ static void describe_failure(applier *a, size_t idx, unsigned e, const char *msg
         sbuf_addf(err, "%s on `%s`.`%s`: ", d->verb, d->table->map->schema, d->table->map->name);
     else if (d)
         sbuf_addf(err, "%s: ", d->verb);
-    sbuf_addf(err, "%s (error %u)", msg, e);
+    sbuf_add_printable(err, msg, strlen(msg), 1024); /* the server's text may quote raw row bytes */
+    sbuf_addf(err, " (error %u)", e);
 }
 
 /* Send everything pending as one multi-statement round trip. */
@@ -690,7 +691,10 @@ int applier_ddl(applier *a, const char *schema, const char *statement, const vpo
         e = 0;
     }
     if (e) {
-        sbuf_setf(&a->scratch, "DDL failed on the target: %s; statement: %.200s", err->buf, statement);
+        sbuf_setf(&a->scratch, "DDL failed on the target: ");
+        sbuf_add_printable(&a->scratch, err->buf, err->len, 1024);
+        sbuf_adds(&a->scratch, "; statement: ");
+        sbuf_add_printable(&a->scratch, statement, strlen(statement), 200);
         sbuf_setf(err, "%s", a->scratch.buf);
         a->last_errno = (unsigned)e;
         return -1;

@@ -6,9 +6,11 @@
  * interrupted and joined, the queue drained, the open destination
  * transaction rolled back, and the next attempt starts from the last
  * committed position. Transient errors (connections, deadlocks) retry
- * with exponential backoff; a purged binlog or an apply error that
- * reproduces in careful mode (no compaction, one commit per transaction,
- * so the error names the exact GTID) is final.
+ * with exponential backoff; a purged or never-existing binlog file, a
+ * statement-format write to a carried table (which the binlog holds as
+ * SQL text, not rows) or an apply error that reproduces in careful mode
+ * (no compaction, one commit per transaction, so the error names the
+ * exact GTID) is final.
  *
  * Batching: the supervisor commits when the queue runs dry (so a caught-up
  * stream has no added latency), or when a batch reaches batch_trx
@@ -144,6 +146,13 @@ void stream_status_clear(stream_status *s)
 
 static void status_set(stream *s, stream_state state, const char *code, const char *msg)
 {
+    /* The message goes out in protobuf string fields, which must be UTF-8:
+     * a server's error text quoting raw bytes is escaped if need be. */
+    sbuf safe = SBUF_INIT;
+    if (msg && !utf8_valid(msg, strlen(msg))) {
+        sbuf_add_printable(&safe, msg, strlen(msg), SIZE_MAX);
+        msg = safe.buf;
+    }
     uv_mutex_lock(&s->lock);
     bool changed = s->st.state != state || strcmp(s->st.message ? s->st.message : "", msg ? msg : "") != 0;
     s->st.state = state;
@@ -161,6 +170,7 @@ static void status_set(stream *s, stream_state state, const char *code, const ch
         if (s->notify_fn)
             s->notify_fn(s->notify_data);
     }
+    sbuf_free(&safe);
 }
 
 static void status_progress(stream *s, bool caught_up)
@@ -415,11 +425,15 @@ static int apply_ddl(stream *s, const stream_event *begin, stream_event *ev, sbu
     if (s->cfg.ddl == DDL_STOP) {
         sbuf msg = SBUF_INIT;
         sbuf_adds(&msg, "stopped before DDL");
-        if (*ev->schema)
-            sbuf_addf(&msg, " on `%s`", ev->schema);
-        sbuf_addf(&msg, ": %.300s -- apply it to the destination yourself and restart the stream with ddl=ignore, "
-                        "or restart it with ddl=exec to have the agent apply it",
-                  ev->statement);
+        if (*ev->schema) {
+            sbuf_adds(&msg, " on `");
+            sbuf_add_printable(&msg, ev->schema, strlen(ev->schema), 256);
+            sbuf_addc(&msg, '`');
+        }
+        sbuf_adds(&msg, ": ");
+        sbuf_add_printable(&msg, ev->statement, ev->statement_len, 300);
+        sbuf_adds(&msg, " -- apply it to the destination yourself and restart the stream with ddl=ignore, "
+                        "or restart it with ddl=exec to have the agent apply it");
         status_set(s, STREAM_STOPPED, "DDL", msg.buf);
         sbuf_free(&msg);
         return RUN_DDL_STOP;
@@ -432,8 +446,10 @@ static int apply_ddl(stream *s, const stream_event *begin, stream_event *ev, sbu
         s->fail_code = "DDL";
         return db_error_is_transient(applier_last_errno(s->applier)) ? RUN_ERROR_TRANSIENT : RUN_ERROR_FATAL;
     }
-    log_info("stream", "%s: DDL %s: %.200s", s->cfg.name, s->cfg.ddl == DDL_EXEC ? "applied" : "ignored",
-             ev->statement);
+    sbuf text = SBUF_INIT;
+    sbuf_add_printable(&text, ev->statement, ev->statement_len, 200);
+    log_info("stream", "%s: DDL %s: %s", s->cfg.name, s->cfg.ddl == DDL_EXEC ? "applied" : "ignored", text.buf);
+    sbuf_free(&text);
     vpos_set(&s->committed, s->pending.gtid, s->pending.file, s->pending.offset);
     s->trx_committed = s->trx_pending;
     status_progress(s, queue_empty(&s->q));
@@ -523,6 +539,22 @@ static int apply_event(stream *s, batch *b, qitem *it, sbuf *err, sbuf *label)
     return -1;
 }
 
+/* The reader's errors that no retry can cure, as the status's error code:
+ * the same position fails the same way until a person acts. */
+static const char *final_source_code(int e)
+{
+    switch (e) {
+    case STREAMER_EPURGED:
+        return "PURGED";
+    case STREAMER_ENOBINLOG:
+        return "NO_SUCH_BINLOG";
+    case STREAMER_ESTATEMENT:
+        return "STATEMENT";
+    default:
+        return NULL;
+    }
+}
+
 static run_result apply_loop(stream *s, sbuf *err)
 {
     batch b = {0};
@@ -545,17 +577,16 @@ static run_result apply_loop(stream *s, sbuf *err)
             continue;
         }
         if (it.error) {
-            s->fail_code = "SOURCE";
+            const char *final = final_source_code(it.error);
+            s->fail_code = final ? final : "SOURCE";
             sbuf_setf(err, "%s", it.errmsg);
             if (stop_requested(s))
                 r = RUN_STOPPED;
-            else if (it.error == STREAMER_EPURGED)
+            else if (final)
                 r = RUN_ERROR_FATAL;
             else
                 r = it.error == STREAMER_EINTERRUPTED || db_error_is_transient((unsigned)it.error)
                         ? RUN_ERROR_TRANSIENT : RUN_ERROR_FATAL;
-            if (it.error == STREAMER_EPURGED)
-                status_set(s, STREAM_ERROR, "PURGED", it.errmsg);
             qitem_free(&it);
             break;
         }
@@ -703,11 +734,6 @@ stream_state stream_run(stream *s)
         if (r == RUN_DDL_STOP)
             break;
         if (r == RUN_ERROR_FATAL) {
-            uv_mutex_lock(&s->lock);
-            bool purged = s->st.error_code && strcmp(s->st.error_code, "PURGED") == 0;
-            uv_mutex_unlock(&s->lock);
-            if (purged)
-                break;
             bool apply_error = strcmp(s->fail_code, "APPLY") == 0;
             if (apply_error && !s->careful_left) {
                 /* Pinpoint: replay from the last commit without compaction. */

@@ -55,7 +55,9 @@ void stream_config_copy(stream_config *dst, const stream_config *src);
 
 typedef struct stream_status {
     stream_state state;
-    char *error_code; /* "" or PURGED, APPLY, DDL, SOURCE, TARGET */
+    /* "" or PURGED, NO_SUCH_BINLOG, STATEMENT (final: the same position
+     * fails the same way), APPLY, DDL, SOURCE, TARGET */
+    char *error_code;
     char *message;
     vpos applied;
     double lag_seconds;

@@ -26,10 +26,12 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "vrepl/stmt_target.h"
 
 
 #define GTID_FL_STANDALONE 1
 #define HEADER_LEN 19
+#define QUOTE_MAX 200 /* bytes of a statement quoted in a message */
 
 typedef struct map_entry {
     uint64_t id;
@@ -54,6 +56,10 @@ struct streamer {
     int wake_fd; /* our own dup of the dump's socket, for streamer_interrupt */
     char *file;
     uint64_t offset;
+    uint64_t event_pos; /* where the event being dispatched starts in file */
+    sbuf gtid;          /* the current transaction's GTID, for messages */
+    bool standalone;    /* its GTID event said it has no COMMIT/XID */
+    int fail_errno;     /* set with a dispatch error that has its own number */
     table_filter filter;
     char *skip_schema;
     map_entry *maps;
@@ -293,6 +299,7 @@ typedef struct raw_event {
     uint32_t timestamp;
     uint8_t type;
     uint32_t server_id;
+    uint32_t size; /* the whole event, header and checksum included */
     uint32_t next_pos;
     uint16_t flags;
     const uint8_t *body;
@@ -310,6 +317,7 @@ static int raw_event_split(const streamer *s, const MARIADB_RPL_EVENT *ev, raw_e
     r->timestamp = le32(h);
     r->type = h[4];
     r->server_id = le32(h + 5);
+    r->size = le32(h + 9);
     r->next_pos = le32(h + 13);
     r->flags = (uint16_t)(h[17] | h[18] << 8);
     r->body = h + HEADER_LEN;
@@ -360,13 +368,118 @@ static void event_commit(streamer *s, stream_event *ev, sev_kind kind)
     ev->kind = kind;
     ev->file = xstrdup(s->file ? s->file : "");
     ev->offset = s->offset;
+    sbuf_reset(&s->gtid); /* the transaction ends here */
+    s->standalone = false;
 }
 
-/* 1: ev filled; 0: nothing to return; -1: error. */
-static int streamer_query(streamer *s, const MARIADB_RPL_EVENT *e, stream_event *ev, sbuf *err)
+/* The DDL rule: could a statement whose tables are not known touch the
+ * stream's tables? Yes when its default schema or a qualified name in its
+ * text is of a schema the stream carries. */
+static bool text_may_touch(const streamer *s, const char *db, const char *q, size_t n)
 {
-    const char *q = e->event.query.statement.str;
-    size_t n = e->event.query.statement.length;
+    bool relevant = table_filter_match_schema(&s->filter, db) && !(s->skip_schema && strcmp(db, s->skip_schema) == 0);
+    for (size_t i = 0; !relevant && i < s->filter.ninclude; i++)
+        relevant = mentions_schema(q, n, s->filter.include[i]);
+    return relevant;
+}
+
+static char *ascii_lower(const char *s)
+{
+    char *l = xstrdup(s);
+    for (char *p = l; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p | 32);
+    return l;
+}
+
+/* Does a statement-format row write concern the stream? By its target
+ * table when it has one (as written, and lowercased: with
+ * lower_case_table_names the text may spell a name in any case); without
+ * one, every table could be written when the stream carries all of them,
+ * else the DDL rule decides. */
+static bool statement_relevant(const streamer *s, const stmt_target *t, const char *db, const char *q, size_t n)
+{
+    if (t->kind == STMT_WRITE_UNKNOWN)
+        return s->filter.ninclude == 0 || text_may_touch(s, db, q, n);
+    if (s->skip_schema && strcmp(t->db, s->skip_schema) == 0)
+        return false;
+    if (table_filter_match(&s->filter, t->db, t->table))
+        return true;
+    char *ldb = ascii_lower(t->db), *ltable = ascii_lower(t->table);
+    bool m = table_filter_match(&s->filter, ldb, ltable);
+    free(ldb);
+    free(ltable);
+    return m;
+}
+
+static void add_quoted_name(sbuf *sb, const char *name)
+{
+    sbuf_addc(sb, '`');
+    sbuf_add_printable(sb, name, strlen(name), 256);
+    sbuf_addc(sb, '`');
+}
+
+/* " at file:pos (GTID g)": where the event being dispatched starts. */
+static void add_event_position(const streamer *s, sbuf *sb)
+{
+    sbuf_adds(sb, " at ");
+    sbuf_add_printable(sb, s->file ? s->file : "", s->file ? strlen(s->file) : 0, 256);
+    sbuf_addf(sb, ":%llu", (unsigned long long)s->event_pos);
+    if (s->gtid.len)
+        sbuf_addf(sb, " (GTID %s)", s->gtid.buf);
+}
+
+static void statement_error(streamer *s, const stmt_target *t, const char *db, const char *q, size_t n, sbuf *err)
+{
+    sbuf_reset(err);
+    if (t->kind == STMT_WRITE) {
+        sbuf_adds(err, "statement-format write to ");
+        add_quoted_name(err, t->db);
+        sbuf_addc(err, '.');
+        add_quoted_name(err, t->table);
+    } else {
+        sbuf_addf(err, "statement-format %s that may write the stream's tables (the agent cannot tell which tables "
+                       "it writes", t->verb);
+        if (*db) {
+            sbuf_adds(err, "; its default schema is ");
+            add_quoted_name(err, db);
+        }
+        sbuf_addc(err, ')');
+    }
+    sbuf_adds(err, " in the source's binlog");
+    add_event_position(s, err);
+    sbuf_adds(err, ": \"");
+    sbuf_add_printable(err, q, n, QUOTE_MAX);
+    sbuf_adds(err, "\". The session that wrote it used binlog_format=STATEMENT or MIXED, and the agent applies row "
+                   "events only: make every writer of these tables use ROW (SET GLOBAL binlog_format=ROW, and fix "
+                   "any tool or session that sets its own format; pt-table-checksum sets STATEMENT for its session, "
+                   "so keep its --replicate table outside the stream's tables). This change never reached the "
+                   "destination: the table must be copied again (start a new import), or excluded from the "
+                   "stream's tables.");
+}
+
+/* A row write logged as SQL text: skipped when it cannot touch the
+ * stream's tables (the transaction around it still commits, empty), else
+ * the stream cannot go on. 1: ev filled; 0: nothing to return; -1: error. */
+static int streamer_statement(streamer *s, const stmt_target *t, const char *db, const char *q, size_t n,
+                              stream_event *ev, sbuf *err)
+{
+    if (!statement_relevant(s, t, db, q, n)) {
+        if (!s->standalone)
+            return 0;
+        event_commit(s, ev, SEV_COMMIT); /* no XID or COMMIT follows */
+        return 1;
+    }
+    statement_error(s, t, db, q, n, err);
+    s->fail_errno = STREAMER_ESTATEMENT;
+    return -1;
+}
+
+/* A QUERY event's statement (q, n: not NUL-terminated) under default
+ * schema db. 1: ev filled; 0: nothing to return; -1: error. */
+static int streamer_query(streamer *s, const char *q, size_t n, const char *db, size_t dblen, stream_event *ev,
+                          sbuf *err)
+{
     if (starts_with_word(q, n, "BEGIN") || starts_with_word(q, n, "SAVEPOINT"))
         return 0;
     if (starts_with_word(q, n, "COMMIT") || starts_with_word(q, n, "ROLLBACK")) {
@@ -385,26 +498,27 @@ static int streamer_query(streamer *s, const MARIADB_RPL_EVENT *e, stream_event 
         }
     }
     if (starts_with_word(q, n, "XA")) {
-        sbuf_setf(err, "XA transactions are not supported (at %s:%llu)", s->file, (unsigned long long)s->offset);
+        sbuf_setf(err, "XA transactions are not supported: \"");
+        sbuf_add_printable(err, q, n, QUOTE_MAX);
+        sbuf_adds(err, "\"");
+        add_event_position(s, err);
         return -1;
     }
-    static const char *const dml[] = {"INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD"};
-    for (size_t i = 0; i < sizeof dml / sizeof dml[0]; i++) {
-        if (starts_with_word(q, n, dml[i])) {
-            sbuf_setf(err, "statement-based event in the binlog at %s:%llu (\"%.60s\"): the source must run "
-                           "with binlog_format=ROW", s->file, (unsigned long long)s->offset, q);
-            return -1;
-        }
+    char *schema = xstrndup(db ? db : "", db ? dblen : 0);
+    stmt_target t;
+    stmt_target_parse(q, n, schema, &t);
+    if (t.kind != STMT_OTHER) {
+        int rc = streamer_statement(s, &t, schema, q, n, ev, err);
+        stmt_target_clear(&t);
+        free(schema);
+        return rc;
     }
-    const char *db = e->event.query.database.str;
-    size_t dblen = e->event.query.database.length;
-    ev->schema = xstrndup(db ? db : "", db ? dblen : 0);
-    ev->statement = xstrndup(q, n);
-    bool relevant = table_filter_match_schema(&s->filter, ev->schema) &&
-                    !(s->skip_schema && strcmp(ev->schema, s->skip_schema) == 0);
-    for (size_t i = 0; !relevant && i < s->filter.ninclude; i++)
-        relevant = mentions_schema(q, n, s->filter.include[i]);
-    event_commit(s, ev, relevant ? SEV_DDL : SEV_COMMIT);
+    ev->schema = schema;
+    ev->statement = xmalloc(n + 1); /* every byte, even past a NUL */
+    memcpy(ev->statement, q, n);
+    ev->statement[n] = '\0';
+    ev->statement_len = n;
+    event_commit(s, ev, text_may_touch(s, ev->schema, q, n) ? SEV_DDL : SEV_COMMIT);
     return 1;
 }
 
@@ -437,7 +551,6 @@ static int streamer_rows(streamer *s, const raw_event *r, stream_event *ev, sbuf
 
 static int streamer_gtid(streamer *s, const raw_event *r, stream_event *ev, sbuf *err)
 {
-    (void)s;
     if (r->type == BINLOG_GTID_MARIADB) {
         if (r->len < 13) {
             sbuf_setf(err, "truncated GTID event");
@@ -446,6 +559,8 @@ static int streamer_gtid(streamer *s, const raw_event *r, stream_event *ev, sbuf
         ev->gtid_seq = le64(r->body);
         ev->gtid_domain = le32(r->body + 8);
         ev->gtid_server = r->server_id;
+        s->standalone = r->body[12] & GTID_FL_STANDALONE;
+        sbuf_setf(&s->gtid, "%u-%u-%llu", ev->gtid_domain, ev->gtid_server, (unsigned long long)ev->gtid_seq);
     } else {
         if (r->len < 25) {
             sbuf_setf(err, "truncated GTID event");
@@ -454,6 +569,11 @@ static int streamer_gtid(streamer *s, const raw_event *r, stream_event *ev, sbuf
         ev->mysql_gtid = true;
         memcpy(ev->mysql_uuid, r->body + 1, 16);
         ev->gtid_seq = le64(r->body + 17);
+        s->standalone = false;
+        sbuf_reset(&s->gtid);
+        for (int i = 0; i < 16; i++)
+            sbuf_addf(&s->gtid, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", ev->mysql_uuid[i]);
+        sbuf_addf(&s->gtid, ":%llu", (unsigned long long)ev->gtid_seq);
     }
     ev->kind = SEV_BEGIN;
     return 1;
@@ -477,7 +597,12 @@ static int streamer_dispatch(streamer *s, const MARIADB_RPL_EVENT *e, const raw_
         return streamer_gtid(s, r, ev, err);
     case BINLOG_QUERY:
     case BINLOG_QUERY_COMPRESSED:
-        return streamer_query(s, e, ev, err);
+        return streamer_query(s, e->event.query.statement.str, e->event.query.statement.length,
+                              e->event.query.database.str, e->event.query.database.length, ev, err);
+    case EXECUTE_LOAD_QUERY_EVENT: /* a statement-format LOAD DATA; its data came in earlier events */
+        return streamer_query(s, e->event.execute_load_query.statement.str,
+                              e->event.execute_load_query.statement.length, e->event.execute_load_query.schema.str,
+                              e->event.execute_load_query.schema.length, ev, err);
     case BINLOG_TABLE_MAP:
         return streamer_table_map(s, r->body, r->len, err);
     case BINLOG_XID:
@@ -490,25 +615,139 @@ static int streamer_dispatch(streamer *s, const MARIADB_RPL_EVENT *e, const raw_
     }
 }
 
+/* The sequence number of a binlog file name ("source-bin.000042" -> 42)
+ * and the length of its base; false when it has no numeric extension. */
+static bool binlog_seq(const char *f, size_t *base_len, unsigned long long *seq)
+{
+    const char *dot = strrchr(f, '.');
+    if (!dot || !dot[1] || strspn(dot + 1, "0123456789") != strlen(dot + 1))
+        return false;
+    *base_len = (size_t)(dot - f);
+    *seq = strtoull(dot + 1, NULL, 10);
+    return true;
+}
+
+/* Is binlog file a older than b, the same server's? */
+static bool binlog_older(const char *a, const char *b)
+{
+    size_t la, lb;
+    unsigned long long sa, sb;
+    return binlog_seq(a, &la, &sa) && binlog_seq(b, &lb, &sb) && la == lb && strncmp(a, b, la) == 0 && sa < sb;
+}
+
+static void add_file_name(sbuf *sb, const char *f)
+{
+    sbuf_addc(sb, '\'');
+    sbuf_add_printable(sb, f, strlen(f), 256);
+    sbuf_addc(sb, '\'');
+}
+
+/* The server has no binlog file s->file. Purged (older than the oldest it
+ * keeps: only a new copy helps), or never there (a typo, another server's
+ * file, a future one: the start position is wrong)? Its list tells. */
+static int streamer_missing_file(streamer *s, const char *why, sbuf *err)
+{
+    sbuf first = SBUF_INIT, last = SBUF_INIT, lerr = SBUF_INIT;
+    MYSQL_RES *res = NULL;
+    int rc = db_query(s->meta, "SHOW BINARY LOGS", &res, &lerr);
+    size_t count = 0;
+    for (MYSQL_ROW row; !rc && (row = mysql_fetch_row(res));) {
+        if (!row[0])
+            continue;
+        if (!count++)
+            sbuf_adds(&first, row[0]);
+        sbuf_reset(&last);
+        sbuf_adds(&last, row[0]);
+    }
+    if (res)
+        mysql_free_result(res);
+    sbuf_reset(err);
+    if (rc) {
+        sbuf_adds(err, "the source has no binlog file ");
+        add_file_name(err, s->file);
+        sbuf_adds(err, " (");
+        sbuf_add_printable(err, why, strlen(why), QUOTE_MAX);
+        sbuf_adds(err, "), and listing its binlogs to tell whether it was purged failed: ");
+        sbuf_add_printable(err, lerr.buf, lerr.len, QUOTE_MAX);
+    } else if (count && binlog_older(s->file, first.buf)) {
+        sbuf_adds(err, "the source no longer has the binlog for this position: ");
+        add_file_name(err, s->file);
+        sbuf_adds(err, " was purged (its oldest is ");
+        add_file_name(err, first.buf);
+        sbuf_adds(err, "); the destination must be re-copied: start a new import");
+        rc = STREAMER_EPURGED;
+    } else {
+        sbuf_adds(err, "the source has no binlog file ");
+        add_file_name(err, s->file);
+        if (count) {
+            sbuf_adds(err, ": it has ");
+            add_file_name(err, first.buf);
+            sbuf_adds(err, " .. ");
+            add_file_name(err, last.buf);
+        } else {
+            sbuf_adds(err, ": it has none (is log_bin on?)");
+        }
+        sbuf_adds(err, ". The name may be mistyped or belong to another server: start the stream at a file and "
+                       "offset of this source (SHOW MASTER STATUS gives its current one)");
+        rc = STREAMER_ENOBINLOG;
+    }
+    sbuf_free(&first);
+    sbuf_free(&last);
+    sbuf_free(&lerr);
+    return rc;
+}
+
 static int streamer_fetch_error(streamer *s, sbuf *err)
 {
     unsigned e = mysql_errno(s->conn);
-    const char *msg = mysql_error(s->conn);
+    sbuf msg = SBUF_INIT;
+    sbuf_adds(&msg, mysql_error(s->conn));
     pthread_mutex_lock(&s->lock);
     bool interrupted = s->interrupted;
     pthread_mutex_unlock(&s->lock);
+    int rc;
     if (interrupted) {
         sbuf_setf(err, "interrupted");
-        return STREAMER_EINTERRUPTED;
+        rc = STREAMER_EINTERRUPTED;
+    } else if (e == ER_MASTER_FATAL_ERROR_READING_BINLOG && s->file && *s->file &&
+               strstr(msg.buf, "first log file name")) {
+        rc = streamer_missing_file(s, msg.buf, err);
+    } else if (e == ER_MASTER_FATAL_ERROR_READING_BINLOG &&
+               (strstr(msg.buf, "purged") || strstr(msg.buf, "Could not find") || strstr(msg.buf, "could not find"))) {
+        sbuf_setf(err, "the source no longer has the binlog for this position (");
+        sbuf_add_printable(err, msg.buf, msg.len, QUOTE_MAX);
+        sbuf_adds(err, "); the destination must be re-copied: start a new import");
+        rc = STREAMER_EPURGED;
+    } else {
+        sbuf_setf(err, "reading the binlog failed: ");
+        sbuf_add_printable(err, msg.buf, msg.len, QUOTE_MAX);
+        sbuf_addf(err, " (error %u)", e);
+        rc = e ? (int)e : CR_SERVER_LOST;
     }
-    if (e == ER_MASTER_FATAL_ERROR_READING_BINLOG &&
-        (strstr(msg, "purged") || strstr(msg, "Could not find") || strstr(msg, "could not find"))) {
-        sbuf_setf(err, "the source no longer has the binlog for this position (%s); the destination must be "
-                       "re-copied: start a new import", msg);
-        return STREAMER_EPURGED;
-    }
-    sbuf_setf(err, "reading the binlog failed: %s (error %u)", msg, e);
-    return e ? (int)e : CR_SERVER_LOST;
+    sbuf_free(&msg);
+    return rc;
+}
+
+/* libmariadb 3.3 cannot parse the events that carry a statement-format
+ * LOAD DATA's file: it reads BEGIN_LOAD_QUERY's data as a C string
+ * ("Malformed packet" unless it holds a NUL) and does not know
+ * APPEND_BLOCK or DELETE_FILE. The streamer needs none of them (the
+ * EXECUTE_LOAD_QUERY that follows carries the statement), so such a
+ * failure only skips the event: the packet, header included, is still in
+ * the connection's read buffer, and the connection is intact. */
+static bool streamer_skip_load_block(streamer *s)
+{
+    unsigned e = mysql_errno(s->conn);
+    const unsigned char *p = s->conn->net.read_pos;
+    if ((e != CR_BINLOG_ERROR && e != CR_UNKNOWN_BINLOG_EVENT) || !p || p[0] != 0)
+        return false;
+    unsigned type = p[1 + 4];
+    if (type != BEGIN_LOAD_QUERY_EVENT && type != APPEND_BLOCK_EVENT && type != DELETE_FILE_EVENT)
+        return false;
+    uint32_t next = le32(p + 1 + 13);
+    if (next)
+        s->offset = next;
+    return true;
 }
 
 int streamer_next(streamer *s, stream_event *ev, sbuf *err)
@@ -516,18 +755,24 @@ int streamer_next(streamer *s, stream_event *ev, sbuf *err)
     memset(ev, 0, sizeof *ev);
     for (;;) {
         s->ev = mariadb_rpl_fetch(s->rpl, s->ev);
+        if (!s->ev && streamer_skip_load_block(s))
+            continue;
         if (!s->ev || s->ev->event_type == UNKNOWN_EVENT)
             return streamer_fetch_error(s, err);
         raw_event r;
         if (raw_event_split(s, s->ev, &r, err) != 0)
             return CR_MALFORMED_PACKET;
         if (!(r.flags & LOG_EVENT_ARTIFICIAL_F) && r.next_pos && r.type != BINLOG_ROTATE &&
-            r.type != BINLOG_HEARTBEAT)
+            r.type != BINLOG_HEARTBEAT) {
             s->offset = r.next_pos;
+            s->event_pos = r.next_pos >= r.size ? r.next_pos - r.size : 0;
+        }
         int rc = streamer_dispatch(s, s->ev, &r, ev, err);
         if (rc < 0) {
             stream_event_free(ev);
-            return CR_MALFORMED_PACKET;
+            int e = s->fail_errno ? s->fail_errno : CR_MALFORMED_PACKET;
+            s->fail_errno = 0;
+            return e;
         }
         if (rc > 0) {
             ev->timestamp = r.timestamp;
@@ -569,7 +814,10 @@ static int streamer_dump(streamer *s, const streamer_config *cfg, sbuf *err)
     mariadb_rpl_optionsv(s->rpl, MARIADB_RPL_FLAGS, 0);
     if (mariadb_rpl_open(s->rpl) != 0) {
         unsigned e = mysql_errno(s->conn);
-        sbuf_setf(err, "cannot start the binlog dump: %s (error %u)", mysql_error(s->conn), e);
+        const char *m = mysql_error(s->conn);
+        sbuf_setf(err, "cannot start the binlog dump: ");
+        sbuf_add_printable(err, m, strlen(m), QUOTE_MAX);
+        sbuf_addf(err, " (error %u)", e);
         return e ? (int)e : CR_UNKNOWN_ERROR;
     }
     s->file = xstrdup(file);
@@ -640,6 +888,7 @@ void streamer_close(streamer *s)
     free(s->maps);
     free(s->schemas);
     free(s->file);
+    sbuf_free(&s->gtid);
     free(s->skip_schema);
     table_filter_clear(&s->filter);
     pthread_mutex_destroy(&s->lock);

@@ -8,6 +8,9 @@
  * for tables that pass the filter), COMMIT (with the binlog coordinate
  * after the transaction), DDL, HEARTBEAT. Table metadata comes from the
  * table map, filled from information_schema where the map is silent.
+ * Statement-format row writes (SQL text instead of row images, see
+ * stmt_target.h) are skipped when their target is outside the filter and
+ * end the stream with STREAMER_ESTATEMENT when it is inside.
  *
  * A streamer is used by one thread; streamer_interrupt may be called from
  * any thread to unblock a waiting streamer_next. */
@@ -61,7 +64,8 @@ typedef struct stream_event {
     uint64_t offset;
     /* SEV_DDL */
     char *schema;
-    char *statement;
+    char *statement;      /* NUL-terminated, but may hold a NUL: statement_len counts */
+    size_t statement_len;
     size_t bytes; /* approximate memory held, for queue accounting */
 } stream_event;
 
@@ -96,12 +100,21 @@ typedef struct streamer_config {
 typedef struct streamer streamer;
 
 /* Error numbers returned besides the server's own. */
-enum { STREAMER_EPURGED = 100001, STREAMER_EINTERRUPTED = 100002 };
+enum {
+    STREAMER_EPURGED = 100001,
+    STREAMER_EINTERRUPTED = 100002,
+    STREAMER_ESTATEMENT = 100003, /* a statement-format write to a carried table */
+    STREAMER_ENOBINLOG = 100004,  /* the source never had the start file */
+};
 
 int streamer_open(const streamer_config *cfg, streamer **out, sbuf *err);
 /* Blocks for the next event. 0 and *ev filled, or an error number:
- * STREAMER_EPURGED (the position is gone), STREAMER_EINTERRUPTED, a
- * connection error (db_error_is_connection), or another failure. */
+ * STREAMER_EPURGED (the position is gone), STREAMER_ENOBINLOG (the file
+ * is not, and was never, on the source), STREAMER_ESTATEMENT (the binlog
+ * holds SQL text, not rows, for a table the filter carries; statement-
+ * format writes to other tables are skipped), STREAMER_EINTERRUPTED, a
+ * connection error (db_error_is_connection), or another failure. The three
+ * first are final: reading again from the same position fails the same way. */
 int streamer_next(streamer *s, stream_event *ev, sbuf *err);
 void streamer_interrupt(streamer *s);
 void streamer_close(streamer *s);

@@ -10,6 +10,7 @@
     X(messages)        \
     X(vrepl)           \
     X(decoder)         \
+    X(stmt_target)     \
     X(preflight)       \
     X(pbcheck)         \
     X(progress)
