@@ -50,6 +50,7 @@ static const opt opts[] = {
      "prefix of the environment variables a request's password_env may name (empty: none)"},
     {"server-id", OPT_UINT, F(server_id), "0", "replica server id for binlog streams (0: derived from the port)"},
     {"log-level", OPT_LEVEL, F(log_level), "info", "debug, info, warn or error"},
+    {"print-grants", OPT_FLAG, F(print_grants), NULL, "print the GRANT statements the agent's account needs, and exit"},
     {"help", OPT_FLAG, F(help), NULL, "print this help"},
     {"version", OPT_FLAG, F(version), NULL, "print the version"},
 };
@@ -259,7 +260,7 @@ int config_load(agent_config *cfg, int argc, char **argv, sbuf *err)
         if (i < 0)
             return -1;
     }
-    if (cfg->help || cfg->version)
+    if (cfg->help || cfg->version || cfg->print_grants)
         return 0;
     cfg->source.connect_timeout_s = cfg->probe_timeout_s;
     cfg->source.read_timeout_s = cfg->probe_timeout_s;

@@ -38,6 +38,7 @@ typedef struct agent_config {
     log_level log_level;
     bool help;
     bool version;
+    bool print_grants;
 } agent_config;
 
 /* 0 on success; -1 with err naming the bad setting and where it came from. */

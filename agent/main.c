@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "config.h"
 #include "lib/log.h"
+#include "workflow/preflight.h"
 
 typedef struct process {
     uv_loop_t loop;
@@ -67,11 +68,17 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 2;
     }
-    if (cfg.help || cfg.version) {
-        if (cfg.help)
+    if (cfg.help || cfg.version || cfg.print_grants) {
+        if (cfg.help) {
             config_usage(&err);
-        else
+        } else if (cfg.print_grants) {
+            sbuf_adds(&err, "-- on the source (MariaDB names; see README, Grants)\n");
+            preflight_grants_sql(PF_ROLE_SOURCE, FLAVOR_MARIADB, "'tablet_agent'@'%'", cfg.sidecar_schema, &err);
+            sbuf_adds(&err, "-- on the destination\n");
+            preflight_grants_sql(PF_ROLE_DEST, FLAVOR_MARIADB, "'tablet_agent'@'%'", cfg.sidecar_schema, &err);
+        } else {
             sbuf_addf(&err, "tablet-agent %s\n", AGENT_VERSION);
+        }
         fputs(err.buf, stdout);
         sbuf_free(&err);
         config_free(&cfg);

@@ -113,26 +113,41 @@ agent_password() {
     cat "$f"
 }
 
-# Least privilege for the agent (README "Grants" explains each one). Created
-# with sql_log_bin=0 so account setup never becomes GTIDs in the binlog.
+# README's GRANT statements for a server, one per line: source or dest (the
+# first or the second sql block under "## Grants"), for the sandbox account.
+readme_grants() {
+    awk -v want="$1" '
+        /^## Grants/ { on = 1; next }
+        on && /^## / { exit }
+        on && /^```sql/ { block++; inblock = 1; stmt = ""; next }
+        on && /^```/ { inblock = 0; next }
+        inblock && ((want == "source" && block == 1) || (want == "dest" && block == 2)) {
+            sub(/^ +/, " "); stmt = stmt $0
+            if (stmt ~ /;$/) { if (stmt ~ /^GRANT/) print stmt; stmt = "" }
+        }' "$REPO/README.md"
+}
+
+# The agent's account gets exactly the README's grants, so the suite proves
+# they suffice; created with sql_log_bin=0 so account setup never becomes
+# GTIDs in the binlog.
 create_accounts() {
-    local n=$1 pw; pw=$(agent_password)
-    local grants="SELECT, RELOAD, SHOW VIEW, REPLICATION SLAVE, BINLOG MONITOR"
-    # cutover: fence writers (lock their accounts, kill their sessions, set
-    # read_only) and keep writing as the reverse applier under read_only
-    local cutover="READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS, CREATE USER"
-    local write="INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE VIEW, TRIGGER, LOCK TABLES"
-    client "$n" <<EOF
-SET sql_log_bin=0;
-CREATE USER IF NOT EXISTS 'agent'@'127.0.0.1' IDENTIFIED BY '$pw';
-CREATE USER IF NOT EXISTS 'agent'@'localhost' IDENTIFIED BY '$pw';
-GRANT $grants, $write, $cutover ON *.* TO 'agent'@'127.0.0.1';
-GRANT $grants, $write, $cutover ON *.* TO 'agent'@'localhost';
--- The application's account in tests and benchmarks: ALL PRIVILEGES on
--- purpose, because write fencing must stop even such users.
-CREATE USER IF NOT EXISTS 'app'@'127.0.0.1' IDENTIFIED BY 'app-password';
-GRANT ALL PRIVILEGES ON *.* TO 'app'@'127.0.0.1';
-EOF
+    local n=$1 pw host stmts role; pw=$(agent_password)
+    role=$([ "$n" = source ] && echo source || echo dest)
+    stmts=$(readme_grants "$role")
+    [ -n "$stmts" ] || die "no GRANT statements for the $role under \"## Grants\" in README.md"
+    {
+        echo "SET sql_log_bin=0;"
+        for host in 127.0.0.1 localhost; do
+            echo "CREATE USER IF NOT EXISTS 'agent'@'$host' IDENTIFIED BY '$pw';"
+            echo "$stmts" | sed "s/'tablet_agent'@'%'/'agent'@'$host'/"
+            # and the optional one the README lists, so preflight can see triggers
+            [ "$role" = source ] && echo "GRANT TRIGGER ON *.* TO 'agent'@'$host';"
+        done
+        # The application's account in tests and benchmarks: ALL PRIVILEGES
+        # on purpose, because write fencing must stop even such users.
+        echo "CREATE USER IF NOT EXISTS 'app'@'127.0.0.1' IDENTIFIED BY 'app-password';"
+        echo "GRANT ALL PRIVILEGES ON *.* TO 'app'@'127.0.0.1';"
+    } | client "$n"
 }
 
 start_one() {

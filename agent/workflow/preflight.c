@@ -314,6 +314,8 @@ static const pf_step preflight_steps[] = {
     {"source.grant.fence", PF_NEED_SOURCE, pf_source_grant_fence},
     /* which tables the filter selects; unknown databases; loads the scope */
     {"schema.tables", PF_NEED_SOURCE, pf_schema_tables},
+    /* read from SHOW GRANTS: what reverse replication writes on the source */
+    {"source.grant.reverse", PF_NEED_SCOPE, pf_source_grant_reverse},
     /* tried: SELECT of every column, LIMIT 0, on every table */
     {"source.grant.select", PF_NEED_SCOPE, pf_source_grant_select},
     /* tried: SHOW CREATE VIEW on every view */

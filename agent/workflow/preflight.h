@@ -111,6 +111,33 @@ uint64_t preflight_copy_seconds(uint64_t bytes);
  * twice the estimated copy time when that is longer. */
 uint64_t preflight_retention_need(unsigned hours, uint64_t copy_seconds);
 
+/* ---- the privileges the agent's account needs: one table ------------------ */
+
+/* Every privilege the lifecycle uses, per server role. The README's GRANT
+ * statements are printed from it (tablet-agent --print-grants; a test
+ * compares them), the sandbox creates its accounts from those, and the
+ * preflight checks ask for exactly these, so the three cannot drift. */
+typedef enum { PF_ROLE_SOURCE = 1, PF_ROLE_DEST = 2 } preflight_role;
+enum {
+    PF_ON_ALL = 1,     /* global by nature (RELOAD, REPLICATION SLAVE, ...) */
+    PF_ON_TABLES = 2,  /* every database in scope: granted ON *.* */
+    PF_ON_SIDECAR = 4, /* the agent's own schema: granted there when not ON *.* */
+};
+
+typedef struct preflight_privilege {
+    unsigned roles;       /* PF_ROLE_* bits */
+    unsigned scope;       /* PF_ON_* bits */
+    const char *mariadb;  /* the name on MariaDB */
+    const char *mysql;    /* the name on MySQL */
+    const char *why;
+} preflight_privilege;
+
+extern const preflight_privilege preflight_privileges[];
+extern const size_t preflight_nprivileges;
+const char *preflight_privilege_name(const preflight_privilege *p, db_flavor f);
+/* The GRANT statements for a role, for account ("'tablet_agent'@'%'"). */
+void preflight_grants_sql(preflight_role role, db_flavor f, const char *account, const char *sidecar, sbuf *out);
+
 /* 'user'@'host' from CURRENT_USER()'s user@host, for GRANT statements. */
 void preflight_add_account(sbuf *out, const char *current_user);
 /* GRANT privs ON `db`.* TO 'user'@'host'; (db NULL: ON *.*). */

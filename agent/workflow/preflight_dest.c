@@ -87,13 +87,7 @@ void pf_destination_version(pf_ctx *c, const char *id)
     }
 }
 
-/* A missing privilege at one level: "INSERT, CREATE ON `db`.*" */
-typedef struct pf_missing {
-    char *db; /* NULL: *.* */
-    sbuf privs;
-} pf_missing;
-
-static void pf_missing_add(pf_missing **v, size_t *n, const char *db, const char *priv)
+void pf_missing_add(pf_missing **v, size_t *n, const char *db, const char *priv)
 {
     for (size_t i = 0; i < *n; i++) {
         pf_missing *m = &(*v)[i];
@@ -109,10 +103,76 @@ static void pf_missing_add(pf_missing **v, size_t *n, const char *db, const char
     sbuf_adds(&m->privs, priv);
 }
 
-static const char *const pf_dest_db_privs[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP",
-                                               "ALTER", "INDEX", "REFERENCES", "CREATE VIEW", "TRIGGER",
-                                               "LOCK TABLES"};
-static const char *const pf_dest_sidecar_privs[] = {"CREATE", "SELECT", "INSERT", "UPDATE", "DELETE"};
+/* What role's table-level privileges (preflight_privileges) the account
+ * lacks on the databases in scope and on the sidecar schema. */
+void pf_missing_scoped(pf_ctx *c, const preflight_grants *g, preflight_role role, db_flavor f, bool writes_only,
+                              pf_missing **miss, size_t *nmiss)
+{
+    const char *side = c->in->sidecar_schema && *c->in->sidecar_schema ? c->in->sidecar_schema : "_tablet_agent";
+    for (size_t j = 0; j < preflight_nprivileges; j++) {
+        const preflight_privilege *p = &preflight_privileges[j];
+        const char *name = preflight_privilege_name(p, f);
+        if (!(p->roles & role) || (writes_only && strcmp(name, "SELECT") == 0))
+            continue;
+        for (size_t i = 0; (p->scope & PF_ON_TABLES) && c->scope_ok && i < c->ndbs; i++)
+            if (!preflight_grants_has(g, name, c->dbs[i]))
+                pf_missing_add(miss, nmiss, c->dbs[i], name);
+        if ((p->scope & PF_ON_SIDECAR) && !preflight_grants_has(g, name, side))
+            pf_missing_add(miss, nmiss, side, name);
+    }
+}
+
+/* A FAIL listing what is missing, one GRANT per level as the remedy and one
+ * object per privilege ("INSERT ON `db`.*"); frees miss. */
+void pf_emit_missing(pf_ctx *c, const char *id, const pf_server *srv, pf_missing *miss, size_t nmiss,
+                            const char *why)
+{
+    sbuf msg = SBUF_INIT, fix = SBUF_INIT, line = SBUF_INIT, obj = SBUF_INIT;
+    size_t count = 0;
+    sbuf_addf(&msg, "the %s account lacks ", srv->role);
+    for (size_t i = 0; i < nmiss; i++) {
+        sbuf_reset(&obj);
+        sbuf_addf(&obj, "%s ON ", miss[i].privs.buf);
+        if (miss[i].db) {
+            db_add_ident(&obj, miss[i].db);
+            sbuf_adds(&obj, ".*");
+        } else {
+            sbuf_adds(&obj, "*.*");
+        }
+        if (i < PF_LIST_MAX)
+            sbuf_addf(&msg, "%s%s", i ? "; " : "", obj.buf);
+        sbuf_reset(&line);
+        preflight_add_grant(&line, miss[i].privs.buf, miss[i].db, srv->account);
+        pf_remedy_line(&fix, &count, line.buf);
+    }
+    if (nmiss > PF_LIST_MAX)
+        sbuf_addf(&msg, " and %zu more", nmiss - PF_LIST_MAX);
+    sbuf_addf(&msg, " (from SHOW GRANTS): %s", why);
+    preflight_check *ch = pf_emit(c, id, PF_FAIL, &msg, &fix);
+    for (size_t i = 0; i < nmiss; i++) {
+        for (const char *p = miss[i].privs.buf; p && *p;) {
+            const char *e = strstr(p, ", ");
+            sbuf_reset(&obj);
+            sbuf_add(&obj, p, e ? (size_t)(e - p) : strlen(p));
+            sbuf_adds(&obj, " ON ");
+            if (miss[i].db) {
+                db_add_ident(&obj, miss[i].db);
+                sbuf_adds(&obj, ".*");
+            } else {
+                sbuf_adds(&obj, "*.*");
+            }
+            preflight_check_add_object(ch, obj.buf);
+            p = e ? e + 2 : NULL;
+        }
+        free(miss[i].db);
+        sbuf_free(&miss[i].privs);
+    }
+    free(miss);
+    sbuf_free(&msg);
+    sbuf_free(&fix);
+    sbuf_free(&line);
+    sbuf_free(&obj);
+}
 
 void pf_destination_grants(pf_ctx *c, const char *id)
 {
@@ -124,14 +184,8 @@ void pf_destination_grants(pf_ctx *c, const char *id)
     }
     pf_missing *miss = NULL;
     size_t nmiss = 0;
-    for (size_t i = 0; c->scope_ok && i < c->ndbs; i++)
-        for (size_t j = 0; j < sizeof pf_dest_db_privs / sizeof pf_dest_db_privs[0]; j++)
-            if (!preflight_grants_has(g, pf_dest_db_privs[j], c->dbs[i]))
-                pf_missing_add(&miss, &nmiss, c->dbs[i], pf_dest_db_privs[j]);
+    pf_missing_scoped(c, g, PF_ROLE_DEST, d->flavor, false, &miss, &nmiss);
     const char *side = c->in->sidecar_schema && *c->in->sidecar_schema ? c->in->sidecar_schema : "_tablet_agent";
-    for (size_t j = 0; j < sizeof pf_dest_sidecar_privs / sizeof pf_dest_sidecar_privs[0]; j++)
-        if (!preflight_grants_has(g, pf_dest_sidecar_privs[j], side))
-            pf_missing_add(&miss, &nmiss, side, pf_dest_sidecar_privs[j]);
     if (!preflight_grants_has(g, "RELOAD", NULL))
         pf_missing_add(&miss, &nmiss, NULL, "RELOAD");
     if (!preflight_grants_has(g, "REPLICATION SLAVE", NULL))
@@ -156,54 +210,9 @@ void pf_destination_grants(pf_ctx *c, const char *id)
         free(miss);
         return;
     }
-    sbuf msg = SBUF_INIT, fix = SBUF_INIT, line = SBUF_INIT, obj = SBUF_INIT;
-    size_t count = 0;
-    sbuf_adds(&msg, "the destination account lacks ");
-    for (size_t i = 0; i < nmiss; i++) {
-        sbuf_reset(&obj);
-        sbuf_addf(&obj, "%s ON ", miss[i].privs.buf);
-        if (miss[i].db) {
-            db_add_ident(&obj, miss[i].db);
-            sbuf_adds(&obj, ".*");
-        } else {
-            sbuf_adds(&obj, "*.*");
-        }
-        if (i < PF_LIST_MAX)
-            sbuf_addf(&msg, "%s%s", i ? "; " : "", obj.buf);
-        sbuf_reset(&line);
-        preflight_add_grant(&line, miss[i].privs.buf, miss[i].db, d->account);
-        pf_remedy_line(&fix, &count, line.buf);
-    }
-    if (nmiss > PF_LIST_MAX)
-        sbuf_addf(&msg, " and %zu more", nmiss - PF_LIST_MAX);
-    sbuf_adds(&msg, " (from SHOW GRANTS): the copy creates and writes the tables, keeps its state in ");
-    db_add_ident(&msg, side);
-    sbuf_adds(&msg, " and, after cutover, streams the destination's binlog back to the source");
-    preflight_check *ch = pf_emit(c, id, PF_FAIL, &msg, &fix);
-    for (size_t i = 0; i < nmiss; i++) {
-        /* One object per privilege: "INSERT ON `db`.*". */
-        for (const char *p = miss[i].privs.buf; p && *p;) {
-            const char *e = strstr(p, ", ");
-            sbuf_reset(&obj);
-            sbuf_add(&obj, p, e ? (size_t)(e - p) : strlen(p));
-            sbuf_adds(&obj, " ON ");
-            if (miss[i].db) {
-                db_add_ident(&obj, miss[i].db);
-                sbuf_adds(&obj, ".*");
-            } else {
-                sbuf_adds(&obj, "*.*");
-            }
-            preflight_check_add_object(ch, obj.buf);
-            p = e ? e + 2 : NULL;
-        }
-        free(miss[i].db);
-        sbuf_free(&miss[i].privs);
-    }
-    free(miss);
-    sbuf_free(&msg);
-    sbuf_free(&fix);
-    sbuf_free(&line);
-    sbuf_free(&obj);
+    pf_emit_missing(c, id, d, miss, nmiss,
+                    "the copy creates and writes the tables, keeps its state in the sidecar schema and, after "
+                    "cutover, streams the destination's binlog back to the source");
 }
 
 void pf_destination_grant_fence(pf_ctx *c, const char *id)

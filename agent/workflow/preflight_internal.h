@@ -125,6 +125,22 @@ void pf_source_grant_snapshot(pf_ctx *c, const char *id);
 void pf_source_grant_replication_slave(pf_ctx *c, const char *id);
 void pf_source_grant_reload(pf_ctx *c, const char *id);
 void pf_source_grant_fence(pf_ctx *c, const char *id);
+void pf_source_grant_reverse(pf_ctx *c, const char *id);
+
+/* Privileges an account lacks, by level: "INSERT, CREATE ON `db`.*". */
+typedef struct pf_missing {
+    char *db; /* NULL: *.* */
+    sbuf privs;
+} pf_missing;
+void pf_missing_add(pf_missing **v, size_t *n, const char *db, const char *priv);
+/* A role's table-level privileges (preflight_privileges) missing on the
+ * databases in scope and the sidecar schema; writes_only skips SELECT. */
+void pf_missing_scoped(pf_ctx *c, const preflight_grants *g, preflight_role role, db_flavor f, bool writes_only,
+                       pf_missing **miss, size_t *nmiss);
+/* A FAIL listing what is missing, with one GRANT per level as the remedy
+ * and one object per privilege; frees miss. */
+void pf_emit_missing(pf_ctx *c, const char *id, const pf_server *srv, pf_missing *miss, size_t nmiss,
+                     const char *why);
 
 /* preflight_schema.c */
 void pf_schema_tables(pf_ctx *c, const char *id);

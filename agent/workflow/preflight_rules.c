@@ -87,6 +87,78 @@ void preflight_add_account(sbuf *out, const char *current_user)
     db_add_cstring(out, at ? at + 1 : "%");
 }
 
+#define S PF_ROLE_SOURCE
+#define D PF_ROLE_DEST
+const preflight_privilege preflight_privileges[] = {
+    {S | D, PF_ON_TABLES | PF_ON_SIDECAR, "SELECT", "SELECT", "read schemas and rows for the copy and VDiff"},
+    {S, PF_ON_ALL, "SHOW VIEW", "SHOW VIEW", "read view definitions, so preflight can list what is not copied"},
+    {S | D, PF_ON_ALL, "RELOAD", "RELOAD", "FLUSH TABLES WITH READ LOCK while fencing writes at cutover"},
+    {S | D, PF_ON_ALL, "REPLICATION SLAVE", "REPLICATION SLAVE",
+     "stream the binlog (the destination's too, for reverse replication)"},
+    {S | D, PF_ON_ALL, "BINLOG MONITOR", "REPLICATION CLIENT",
+     "SHOW MASTER STATUS, SHOW BINARY LOGS for positions and retention"},
+    {S | D, PF_ON_ALL, "READ_ONLY ADMIN", "SYSTEM_VARIABLES_ADMIN",
+     "set read_only at cutover, and apply reverse replication under it"},
+    {S | D, PF_ON_ALL, "CONNECTION ADMIN", "CONNECTION_ADMIN", "kill the fenced accounts' sessions"},
+    {S | D, PF_ON_ALL, "PROCESS", "PROCESS",
+     "find the fenced accounts' sessions; lets the copy's throttle see other users' queries"},
+    {S | D, PF_ON_ALL, "CREATE USER", "CREATE USER", "ALTER USER ... ACCOUNT LOCK/UNLOCK of the accounts it fences"},
+    {S | D, PF_ON_TABLES | PF_ON_SIDECAR, "INSERT", "INSERT",
+     "write rows: the copy on the destination, reverse replication on the source; the agent's state"},
+    {S | D, PF_ON_TABLES | PF_ON_SIDECAR, "UPDATE", "UPDATE", "replicate updates (both directions); the agent's state"},
+    {S | D, PF_ON_TABLES | PF_ON_SIDECAR, "DELETE", "DELETE", "replicate deletes (both directions); the agent's state"},
+    {D, PF_ON_TABLES | PF_ON_SIDECAR, "CREATE", "CREATE", "create the destination's databases and tables"},
+    {S, PF_ON_SIDECAR, "CREATE", "CREATE", "keep reverse replication's position and journal in the sidecar schema"},
+    {D, PF_ON_TABLES, "DROP", "DROP", "apply DROP statements of replicated DDL (--ddl exec)"},
+    {D, PF_ON_TABLES, "ALTER", "ALTER", "add the deferred secondary indexes; replicated DDL"},
+    {D, PF_ON_TABLES, "INDEX", "INDEX", "add the deferred secondary indexes"},
+    {D, PF_ON_TABLES, "REFERENCES", "REFERENCES", "create tables with foreign keys"},
+};
+#undef S
+#undef D
+const size_t preflight_nprivileges = sizeof preflight_privileges / sizeof preflight_privileges[0];
+
+const char *preflight_privilege_name(const preflight_privilege *p, db_flavor f)
+{
+    return f == FLAVOR_MYSQL ? p->mysql : p->mariadb;
+}
+
+void preflight_grants_sql(preflight_role role, db_flavor f, const char *account, const char *sidecar, sbuf *out)
+{
+    for (int pass = 0; pass < 2; pass++) { /* *.*, then the sidecar */
+        size_t n = 0, width = 6;
+        for (size_t i = 0; i < preflight_nprivileges; i++) {
+            const preflight_privilege *p = &preflight_privileges[i];
+            bool global = p->scope & (PF_ON_ALL | PF_ON_TABLES);
+            if (!(p->roles & role) || global == (pass == 1))
+                continue;
+            const char *name = preflight_privilege_name(p, f);
+            if (n && width + strlen(name) + 2 > 72) { /* README-friendly lines */
+                sbuf_adds(out, ",\n      ");
+                width = 6;
+            } else if (n) {
+                sbuf_adds(out, ", ");
+                width += 2;
+            } else {
+                sbuf_adds(out, "GRANT ");
+            }
+            sbuf_adds(out, name);
+            width += strlen(name);
+            n++;
+        }
+        if (!n)
+            continue;
+        sbuf_adds(out, " ON ");
+        if (pass == 1) {
+            db_add_ident(out, sidecar);
+            sbuf_adds(out, ".*");
+        } else {
+            sbuf_adds(out, "*.*");
+        }
+        sbuf_addf(out, " TO %s;\n", account);
+    }
+}
+
 void preflight_add_grant(sbuf *out, const char *privs, const char *db, const char *current_user)
 {
     sbuf_addf(out, "GRANT %s ON ", privs);

@@ -673,3 +673,30 @@ void pf_source_grant_fence(pf_ctx *c, const char *id)
 {
     pf_grant_fence(c, &c->src, id, "source");
 }
+
+/* After a switch the source is the target of reverse replication: it
+ * writes the migrated tables there and keeps its position and journal in
+ * the source's sidecar schema. Without these the way back breaks at the
+ * first reverse transaction. */
+void pf_source_grant_reverse(pf_ctx *c, const char *id)
+{
+    pf_server *s = &c->src;
+    const preflight_grants *g = pf_grants(s, &c->err);
+    if (!g) {
+        pf_emitf(c, id, PF_WARN, NULL, "cannot read SHOW GRANTS to check reverse replication's privileges: %s",
+                 c->err.buf);
+        return;
+    }
+    pf_missing *miss = NULL;
+    size_t nmiss = 0;
+    pf_missing_scoped(c, g, PF_ROLE_SOURCE, s->flavor, true, &miss, &nmiss);
+    if (!nmiss) {
+        pf_emitf(c, id, PF_PASS, NULL, "reverse replication can write the tables and its state on the source");
+        free(miss);
+        return;
+    }
+    pf_emit_missing(c, id, s, miss, nmiss,
+                    "after a switch, reverse replication writes the destination's changes back to these tables "
+                    "and keeps its position in the sidecar schema; without them the way back breaks");
+}
+

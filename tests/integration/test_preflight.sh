@@ -106,7 +106,7 @@ expect_clean
 for id in source.connection source.version source.log_bin source.binlog_format source.binlog_row_image \
     source.binlog_row_metadata source.gtid_mode source.server_id source.binlog_retention source.grant.snapshot \
     source.grant.binlog_monitor source.grant.replication_slave source.grant.select source.grant.show_view \
-    source.grant.reload source.grant.fence schema.tables schema.key schema.engine schema.charset schema.foreign_keys schema.triggers \
+    source.grant.reload source.grant.fence source.grant.reverse schema.tables schema.key schema.engine schema.charset schema.foreign_keys schema.triggers \
     schema.routines schema.events schema.views schema.generated_columns schema.identifiers schema.size; do
     [[ " $(ids) " == *" $id "* ]] || fail "check $id missing from the report"
 done
@@ -117,7 +117,7 @@ assert_contains "$(field source.grant.snapshot .message)" "GTID position" "snaps
 pass "a correctly configured source passes all $(jq '.checks | length' "$WORK/pf.json") checks, exit 0"
 
 expect_clean "${DEST[@]}"
-for id in destination.connection destination.version destination.grants destination.grant.fence destination.log_bin \
+for id in destination.connection destination.distinct destination.version destination.grants destination.grant.fence destination.log_bin \
     destination.binlog_format destination.tables_empty destination.sql_mode destination.max_allowed_packet \
     destination.charset; do
     [[ " $(ids) " == *" $id "* ]] || fail "check $id missing from the report"
@@ -132,6 +132,17 @@ assert_eq "$(sql_dest -e "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE
 no_dumps() { [ "$(sql_source -e "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")" = 0 ]; }
 wait_for 5 "the check's binlog dump to end on the server" no_dumps
 pass "preflight changed neither server (binlog positions unchanged, nothing created, no dump left open)"
+
+# ---- one list of grants: the README, the program and preflight agree ------------------------
+
+# The sandbox's agent accounts have exactly the README's grants
+# (sandbox.sh), and preflight passed above with them; the README's
+# statements are the program's own list.
+readme=$(awk '/^## Grants/{on=1;next} on&&/^## /{exit} on&&/^```sql/{b=1;next} on&&/^```/{b=0;next} b' "$REPO/README.md" |
+    grep -v '^CREATE USER' | tr -s ' \n' ' ')
+printed=$("$BUILD/tablet-agent" --print-grants | grep -v '^--' | tr -s ' \n' ' ')
+assert_eq "$readme" "$printed" "README's GRANT statements vs tablet-agent --print-grants"
+pass "README's GRANT statements are tablet-agent --print-grants, and preflight passes an account with exactly them"
 
 # ---- human output and exit codes -------------------------------------------------------
 
@@ -280,6 +291,7 @@ mkuser agent_nosel SELECT
 mkuser agent_noreload RELOAD
 mkuser agent_noview "SHOW VIEW"
 mkuser agent_nofence "READ_ONLY ADMIN"
+mkuser agent_noins INSERT
 
 restart_agent_as agent_norepl
 expect source.grant.replication_slave FAIL
@@ -295,6 +307,10 @@ restart_agent_as agent_nofence
 expect source.grant.fence FAIL
 assert_eq "$REMEDY" "GRANT READ_ONLY ADMIN ON *.* TO 'agent_nofence'@'127.0.0.1';" "fence remedy"
 assert_contains "$MSG" "cutover" "fence message says what for"
+restart_agent_as agent_noins
+expect source.grant.reverse FAIL
+assert_eq "$OBJECTS" 'INSERT ON `pf`.*, INSERT ON `ünï db`.*, INSERT ON `_tablet_agent`.*' "reverse replication's grants"
+assert_contains "$MSG" "reverse replication" "the reverse grant message says what for"
 # Without SELECT on *.* the agent cannot read mysql.event either, and the
 # server hides events from accounts without EVENT: that WARN is expected.
 restart_agent_as agent_nosel
@@ -307,19 +323,19 @@ restart_agent_as agent_noview
 expect source.grant.show_view WARN schema.views:WARN
 assert_eq "$REMEDY" "GRANT SHOW VIEW ON \`pf\`.* TO 'agent_noview'@'127.0.0.1';" "show view remedy"
 sql_source_q "DROP VIEW pf.v"
-pass "missing REPLICATION SLAVE (a real binlog dump), BINLOG MONITOR, RELOAD, READ_ONLY ADMIN, SELECT, SHOW VIEW: each named, with its GRANT"
+pass "missing REPLICATION SLAVE (a real binlog dump), BINLOG MONITOR, RELOAD, READ_ONLY ADMIN, INSERT, SELECT, SHOW VIEW: each named, with its GRANT"
 
 # ---- connection ---------------------------------------------------------------------------
 
-echo "not-the-password" >"$WORK/wrong.pass"
-restart_agent_as agent --source-password-file="$WORK/wrong.pass"
+echo "not-the-password" >"$SANDBOX_DIR/wrong.pass"
+restart_agent_as agent --source-password-file="$SANDBOX_DIR/wrong.pass"
 expect source.connection FAIL
 assert_contains "$MSG" "login refused" "wrong password message"
 assert_contains "$REMEDY" "--source-password-file" "wrong password remedy"
 assert_eq "$(ids)" "source.connection" "checks run without a source connection"
 restart_agent_as agent
 expect destination.connection FAIL -- --dest-host 127.0.0.1 --dest-port "$DEST_PORT" --dest-user agent \
-    --dest-password-file "$WORK/wrong.pass"
+    --dest-password-file "$SANDBOX_DIR/wrong.pass"
 assert_contains "$MSG" "login refused" "destination wrong password"
 expect destination.connection FAIL -- --dest-host 127.0.0.1 --dest-port $((SANDBOX_PORT_BASE + 93)) \
     --dest-user agent --dest-password-file "$PASSWORD_FILE"
@@ -391,18 +407,18 @@ sandbox restart dest
 pass "destination binlog off: FAIL with the reason; binlog_format STATEMENT: FAIL; other sql_mode, smaller max_allowed_packet: WARN"
 
 sql_dest_q "CREATE USER agent_dlim@'127.0.0.1' IDENTIFIED BY '$PW';
-    GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, INDEX, REFERENCES, CREATE VIEW, RELOAD, BINLOG MONITOR
+    GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, INDEX, REFERENCES, RELOAD, BINLOG MONITOR
         ON *.* TO agent_dlim@'127.0.0.1';
-    GRANT TRIGGER, LOCK TABLES ON \`pf\`.* TO agent_dlim@'127.0.0.1'"
+    GRANT ALTER ON \`pf\`.* TO agent_dlim@'127.0.0.1'"
 expect destination.grants FAIL destination.grant.fence:FAIL -- --dest-host 127.0.0.1 --dest-port "$DEST_PORT" \
     --dest-user agent_dlim --dest-password-file "$PASSWORD_FILE"
 assert_eq "$(field destination.grant.fence .remedy)" \
     "GRANT READ_ONLY ADMIN, CONNECTION ADMIN, PROCESS ON *.* TO 'agent_dlim'@'127.0.0.1';" \
     "destination fence remedy"
-assert_eq "$OBJECTS" 'TRIGGER ON `ünï db`.*, LOCK TABLES ON `ünï db`.*, REPLICATION SLAVE ON *.*' "missing destination grants"
-assert_contains "$REMEDY" "GRANT TRIGGER, LOCK TABLES ON \`ünï db\`.* TO 'agent_dlim'@'127.0.0.1';" "destination grant remedy"
+assert_eq "$OBJECTS" 'ALTER ON `ünï db`.*, REPLICATION SLAVE ON *.*' "missing destination grants"
+assert_contains "$REMEDY" "GRANT ALTER ON \`ünï db\`.* TO 'agent_dlim'@'127.0.0.1';" "destination grant remedy"
 assert_contains "$REMEDY" "GRANT REPLICATION SLAVE ON *.* TO 'agent_dlim'@'127.0.0.1';" "destination grant remedy"
-pass "destination account without TRIGGER/LOCK TABLES on one database, REPLICATION SLAVE and the fence privileges: FAIL naming each"
+pass "destination account without ALTER on one database, REPLICATION SLAVE and the fence privileges: FAIL naming each"
 
 expect_clean "${DEST[@]}"
 pass "after undoing every break, everything passes again"
