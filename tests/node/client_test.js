@@ -135,8 +135,10 @@ async function main() {
     });
   });
   await check('a status message stays short and valid UTF-8 whatever it echoes', async () => {
-    const err = await rawCall('GetWorkflow', wire.bytes(1, '\u00e9'.repeat(3000)));
-    assert.equal(err && err.code, grpc.status.NOT_FOUND);
+    const dest = Buffer.concat([wire.bytes(1, '127.0.0.1'), wire.bytes(4, 'agent')]);
+    const req = Buffer.concat([wire.bytes(1, 'longwf'), wire.bytes(2, dest), wire.bytes(5, '\u00e9'.repeat(3000))]);
+    const err = await rawCall('CreateImport', req); // the refusal quotes the unknown check id
+    assert.equal(err && err.code, grpc.status.INVALID_ARGUMENT);
     assert.ok(Buffer.byteLength(err.details) <= 1000, `${Buffer.byteLength(err.details)} bytes`);
     assert.ok(err.details.endsWith('...') && !err.details.includes('\ufffd'), err.details.slice(-20));
   });
