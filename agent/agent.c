@@ -7,10 +7,10 @@
  * transactions: their saved positions stay exact), then the monitor waits
  * for its in-flight probe. */
 #include "agent.h"
+#include "lib/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -18,13 +18,6 @@
 #include "rpc/service.h"
 #include "workflow/streams.h"
 #include "workflow/workflows.h"
-
-int64_t agent_now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 uint64_t agent_rss_bytes(void)
 {
@@ -71,7 +64,7 @@ int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err
     agent *a = xcalloc(1, sizeof *a);
     a->loop = loop;
     a->cfg = cfg;
-    a->started_ms = agent_now_ms();
+    a->started_ms = clock_mono_ms();
     a->service = service_new(a);
     a->streams = streams_new(a);
     a->workflows = workflows_new(a);

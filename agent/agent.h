@@ -24,7 +24,7 @@ typedef struct workflows workflows;
 typedef struct agent {
     uv_loop_t *loop;
     const agent_config *cfg;
-    int64_t started_ms;
+    int64_t started_ms; /* monotonic: for the uptime */
     uint64_t sequence; /* bumped whenever visible state changes */
     monitor *monitor;
     rpc_server *rpc;
@@ -42,7 +42,6 @@ int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err
 void agent_stop(agent *a, void (*done)(void *), void *arg);
 /* Visible state changed: bump the sequence and tell watchers. */
 void agent_changed(agent *a);
-int64_t agent_now_ms(void);
 uint64_t agent_rss_bytes(void);
 
 #endif

@@ -15,11 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "args.h"
+#include "lib/clock.h"
 #include "controlplane/v1/routing.pb-c.h"
 #include "tabletagent/v1/tabletagent.pb-c.h"
 #include "cpctl.h"
@@ -50,13 +50,6 @@ typedef struct server {
     reconciler *reconciler;
     uv_signal_t sigint, sigterm;
 } server;
-
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 /* ---- the state file --------------------------------------------------------------- */
 
@@ -218,7 +211,7 @@ static int route_change(server *s, route *rt, int mode, const char *source, cons
     rt->version++;
     rt->mode = mode;
     rt->detached = detached;
-    rt->updated_ms = now_ms();
+    rt->updated_ms = clock_wall_ms();
     if (source && *source) {
         free(rt->source);
         rt->source = xstrdup(source);

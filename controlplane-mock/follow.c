@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cpctl.h"
+#include "lib/clock.h"
 
 /* The terminal's size; LINES and COLUMNS stand in where the terminal
  * does not say, then 24 x 80. */
@@ -58,7 +59,7 @@ int cp_follow(cp_ctx *ctx, const cp_follow_ops *ops, ProtobufCMessage **last)
 {
     bool tty = isatty(STDOUT_FILENO);
     int drawn = 0;
-    time_t last_line = 0;
+    int64_t last_line = 0;
     ProtobufCMessage *prev = NULL;
     *last = NULL;
     for (;;) {
@@ -81,10 +82,10 @@ int cp_follow(cp_ctx *ctx, const cp_follow_ops *ops, ProtobufCMessage **last)
             for (int i = 0; i < drawn; i++)
                 sbuf_adds(&out, "\033[A\033[K");
             drawn = render_screen(ops, resp, prev, &out);
-        } else if (done || time(NULL) - last_line >= 2) {
+        } else if (done || clock_mono_ms() - last_line >= 2000) {
             ops->render_line(resp, &out);
             sbuf_addc(&out, '\n');
-            last_line = time(NULL);
+            last_line = clock_mono_ms();
         }
         fputs(sbuf_cstr(&out), stdout);
         fflush(stdout);

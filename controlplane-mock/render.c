@@ -17,11 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <wchar.h>
 
 #include "cpctl.h"
+#include "lib/clock.h"
 #include "tabletagent/v1/tabletagent.pb-c.h"
 
 static const char *on_off(int v)
@@ -37,13 +37,6 @@ static const char *or_dash(const char *s)
 static const char *flavor_name(Tabletagent__V1__Flavor f)
 {
     return f == TABLETAGENT__V1__FLAVOR__MARIADB ? "MariaDB" : f == TABLETAGENT__V1__FLAVOR__MYSQL ? "MySQL" : "?";
-}
-
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 /* ---- display width ------------------------------------------------------------------- */
@@ -176,7 +169,7 @@ static void render_source(const Tabletagent__V1__SourceStatus *src, sbuf *out)
         sbuf_adds(out, "never expires");
     sbuf_addc(out, '\n');
     if (src->probed_at_unix_ms)
-        sbuf_addf(out, "Probed     %.1f s ago, took %u ms\n", (double)(now_ms() - src->probed_at_unix_ms) / 1000.0,
+        sbuf_addf(out, "Probed     %.1f s ago, took %u ms\n", (double)(clock_wall_ms() - src->probed_at_unix_ms) / 1000.0,
                   src->probe_duration_ms);
 }
 

@@ -7,24 +7,17 @@
  * stream can still start; preflight and the streams use it to warn before
  * a position is purged. */
 #include "db/probe.h"
+#include "lib/clock.h"
 
 #include <mysqld_error.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 struct probe {
     db_endpoint *ep;
     MYSQL *conn;
     db_flavor flavor;
 };
-
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 db_flavor probe_flavor_of(const char *version)
 {
@@ -218,8 +211,8 @@ static int probe_binlog_oldest(probe *p, probe_result *out, sbuf *err)
 void probe_run(probe *p, probe_result *out)
 {
     memset(out, 0, sizeof *out);
-    int64_t start = now_ms();
-    out->at_ms = start;
+    int64_t start = clock_mono_ms();
+    out->at_ms = clock_wall_ms();
     if (probe_connect(p, out) == 0) {
         out->reachable = true;
         out->flavor = p->flavor;
@@ -243,5 +236,5 @@ void probe_run(probe *p, probe_result *out)
         }
         sbuf_free(&err);
     }
-    out->duration_ms = (uint32_t)(now_ms() - start);
+    out->duration_ms = (uint32_t)(clock_mono_ms() - start);
 }

@@ -1,10 +1,10 @@
 /* log: timestamped, level-filtered lines on stderr. See log.h. */
 #include "log.h"
+#include "lib/clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,13 +38,13 @@ void log_write(log_level level, const char *module, const char *fmt, ...)
     if (level < log_min)
         return;
     char line[2048];
-    struct timeval tv;
+    int64_t now = clock_wall_ms();
+    time_t secs = (time_t)(now / 1000);
     struct tm tm;
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
+    gmtime_r(&secs, &tm);
     size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ %s %s: ",
-                          (long)(tv.tv_usec / 1000), log_names[level], module);
+                          (long)(now % 1000), log_names[level], module);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof line - n, fmt, ap);

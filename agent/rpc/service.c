@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "rpc/service_internal.h"
 #include "tabletagent/v1/tabletagent.pb-c.h"
@@ -117,7 +118,7 @@ static void status_build(status_msg *m, const agent *a)
     Tabletagent__V1__AgentStatus *st = &m->status;
     st->source = &m->source;
     st->agent_version = AGENT_VERSION;
-    st->uptime_seconds = (agent_now_ms() - a->started_ms) / 1000;
+    st->uptime_seconds = (clock_mono_ms() - a->started_ms) / 1000;
     st->sequence = a->sequence;
     st->rss_bytes = agent_rss_bytes();
     m->nstreams = streams_count(a->streams);

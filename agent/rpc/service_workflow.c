@@ -13,9 +13,9 @@
  * not apply. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "lib/log.h"
+#include "lib/clock.h"
 #include "rpc/service_internal.h"
 #include "workflow/preflight.h"
 #include "workflow/workflows.h"
@@ -34,12 +34,10 @@ static int import_def_from(const service *s, const Tabletagent__V1__CreateImport
     if (pbconv_name(r->name, "name", err) != 0 || pbconv_endpoint(r->destination, "destination", &s->secrets, &d->dest, err) != 0 ||
         pbconv_filter(r->tables, &d->tables, err) != 0 || pbconv_import_options(r->options, &d->opt, err) != 0)
         return -1;
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
     d->name = xstrdup(r->name);
     d->sidecar = xstrdup(s->agent->cfg->sidecar_schema);
     d->fence_exempt = xstrdup(s->agent->cfg->fence_exempt);
-    d->created_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    d->created_ms = clock_wall_ms();
     return 0;
 }
 

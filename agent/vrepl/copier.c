@@ -28,6 +28,7 @@
  * the copied range, and a resumed copy may redo a page that had committed
  * out of order; in both cases the row on the target equals the snapshot's. */
 #include "vrepl/copier.h"
+#include "lib/clock.h"
 
 #include <errmsg.h>
 #include <mariadb_com.h>
@@ -35,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 #include <time.h>
 #include <uv.h>
 
@@ -96,13 +96,6 @@ struct copier {
     size_t next_table; /* readers share the table list */
     uv_mutex_t table_lock;
 };
-
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static void sleep_ms(unsigned ms)
 {
@@ -892,10 +885,10 @@ static bool throttle_wait(copier *c, int64_t until_ms, volatile bool *cancel)
     for (;;) {
         uv_mutex_lock(&c->table_lock); /* one probe connection for all readers */
         unsigned n = 0;
-        bool due = now_ms() - c->last_throttle_check >= 1000;
+        bool due = clock_mono_ms() - c->last_throttle_check >= 1000;
         if (due) {
             n = statements_running(c);
-            c->last_throttle_check = now_ms();
+            c->last_throttle_check = clock_mono_ms();
             uv_mutex_lock(&c->lock);
             bool was = c->throttled;
             c->throttled = n > c->cfg.throttle_threads_running;
@@ -912,7 +905,7 @@ static bool throttle_wait(copier *c, int64_t until_ms, volatile bool *cancel)
         uv_mutex_unlock(&c->table_lock);
         if (!throttled)
             return true;
-        if (failed || *cancel || now_ms() >= until_ms)
+        if (failed || *cancel || clock_mono_ms() >= until_ms)
             return false;
         sleep_ms(250);
     }
@@ -934,7 +927,7 @@ static bool reader_should_stop(reader_ctx *rc)
     uv_mutex_lock(&rc->c->lock);
     bool failed = rc->c->error != 0;
     uv_mutex_unlock(&rc->c->lock);
-    return failed || *rc->cancel || now_ms() >= rc->until_ms;
+    return failed || *rc->cancel || clock_mono_ms() >= rc->until_ms;
 }
 
 /* Read one page of a table: 1 page queued, 0 table done, -1 error. */

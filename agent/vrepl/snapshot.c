@@ -6,18 +6,11 @@
  * load; binlog_snapshot_file/position are captured atomically with the
  * snapshot, and BINLOG_GTID_POS() translates that coordinate into GTIDs. */
 #include "vrepl/snapshot.h"
+#include "lib/clock.h"
 
 #include <mysqld_error.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 snapshot_method snapshot_method_for(db_flavor flavor)
 {
@@ -157,7 +150,7 @@ int snapshot_open(const db_endpoint *source, db_flavor flavor, snapshot_method m
     snapshot *s = xcalloc(1, sizeof *s);
     s->nconns = method == SNAPSHOT_EXACT_GTID || nconns == 0 ? 1 : nconns;
     s->conns = xcalloc(s->nconns, sizeof *s->conns);
-    s->opened_ms = now_ms();
+    s->opened_ms = clock_mono_ms();
     int e = method == SNAPSHOT_EXACT_GTID ? open_exact(source, s, err) : open_locked(source, flavor, s, err);
     if (e) {
         sbuf msg = SBUF_INIT;

@@ -28,7 +28,7 @@ typedef struct snapshot {
     MYSQL **conns;
     size_t nconns;
     vpos pos;          /* the position every connection's reads reflect */
-    int64_t opened_ms;
+    int64_t opened_ms; /* clock_mono_ms */
 } snapshot;
 
 int snapshot_open(const db_endpoint *source, db_flavor flavor, snapshot_method method, size_t nconns,

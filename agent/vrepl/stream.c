@@ -16,11 +16,11 @@
  * stream has no added latency), or when a batch reaches batch_trx
  * transactions, 16 MB of statements, or batch_ms. */
 #include "vrepl/stream.h"
+#include "lib/clock.h"
 
 #include <errmsg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "lib/log.h"
@@ -82,13 +82,6 @@ struct stream {
     unsigned careful_left;
     const char *fail_code; /* what the last failed attempt was doing */
 };
-
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 const char *stream_state_name(stream_state s)
 {
@@ -468,7 +461,7 @@ typedef struct batch {
 static bool batch_due(stream *s, const batch *b)
 {
     return s->careful_left || b->trx >= s->cfg.batch_trx || queue_empty(&s->q) ||
-           applier_pending_bytes(s->applier) >= BATCH_MAX_BYTES || now_ms() - b->started >= s->cfg.batch_ms;
+           applier_pending_bytes(s->applier) >= BATCH_MAX_BYTES || clock_mono_ms() - b->started >= s->cfg.batch_ms;
 }
 
 static run_result classify(stream *s, unsigned e)
@@ -501,7 +494,7 @@ static int apply_event(stream *s, batch *b, qitem *it, sbuf *err, sbuf *label)
         b->have_begin = false;
         if (!b->open) {
             b->open = true;
-            b->started = now_ms();
+            b->started = clock_mono_ms();
         }
         b->trx++;
         b->last_ts = ev->timestamp;
@@ -565,10 +558,10 @@ static run_result apply_loop(stream *s, sbuf *err)
             r = RUN_STOPPED;
             break;
         }
-        int64_t wait = b.open ? s->cfg.batch_ms - (now_ms() - b.started) : 200;
+        int64_t wait = b.open ? s->cfg.batch_ms - (clock_mono_ms() - b.started) : 200;
         qitem it;
         if (!queue_pop(&s->q, &it, wait > 0 ? (unsigned)wait : 0)) {
-            if (b.open && !b.have_begin && now_ms() - b.started >= s->cfg.batch_ms) {
+            if (b.open && !b.have_begin && clock_mono_ms() - b.started >= s->cfg.batch_ms) {
                 if (commit_batch(s, b.last_ts, err) != 0)
                     r = classify(s, applier_last_errno(s->applier));
                 b.open = false;
@@ -849,7 +842,7 @@ stream *stream_new(const stream_config *cfg, void (*notify)(void *data), void *d
     uv_mutex_init(&s->streamer_lock);
     queue_init(&s->q);
     s->st.state = STREAM_STARTING;
-    s->st.started_ms = now_ms();
+    s->st.started_ms = clock_wall_ms();
     s->st.error_code = xstrdup("");
     s->st.message = xstrdup("");
     return s;

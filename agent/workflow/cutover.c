@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "lib/gtid.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "vrepl/snapshot.h"
 #include "workflow/import_internal.h"
@@ -182,7 +183,7 @@ static void op_begin(op *o, import_wf *wf, wf_cmd *c)
     o->wf = wf;
     o->cmd = c;
     o->rep = &c->res.report;
-    o->started = o->step_started = wf_now_ms();
+    o->started = o->step_started = clock_mono_ms();
     unsigned timeout = c->args.timeout_ms ? c->args.timeout_ms : DEFAULT_TIMEOUT_MS;
     o->deadline = o->started + timeout;
 }
@@ -206,14 +207,14 @@ static void test_pause(const char *step)
  * unit), nor than LOCK_WAIT_S. */
 static unsigned op_lock_wait_s(const op *o)
 {
-    int64_t left = (o->deadline - wf_now_ms()) / 1000;
+    int64_t left = (o->deadline - clock_mono_ms()) / 1000;
     return left < 1 ? 1 : left > LOCK_WAIT_S ? LOCK_WAIT_S : (unsigned)left;
 }
 
 /* Past the deadline before the point of no return: give up (-2). */
 static int op_late(op *o)
 {
-    if (wf_now_ms() < o->deadline)
+    if (clock_mono_ms() < o->deadline)
         return 0;
     sbuf_setf(&o->err, "the operation's time (timeout_ms %u) ran out", o->cmd->args.timeout_ms ? o->cmd->args.timeout_ms
                                                                                                 : DEFAULT_TIMEOUT_MS);
@@ -223,14 +224,14 @@ static int op_late(op *o)
 static void step_start(op *o, const char *name)
 {
     o->step = name;
-    o->step_started = wf_now_ms();
+    o->step_started = clock_mono_ms();
 }
 
 static void step_end(op *o, bool ok)
 {
     cutover_report *r = o->rep;
     if (r->nsteps < CUTOVER_MAX_STEPS)
-        r->steps[r->nsteps++] = (cutover_step){o->step, (uint32_t)(wf_now_ms() - o->step_started), ok};
+        r->steps[r->nsteps++] = (cutover_step){o->step, (uint32_t)(clock_mono_ms() - o->step_started), ok};
     if (ok)
         test_pause(o->step);
 }
@@ -266,7 +267,7 @@ static int wait_applied(op *o, stream *s, db_flavor flavor, const vpos *want)
             return 0;
         if (dead)
             return -1;
-        if (wf_now_ms() >= o->deadline) {
+        if (clock_mono_ms() >= o->deadline) {
             sbuf msg = SBUF_INIT;
             sbuf_addf(&msg, "timed out waiting to apply '%s': %s", want->gtid, o->err.buf);
             sbuf_setf(&o->err, "%s", msg.buf);
@@ -306,7 +307,7 @@ static void op_fail(op *o, int code, const char *undo)
     sbuf msg = SBUF_INIT;
     sbuf_addf(&msg, "%s failed at step %s: %s; %s", o->cmd->kind == WF_CMD_SWITCH ? "switch" : "reverse", o->step,
               o->err.buf, undo);
-    o->rep->total_ms = (uint32_t)(wf_now_ms() - o->started);
+    o->rep->total_ms = (uint32_t)(clock_mono_ms() - o->started);
     o->rep->rolled_back = true;
     log_error("cutover", "%s: %s", o->wf->def.name, msg.buf);
     wf_cmd_done(o->wf, o->cmd, code, msg.buf);
@@ -316,7 +317,7 @@ static void op_fail(op *o, int code, const char *undo)
 
 static void op_succeed(op *o)
 {
-    o->rep->total_ms = (uint32_t)(wf_now_ms() - o->started);
+    o->rep->total_ms = (uint32_t)(clock_mono_ms() - o->started);
     wf_cmd_done(o->wf, o->cmd, 0, NULL);
     sbuf_free(&o->err);
 }
@@ -493,7 +494,7 @@ static void switch_finish(op *o, journal *j, fence *f)
     o->rep->fenced_accounts = xstrdup(j->source_fence.accounts ? j->source_fence.accounts : "");
     wf_set(wf, WF_PRIMARY, "", "writes are on the destination; reverse replication keeps the source in sync");
     log_info("cutover", "%s: switched in %lld ms at source '%s', destination '%s'", wf->def.name,
-             (long long)(wf_now_ms() - o->started), j->source.gtid, j->dest.gtid);
+             (long long)(clock_mono_ms() - o->started), j->source.gtid, j->dest.gtid);
     op_succeed(o);
     sbuf_free(&err);
     sbuf_free(&name);

@@ -20,23 +20,16 @@
  * (cutover.c for switch, reverse and detach) run on this thread one after
  * another, with the stream still running when they need it to. */
 #include "workflow/import_internal.h"
+#include "lib/clock.h"
 
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "lib/log.h"
 
 #define BACKOFF_MAX_MS 30000
-
-int64_t wf_now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 const char *wf_state_name(wf_state s)
 {
@@ -231,7 +224,7 @@ static step_result wf_follow(import_wf *wf, sbuf *err)
     if (wf->copy_finished) {
         wf->copy_finished = false;
         uv_mutex_lock(&wf->lock);
-        wf->copied_ms = wf_now_ms();
+        wf->copied_ms = clock_wall_ms();
         uv_mutex_unlock(&wf->lock);
     }
     wf_set(wf, wf->primary ? WF_PRIMARY : WF_REPLICATING, "", "");
@@ -610,7 +603,7 @@ int64_t wf_rate_eta(uint64_t done, uint64_t total, double per_second)
 
 static void status_rate(import_wf *wf, wf_status *out)
 {
-    wf_rate_update(&wf->rate, wf_now_ms(), out->rows_copied, wf->tables_epoch);
+    wf_rate_update(&wf->rate, clock_mono_ms(), out->rows_copied, wf->tables_epoch);
     out->rows_per_second = wf->rate.per_second;
     out->eta_seconds = wf_rate_eta(out->rows_copied, out->rows_estimated, wf->rate.per_second);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/clock.h"
 #include "vrepl/snapshot.h"
 #include "workflow/import_internal.h"
 
@@ -541,7 +542,7 @@ static step_result wf_finish_tables(import_wf *wf, sbuf *err)
         uv_thread_create(&threads[njobs], index_build, &jobs[njobs]);
         njobs++;
     }
-    int64_t t0 = wf_now_ms();
+    int64_t t0 = clock_mono_ms();
     if (njobs)
         log_info("workflow", "%s: adding deferred secondary indexes to %zu table(s)", wf->def.name, njobs);
     for (size_t j = 0; j < njobs; j++) {
@@ -557,7 +558,7 @@ static step_result wf_finish_tables(import_wf *wf, sbuf *err)
         sbuf_free(&jobs[j].err);
     }
     if (njobs)
-        log_info("workflow", "%s: deferred indexes added in %.1f s", wf->def.name, (double)(wf_now_ms() - t0) / 1000.0);
+        log_info("workflow", "%s: deferred indexes added in %.1f s", wf->def.name, (double)(clock_mono_ms() - t0) / 1000.0);
     free(jobs);
     free(threads);
     return e ? wf_classify(e) : STEP_OK;
@@ -590,7 +591,7 @@ step_result wf_copy_cycle(import_wf *wf, sbuf *err)
             wf->phases[i] = "copying";
     uv_mutex_unlock(&wf->lock);
     wf_set(wf, WF_COPYING, "", "");
-    int64_t until = wf_now_ms() + (int64_t)wf->def.opt.snapshot_seconds * 1000;
+    int64_t until = clock_mono_ms() + (int64_t)wf->def.opt.snapshot_seconds * 1000;
     e = copier_run(wf->copier, snap, wf->tables, wf->ntables, until, &wf->interrupt, err);
     snapshot_close(snap);
     if (e)

@@ -83,7 +83,6 @@ struct import_wf {
 };
 
 /* import.c */
-int64_t wf_now_ms(void);
 void wf_notify(import_wf *wf);
 void wf_set(import_wf *wf, wf_state state, const char *code, const char *msg);
 bool wf_interrupted(import_wf *wf);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/clock.h"
 #include "vrepl/snapshot.h"
 #include "workflow/import_internal.h"
 
@@ -37,7 +38,8 @@ struct wf_vdiff {
     size_t n;
     MYSQL *a, *b;   /* the two snapshots */
     MYSQL *persist; /* the destination, for the sidecar tables */
-    int64_t started_ms, finished_ms, saved_ms;
+    int64_t started_ms, finished_ms; /* wall clock: reported and saved */
+    int64_t mono0, saved_mono;       /* this process's run, for rates and saving */
     uint64_t chunk_rows, compared0;
 };
 
@@ -132,10 +134,10 @@ static void vd_save_table(wf_vdiff *v, const vdiff_table *t, const char *resume)
 static void vd_chunk_done(vdiff_table *t, const char *last_key, void *data)
 {
     wf_vdiff *v = data;
-    int64_t now = wf_now_ms();
-    if (last_key && now - v->saved_ms < SAVE_EVERY_MS)
+    int64_t now = clock_mono_ms();
+    if (last_key && now - v->saved_mono < SAVE_EVERY_MS)
         return;
-    v->saved_ms = now;
+    v->saved_mono = now;
     vd_save_table(v, t, last_key);
 }
 
@@ -201,7 +203,7 @@ static void vd_finish(wf_vdiff *v, int e, const char *err)
         diffs += v->tables[i].r.mismatched + v->tables[i].r.missing + v->tables[i].r.extra;
     free(v->state);
     free(v->message);
-    v->finished_ms = wf_now_ms();
+    v->finished_ms = clock_wall_ms();
     sbuf m = SBUF_INIT;
     if (e) {
         v->state = xstrdup("ERROR");
@@ -366,7 +368,8 @@ static wf_vdiff *vd_new(import_wf *wf, const char *state, const char *message)
     v->wf = wf;
     uv_mutex_init(&v->lock);
     v->writes_on_dest = wf->primary;
-    v->started_ms = wf_now_ms();
+    v->started_ms = clock_wall_ms();
+    v->mono0 = clock_mono_ms();
     v->state = xstrdup(state);
     v->message = xstrdup(message);
     return v;
@@ -513,8 +516,7 @@ static void report_add(vdiff_result *sum, const vdiff_result *r)
 
 static void report_rate(const wf_vdiff *v, wf_vdiff_report *out)
 {
-    int64_t end = v->finished_ms ? v->finished_ms : wf_now_ms();
-    double secs = (double)(end - v->started_ms) / 1000.0;
+    double secs = (double)(v->finished_ms ? v->finished_ms - v->started_ms : clock_mono_ms() - v->mono0) / 1000.0;
     /* Unsigned: a count below the resume point must not wrap round. */
     uint64_t done = out->total.compared > v->compared0 ? out->total.compared - v->compared0 : 0;
     out->rows_per_second = secs > 0 ? (double)done / secs : 0;

@@ -26,12 +26,12 @@
  * the whole query. Identifiers enter SQL and remedies only through
  * db_add_ident, and names enter WHERE clauses only as string literals. */
 #include "workflow/preflight_internal.h"
+#include "lib/clock.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 
 /* Statements in one remedy; more are summarised. */
 #define PF_REMEDY_MAX 20
@@ -370,16 +370,9 @@ static bool pf_step_ready(const pf_ctx *c, unsigned needs)
            (!(needs & PF_NEED_SCOPE) || c->scope_ok) && (!(needs & PF_NEED_DEST) || c->dst_ok);
 }
 
-static int64_t pf_now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 int preflight_run(const preflight_input *in, preflight_report *out)
 {
-    int64_t start = pf_now_ms();
+    int64_t start = clock_mono_ms();
     memset(out, 0, sizeof *out);
     pf_ctx c;
     memset(&c, 0, sizeof c);
@@ -403,6 +396,6 @@ int preflight_run(const preflight_input *in, preflight_report *out)
     sbuf_free(&c.err);
     if (!out->worst)
         out->worst = PF_PASS;
-    out->duration_ms = (uint32_t)(pf_now_ms() - start);
+    out->duration_ms = (uint32_t)(clock_mono_ms() - start);
     return rc;
 }

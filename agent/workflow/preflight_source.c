@@ -10,14 +10,15 @@
 #include <errmsg.h>
 #include <errno.h>
 #include <mysqld_error.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "workflow/preflight_internal.h"
+#include "lib/clock.h"
 
 /* How long the binlog dump check waits for its first event (a heartbeat
  * comes after PF_DUMP_HEARTBEAT_MS on an idle server). */
@@ -526,59 +527,48 @@ void pf_source_grant_snapshot(pf_ctx *c, const char *id)
 
 /* Interrupts a binlog dump that has not produced an event in time. */
 typedef struct pf_watchdog {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
+    uv_mutex_t lock;
+    uv_cond_t cond;
     bool done;
     streamer *s;
 } pf_watchdog;
 
-static void *pf_watchdog_main(void *arg)
+static void pf_watchdog_main(void *arg)
 {
     pf_watchdog *w = arg;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += PF_DUMP_WAIT_MS / 1000;
-    until.tv_nsec += (long)(PF_DUMP_WAIT_MS % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&w->lock);
-    int rc = 0;
-    while (!w->done && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&w->cond, &w->lock, &until);
+    int64_t until = clock_mono_ms() + PF_DUMP_WAIT_MS;
+    uv_mutex_lock(&w->lock);
+    for (int64_t left; !w->done && (left = until - clock_mono_ms()) > 0;)
+        uv_cond_timedwait(&w->cond, &w->lock, (uint64_t)left * 1000000u);
     if (!w->done)
         streamer_interrupt(w->s);
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
+    uv_mutex_unlock(&w->lock);
 }
 
 /* Read one event from an open dump, giving up after PF_DUMP_WAIT_MS. */
 static int pf_dump_first_event(streamer *st, stream_event *ev, sbuf *err)
 {
     pf_watchdog w = {.done = false, .s = st};
-    pthread_mutex_init(&w.lock, NULL);
-    pthread_cond_init(&w.cond, NULL);
-    pthread_t t;
-    bool watching = pthread_create(&t, NULL, pf_watchdog_main, &w) == 0;
+    uv_mutex_init(&w.lock);
+    uv_cond_init(&w.cond);
+    uv_thread_t t;
+    bool watching = uv_thread_create(&t, pf_watchdog_main, &w) == 0;
     int e = streamer_next(st, ev, err);
     if (watching) {
-        pthread_mutex_lock(&w.lock);
+        uv_mutex_lock(&w.lock);
         w.done = true;
-        pthread_cond_signal(&w.cond);
-        pthread_mutex_unlock(&w.lock);
-        pthread_join(t, NULL);
+        uv_cond_signal(&w.cond);
+        uv_mutex_unlock(&w.lock);
+        uv_thread_join(&t);
     }
-    pthread_mutex_destroy(&w.lock);
-    pthread_cond_destroy(&w.cond);
+    uv_mutex_destroy(&w.lock);
+    uv_cond_destroy(&w.cond);
     return e;
 }
 
 static uint32_t pf_dump_server_id(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint32_t mix = (uint32_t)getpid() * 2654435761u ^ (uint32_t)ts.tv_nsec ^ (uint32_t)ts.tv_sec;
+    uint32_t mix = (uint32_t)getpid() * 2654435761u ^ (uint32_t)clock_mono_ms();
     return PF_DUMP_SERVER_ID_BASE + mix % (UINT32_MAX - PF_DUMP_SERVER_ID_BASE);
 }
 
