@@ -16,15 +16,8 @@
 struct probe {
     db_endpoint *ep;
     MYSQL *conn;
-    db_flavor flavor;
+    server_flavor flavor;
 };
-
-db_flavor probe_flavor_of(const char *version)
-{
-    if (!version || !*version)
-        return FLAVOR_UNKNOWN;
-    return strstr(version, "MariaDB") ? FLAVOR_MARIADB : FLAVOR_MYSQL;
-}
 
 probe *probe_new(const db_endpoint *ep)
 {
@@ -109,7 +102,7 @@ static int probe_connect(probe *p, probe_result *out)
         return -1;
     }
     sbuf_free(&err);
-    p->flavor = probe_flavor_of(mysql_get_server_info(p->conn));
+    p->flavor = flavor_of_version(mysql_get_server_info(p->conn));
     return 0;
 }
 

@@ -12,13 +12,13 @@
 #include <stdint.h>
 
 #include "db/db.h"
+#include "lib/flavor.h"
 
-typedef enum { FLAVOR_UNKNOWN = 0, FLAVOR_MARIADB = 1, FLAVOR_MYSQL = 2 } db_flavor;
 
 typedef struct probe_result {
     bool reachable;
     char *error;           /* NULL when healthy; else what is wrong and what to do */
-    db_flavor flavor;
+    server_flavor flavor;
     char *version;
     uint32_t server_id;
     char *server_uuid;     /* MySQL only */
@@ -46,7 +46,5 @@ void probe_run(probe *p, probe_result *out);
 void probe_result_clear(probe_result *r);
 /* Deep copy, for handing a result from the worker to the loop. */
 void probe_result_copy(probe_result *dst, const probe_result *src);
-/* Detect the flavour from a VERSION() string. */
-db_flavor probe_flavor_of(const char *version);
 
 #endif

@@ -47,10 +47,10 @@ typedef struct {
 } gtid_group;
 
 struct gtid_set {
-    gtid_flavor flavor;
-    gtid_domain *dom; /* GTID_MARIADB */
+    server_flavor flavor;
+    gtid_domain *dom; /* FLAVOR_MARIADB */
     size_t ndom, domcap;
-    gtid_group *grp; /* GTID_MYSQL */
+    gtid_group *grp; /* FLAVOR_MYSQL */
     size_t ngrp, grpcap;
 };
 
@@ -205,7 +205,7 @@ static const char *unexpected_blank(char c)
 
 /* ---- set lifetime ------------------------------------------------------- */
 
-gtid_set *gtid_set_new(gtid_flavor flavor)
+gtid_set *gtid_set_new(server_flavor flavor)
 {
     gtid_set *s = xcalloc(1, sizeof(*s));
     s->flavor = flavor;
@@ -245,7 +245,7 @@ gtid_set *gtid_set_dup(const gtid_set *s)
     return d;
 }
 
-gtid_flavor gtid_set_flavor(const gtid_set *s)
+server_flavor gtid_set_flavor(const gtid_set *s)
 {
     return s->flavor;
 }
@@ -292,7 +292,7 @@ static gtid_domain *domain_slot(gtid_set *s, uint32_t domain)
  * mirrors what the server did. The latest event is the position. */
 int gtid_set_add_mariadb(gtid_set *s, uint32_t domain, uint32_t server, uint64_t seq, sbuf *err)
 {
-    if (s->flavor != GTID_MARIADB) {
+    if (s->flavor != FLAVOR_MARIADB) {
         sbuf_setf(err, "cannot add MariaDB GTID %" PRIu32 "-%" PRIu32 "-%" PRIu64
                        " to a MySQL GTID set",
                   domain, server, seq);
@@ -307,7 +307,7 @@ int gtid_set_add_mariadb(gtid_set *s, uint32_t domain, uint32_t server, uint64_t
 uint64_t gtid_set_mariadb_seq(const gtid_set *s, uint32_t domain)
 {
     bool found;
-    if (s->flavor != GTID_MARIADB)
+    if (s->flavor != FLAVOR_MARIADB)
         return 0;
     size_t i = domain_find(s, domain, &found);
     return found ? s->dom[i].seq : 0;
@@ -524,7 +524,7 @@ int gtid_set_add_mysql(gtid_set *s, const uint8_t uuid[16], const char *tag, uin
     char norm[GTID_TAG_MAX + 1] = "";
     const char *why;
 
-    if (s->flavor != GTID_MYSQL) {
+    if (s->flavor != FLAVOR_MYSQL) {
         sbuf_setf(err, "cannot add a MySQL GTID to a MariaDB GTID list");
         return -1;
     }
@@ -724,16 +724,16 @@ static void mysql_union(gtid_set *a, const gtid_set *b)
 
 /* ---- public entry points ------------------------------------------------ */
 
-int gtid_set_parse(gtid_flavor flavor, const char *text, gtid_set **out, sbuf *err)
+int gtid_set_parse(server_flavor flavor, const char *text, gtid_set **out, sbuf *err)
 {
-    const char *what = flavor == GTID_MARIADB ? "empty GTID" : "empty GTID set group";
+    const char *what = flavor == FLAVOR_MARIADB ? "empty GTID" : "empty GTID set group";
     const char *expected =
-        flavor == GTID_MARIADB ? "domain-server-sequence" : "uuid:interval";
+        flavor == FLAVOR_MARIADB ? "domain-server-sequence" : "uuid:interval";
     gtid_set *s = gtid_set_new(flavor);
     const char *p = skip_space(text);
 
     *out = NULL;
-    if (flavor == GTID_MARIADB && p != text && !*p) {
+    if (flavor == FLAVOR_MARIADB && p != text && !*p) {
         err_near(err, unexpected_blank(*text), text, text,
                  "MariaDB reads blanks only before a GTID; send \"\" for no position");
         gtid_set_free(s);
@@ -747,10 +747,10 @@ int gtid_set_parse(gtid_flavor flavor, const char *text, gtid_set **out, sbuf *e
 
         if (tok_end == p)
             rc = err_near(err, what, text, p, "expected %s", expected);
-        else if (flavor == GTID_MARIADB && tok_end != end)
+        else if (flavor == FLAVOR_MARIADB && tok_end != end)
             rc = err_near(err, unexpected_blank(*tok_end), text, tok_end,
                           "MariaDB reads blanks only before a GTID; remove it");
-        else if (flavor == GTID_MARIADB)
+        else if (flavor == FLAVOR_MARIADB)
             rc = mariadb_entry_parse(s, text, p, tok_end, err);
         else
             rc = mysql_group_parse(s, text, p, tok_end, err);
@@ -773,7 +773,7 @@ int gtid_set_parse(gtid_flavor flavor, const char *text, gtid_set **out, sbuf *e
 
 void gtid_set_format(const gtid_set *s, sbuf *out)
 {
-    if (s->flavor == GTID_MARIADB)
+    if (s->flavor == FLAVOR_MARIADB)
         mariadb_format(s, out);
     else
         mysql_format(s, out);
@@ -783,27 +783,27 @@ bool gtid_set_equal(const gtid_set *a, const gtid_set *b)
 {
     if (a->flavor != b->flavor)
         return false;
-    return a->flavor == GTID_MARIADB ? mariadb_equal(a, b) : mysql_equal(a, b);
+    return a->flavor == FLAVOR_MARIADB ? mariadb_equal(a, b) : mysql_equal(a, b);
 }
 
 bool gtid_set_contains(const gtid_set *a, const gtid_set *b)
 {
     if (a->flavor != b->flavor)
         return false;
-    return a->flavor == GTID_MARIADB ? mariadb_contains(a, b) : mysql_contains(a, b);
+    return a->flavor == FLAVOR_MARIADB ? mariadb_contains(a, b) : mysql_contains(a, b);
 }
 
 int gtid_set_union(gtid_set *a, const gtid_set *b, sbuf *err)
 {
     if (a->flavor != b->flavor) {
         sbuf_setf(err, "cannot merge a %s GTID set into a %s GTID set",
-                  b->flavor == GTID_MARIADB ? "MariaDB" : "MySQL",
-                  a->flavor == GTID_MARIADB ? "MariaDB" : "MySQL");
+                  b->flavor == FLAVOR_MARIADB ? "MariaDB" : "MySQL",
+                  a->flavor == FLAVOR_MARIADB ? "MariaDB" : "MySQL");
         return -1;
     }
     if (a == b) /* a | a == a, and merging into the array being read is not safe */
         return 0;
-    if (a->flavor == GTID_MARIADB)
+    if (a->flavor == FLAVOR_MARIADB)
         mariadb_union(a, b);
     else
         mysql_union(a, b);

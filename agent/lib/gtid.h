@@ -27,9 +27,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sbuf.h"
+#include "lib/flavor.h"
+#include "lib/sbuf.h"
 
-typedef enum { GTID_MARIADB = 1, GTID_MYSQL = 2 } gtid_flavor;
 
 typedef struct gtid_set gtid_set;
 
@@ -38,14 +38,14 @@ typedef struct gtid_set gtid_set;
 #define GTID_MYSQL_GNO_MAX ((uint64_t)INT64_MAX - 1)
 #define GTID_TAG_MAX 32
 
-gtid_set *gtid_set_new(gtid_flavor flavor);
+gtid_set *gtid_set_new(server_flavor flavor);
 void gtid_set_free(gtid_set *s);
 gtid_set *gtid_set_dup(const gtid_set *s);
-gtid_flavor gtid_set_flavor(const gtid_set *s);
+server_flavor gtid_set_flavor(const gtid_set *s);
 
 /* On error *out is set to NULL. An empty text is the empty set, and so is
  * an all-blank MySQL one. */
-int gtid_set_parse(gtid_flavor flavor, const char *text, gtid_set **out, sbuf *err);
+int gtid_set_parse(server_flavor flavor, const char *text, gtid_set **out, sbuf *err);
 /* Appends the canonical text ("" for the empty set) to out. */
 void gtid_set_format(const gtid_set *s, sbuf *out);
 

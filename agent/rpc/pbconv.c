@@ -122,7 +122,7 @@ int pbconv_position(const pb_Position *in, const char *field, bool mariadb, vpos
         return 0;
     if (*S(in->gtid)) {
         gtid_set *g = NULL;
-        if (gtid_set_parse(mariadb ? GTID_MARIADB : GTID_MYSQL, in->gtid, &g, err) != 0) {
+        if (gtid_set_parse(mariadb ? FLAVOR_MARIADB : FLAVOR_MYSQL, in->gtid, &g, err) != 0) {
             sbuf tmp = SBUF_INIT;
             sbuf_addf(&tmp, "%s.gtid: %s", field, err->buf);
             sbuf_setf(err, "%s", tmp.buf);

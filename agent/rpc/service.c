@@ -52,7 +52,7 @@ void service_free(service *s)
 
 /* ---- status ------------------------------------------------------------------ */
 
-static Tabletagent__V1__Flavor flavor_pb(db_flavor f)
+static Tabletagent__V1__Flavor flavor_pb(server_flavor f)
 {
     switch (f) {
     case FLAVOR_MARIADB: return TABLETAGENT__V1__FLAVOR__MARIADB;

@@ -55,7 +55,7 @@ struct applier {
     MYSQL *conn;
     char *sidecar;
     char *name;
-    gtid_flavor flavor;
+    server_flavor flavor;
     bool careful;
     bool in_trx;
     sbuf sql;

@@ -42,7 +42,7 @@ typedef struct applier_config {
     const db_endpoint *target;
     const char *sidecar_schema;
     const char *stream_name;
-    gtid_flavor flavor; /* of the source's GTIDs */
+    server_flavor flavor; /* of the source's GTIDs */
 } applier_config;
 
 int applier_open(const applier_config *cfg, applier **out, sbuf *err);

@@ -27,7 +27,7 @@
  *   its trailing 0x00 bytes, which we pad back to the declared length; the
  *   binary collation (63) is what marks it, so UUID and INET6 pad too.
  * - MariaDB counts YEAR as numeric in SIGNEDNESS and GEOMETRY as a character
- *   column in the charset lists; MySQL does neither (dec_flavor).
+ *   column in the charset lists; MySQL does neither (server_flavor).
  * - DEFAULT_CHARSET exceptions are indexed by character column, not column.
  * - Negative TIME2 with a fraction borrows one second from the integer part.
  * - TIME2, DATETIME2, TIMESTAMP2, DECIMAL and BIT are big-endian, everything
@@ -212,7 +212,7 @@ static bool dec_is_enumset(const dec_column *c)
 }
 
 /* The columns SIGNEDNESS has a bit for. */
-static bool dec_is_numeric(const dec_column *c, dec_flavor f)
+static bool dec_is_numeric(const dec_column *c, server_flavor f)
 {
     switch (c->type) {
     case MYSQL_TYPE_TINY:
@@ -225,14 +225,14 @@ static bool dec_is_numeric(const dec_column *c, dec_flavor f)
     case MYSQL_TYPE_DOUBLE:
         return true;
     case MYSQL_TYPE_YEAR:
-        return f == DEC_FLAVOR_MARIADB;
+        return f == FLAVOR_MARIADB;
     default:
         return false;
     }
 }
 
 /* The columns DEFAULT_CHARSET and COLUMN_CHARSET list. */
-static bool dec_is_character(const dec_column *c, dec_flavor f)
+static bool dec_is_character(const dec_column *c, server_flavor f)
 {
     if (dec_is_enumset(c))
         return false;
@@ -246,7 +246,7 @@ static bool dec_is_character(const dec_column *c, dec_flavor f)
     case MYSQL_TYPE_LONG_BLOB:
         return true;
     case MYSQL_TYPE_GEOMETRY:
-        return f == DEC_FLAVOR_MARIADB;
+        return f == FLAVOR_MARIADB;
     default:
         return false;
     }
@@ -665,7 +665,7 @@ static int dec_tm_nulls(dec_rd *r, dec_table *t, sbuf *err)
 
 typedef struct dec_tlv {
     dec_table *t;
-    dec_flavor flavor;
+    server_flavor flavor;
     uint8_t type;
     size_t at; /* offset of the value in the event */
     dec_rd v;  /* the value only */
@@ -704,9 +704,9 @@ static int dec_opt_signedness(dec_tlv *b, sbuf *err)
     return 0;
 }
 
-typedef bool (*dec_col_pred)(const dec_column *c, dec_flavor f);
+typedef bool (*dec_col_pred)(const dec_column *c, server_flavor f);
 
-static bool dec_is_enumset_pred(const dec_column *c, dec_flavor f)
+static bool dec_is_enumset_pred(const dec_column *c, server_flavor f)
 {
     (void)f;
     return dec_is_enumset(c);
@@ -905,7 +905,7 @@ static int dec_opt_block(dec_tlv *b, sbuf *err)
     }
 }
 
-static int dec_tm_optional(dec_rd *r, dec_table *t, dec_flavor flavor, sbuf *err)
+static int dec_tm_optional(dec_rd *r, dec_table *t, server_flavor flavor, sbuf *err)
 {
     while (rd_left(r) > 0) {
         dec_tlv b = {.t = t, .flavor = flavor, .type = r->p[r->pos]};
@@ -941,7 +941,7 @@ static bool dec_has_mysql_only_type(const uint8_t *body, size_t len)
     return memchr(r.p + r.pos, MYSQL_TYPE_JSON, (size_t)n) != NULL;
 }
 
-int dec_table_map_parse_flavor(const uint8_t *body, size_t len, dec_flavor flavor, dec_table **out,
+int dec_table_map_parse_flavor(const uint8_t *body, size_t len, server_flavor flavor, dec_table **out,
                                sbuf *err)
 {
     *out = NULL;
@@ -959,7 +959,7 @@ int dec_table_map_parse_flavor(const uint8_t *body, size_t len, dec_flavor flavo
 
 int dec_table_map_parse(const uint8_t *body, size_t len, dec_table **out, sbuf *err)
 {
-    dec_flavor f = dec_has_mysql_only_type(body, len) ? DEC_FLAVOR_MYSQL : DEC_FLAVOR_MARIADB;
+    server_flavor f = dec_has_mysql_only_type(body, len) ? FLAVOR_MYSQL : FLAVOR_MARIADB;
     return dec_table_map_parse_flavor(body, len, f, out, err);
 }
 
@@ -1021,9 +1021,9 @@ static void dec_fill_column(dec_table *t, dec_column *c, const schema_column *s)
 {
     if (!c->name && s->name)
         c->name = xstrdup(s->name);
-    if (!(t->have & DEC_HAVE_SIGNEDNESS) && dec_is_numeric(c, DEC_FLAVOR_MYSQL))
+    if (!(t->have & DEC_HAVE_SIGNEDNESS) && dec_is_numeric(c, FLAVOR_MYSQL))
         c->is_unsigned = s->is_unsigned;
-    if (c->charset == 0 && (dec_is_character(c, DEC_FLAVOR_MYSQL) || dec_is_enumset(c)))
+    if (c->charset == 0 && (dec_is_character(c, FLAVOR_MYSQL) || dec_is_enumset(c)))
         c->charset = s->collation_id;
     if (!c->elements && dec_is_enumset(c) && s->nelements) {
         c->elements = xcalloc(s->nelements, sizeof *c->elements);

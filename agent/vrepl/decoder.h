@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "db/schema.h"
+#include "lib/flavor.h"
 #include "lib/sbuf.h"
 
 /* Event type codes (MySQL/MariaDB protocol). */
@@ -63,7 +64,6 @@ typedef enum { DEC_HINT_NONE, DEC_HINT_JSON, DEC_HINT_UUID, DEC_HINT_INET6, DEC_
 /* Which server wrote the events. The optional table-map metadata counts
  * columns differently: MariaDB includes YEAR in SIGNEDNESS and GEOMETRY in
  * the charset lists, MySQL includes neither. */
-typedef enum { DEC_FLAVOR_MARIADB, DEC_FLAVOR_MYSQL } dec_flavor;
 
 typedef struct dec_column {
     char *name;         /* NULL when neither the table map nor schema named it */
@@ -109,7 +109,7 @@ typedef struct dec_table {
 /* dec_table_map_parse assumes MariaDB, unless a column has a type only
  * MySQL writes (binary JSON). */
 int dec_table_map_parse(const uint8_t *body, size_t len, dec_table **out, sbuf *err);
-int dec_table_map_parse_flavor(const uint8_t *body, size_t len, dec_flavor flavor, dec_table **out,
+int dec_table_map_parse_flavor(const uint8_t *body, size_t len, server_flavor flavor, dec_table **out,
                                sbuf *err);
 /* Fill what the table map lacked (names, signedness, charsets, ENUM/SET
  * strings, key, hints) from information_schema. A column-count mismatch is

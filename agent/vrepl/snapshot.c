@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-snapshot_method snapshot_method_for(db_flavor flavor)
+snapshot_method snapshot_method_for(server_flavor flavor)
 {
     return flavor == FLAVOR_MARIADB ? SNAPSHOT_EXACT_GTID : SNAPSHOT_LOCKED;
 }
@@ -87,7 +87,7 @@ static int position_exact(MYSQL *m, vpos *pos, sbuf *err)
     return e;
 }
 
-int snapshot_position(MYSQL *m, db_flavor flavor, vpos *pos, sbuf *err)
+int snapshot_position(MYSQL *m, server_flavor flavor, vpos *pos, sbuf *err)
 {
     sbuf gtid = SBUF_INIT;
     bool found = false;
@@ -120,7 +120,7 @@ static int open_exact(const db_endpoint *source, snapshot *s, sbuf *err)
     return e;
 }
 
-static int open_locked(const db_endpoint *source, db_flavor flavor, snapshot *s, sbuf *err)
+static int open_locked(const db_endpoint *source, server_flavor flavor, snapshot *s, sbuf *err)
 {
     int e = 0;
     for (size_t i = 0; !e && i < s->nconns; i++)
@@ -144,7 +144,7 @@ static int open_locked(const db_endpoint *source, db_flavor flavor, snapshot *s,
     return e;
 }
 
-int snapshot_open(const db_endpoint *source, db_flavor flavor, snapshot_method method, size_t nconns,
+int snapshot_open(const db_endpoint *source, server_flavor flavor, snapshot_method method, size_t nconns,
                   snapshot **out, sbuf *err)
 {
     snapshot *s = xcalloc(1, sizeof *s);

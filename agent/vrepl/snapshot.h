@@ -31,14 +31,14 @@ typedef struct snapshot {
     int64_t opened_ms; /* clock_mono_ms */
 } snapshot;
 
-int snapshot_open(const db_endpoint *source, db_flavor flavor, snapshot_method method, size_t nconns,
+int snapshot_open(const db_endpoint *source, server_flavor flavor, snapshot_method method, size_t nconns,
                   snapshot **out, sbuf *err);
 void snapshot_close(snapshot *s);
 /* The server's current binlog position, GTID and file/offset; an error if
  * the binary log is off. Exact only while writes are held (a read lock, a
  * fence). */
-int snapshot_position(MYSQL *m, db_flavor flavor, vpos *pos, sbuf *err);
+int snapshot_position(MYSQL *m, server_flavor flavor, vpos *pos, sbuf *err);
 /* The method a flavour uses by default. */
-snapshot_method snapshot_method_for(db_flavor flavor);
+snapshot_method snapshot_method_for(server_flavor flavor);
 
 #endif

@@ -78,7 +78,7 @@ struct stream {
     gtid_set *applied_set;
     vpos committed, pending;
     uint64_t trx_committed, trx_pending;
-    gtid_flavor flavor;
+    server_flavor flavor;
     unsigned careful_left;
     const char *fail_code; /* what the last failed attempt was doing */
 };
@@ -282,7 +282,7 @@ static void reader_main(void *arg)
     streamer_config sc = {
         .source = &s->cfg.source,
         .server_id = s->cfg.server_id,
-        .start_gtid = s->flavor == GTID_MARIADB ? s->committed.gtid : NULL,
+        .start_gtid = s->flavor == FLAVOR_MARIADB ? s->committed.gtid : NULL,
         .start_file = s->committed.file,
         .start_offset = s->committed.offset,
         .heartbeat_ms = s->cfg.heartbeat_ms,
@@ -347,10 +347,10 @@ typedef enum { RUN_ERROR_TRANSIENT, RUN_ERROR_FATAL, RUN_STOPPED, RUN_STOP_REACH
 static bool position_reached(const stream *s, const gtid_set *set, const vpos *p)
 {
     const vpos *stop = &s->cfg.stop_at;
-    if (stop->gtid && *stop->gtid && s->flavor == GTID_MARIADB) {
+    if (stop->gtid && *stop->gtid && s->flavor == FLAVOR_MARIADB) {
         gtid_set *want = NULL;
         sbuf err = SBUF_INIT;
-        bool reached = gtid_set_parse(GTID_MARIADB, stop->gtid, &want, &err) == 0 && gtid_set_contains(set, want);
+        bool reached = gtid_set_parse(FLAVOR_MARIADB, stop->gtid, &want, &err) == 0 && gtid_set_contains(set, want);
         gtid_set_free(want);
         sbuf_free(&err);
         return reached;
@@ -651,7 +651,7 @@ static bool first_contact(stream *s, run_result *r, sbuf *err)
     bool same = false;
     int e = db_connect(&s->cfg.source, 0, &src, err);
     if (!e) {
-        s->flavor = probe_flavor_of(mysql_get_server_info(src)) == FLAVOR_MYSQL ? GTID_MYSQL : GTID_MARIADB;
+        s->flavor = flavor_of_version(mysql_get_server_info(src));
         s->fail_code = "TARGET";
         e = db_connect(&s->cfg.target, 0, &dst, err);
     }

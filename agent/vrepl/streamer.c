@@ -50,7 +50,7 @@ struct streamer {
     MYSQL *meta;   /* information_schema lookups */
     MARIADB_RPL *rpl;
     MARIADB_RPL_EVENT *ev;
-    db_flavor flavor;
+    server_flavor flavor;
     pthread_mutex_t lock;
     bool interrupted;
     int wake_fd; /* our own dup of the dump's socket, for streamer_interrupt */
@@ -255,8 +255,7 @@ static map_entry *map_slot(streamer *s, uint64_t id)
 static int streamer_table_map(streamer *s, const uint8_t *body, size_t len, sbuf *err)
 {
     dec_table *map;
-    dec_flavor flavor = s->flavor == FLAVOR_MYSQL ? DEC_FLAVOR_MYSQL : DEC_FLAVOR_MARIADB;
-    if (dec_table_map_parse_flavor(body, len, flavor, &map, err) != 0)
+    if (dec_table_map_parse_flavor(body, len, s->flavor, &map, err) != 0)
         return -1;
     map_entry *m = map_slot(s, map->id);
     if (m->raw && m->rawlen == len && memcmp(m->raw, body, len) == 0) {
@@ -839,7 +838,7 @@ int streamer_open(const streamer_config *cfg, streamer **out, sbuf *err)
     if (!e)
         e = db_connect(cfg->source, 0, &s->meta, err);
     if (!e) {
-        s->flavor = probe_flavor_of(mysql_get_server_info(s->conn));
+        s->flavor = flavor_of_version(mysql_get_server_info(s->conn));
         s->wake_fd = dup((int)mysql_get_socket(s->conn));
         e = streamer_session(s, cfg, err);
     }
@@ -895,7 +894,7 @@ void streamer_close(streamer *s)
     free(s);
 }
 
-db_flavor streamer_flavor(const streamer *s)
+server_flavor streamer_flavor(const streamer *s)
 {
     return s->flavor;
 }

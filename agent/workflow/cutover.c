@@ -236,14 +236,13 @@ static void step_end(op *o, bool ok)
         test_pause(o->step);
 }
 
-static bool reached(db_flavor flavor, const vpos *applied, const vpos *want)
+static bool reached(server_flavor flavor, const vpos *applied, const vpos *want)
 {
     if (want->gtid && *want->gtid) {
-        gtid_flavor gf = flavor == FLAVOR_MYSQL ? GTID_MYSQL : GTID_MARIADB;
         gtid_set *a = NULL, *w = NULL;
         sbuf err = SBUF_INIT;
-        bool ok = gtid_set_parse(gf, applied->gtid ? applied->gtid : "", &a, &err) == 0 &&
-                  gtid_set_parse(gf, want->gtid, &w, &err) == 0 && gtid_set_contains(a, w);
+        bool ok = gtid_set_parse(flavor, applied->gtid ? applied->gtid : "", &a, &err) == 0 &&
+                  gtid_set_parse(flavor, want->gtid, &w, &err) == 0 && gtid_set_contains(a, w);
         gtid_set_free(a);
         gtid_set_free(w);
         sbuf_free(&err);
@@ -253,7 +252,7 @@ static bool reached(db_flavor flavor, const vpos *applied, const vpos *want)
 }
 
 /* Wait until the stream has applied want, or the operation's deadline. */
-static int wait_applied(op *o, stream *s, db_flavor flavor, const vpos *want)
+static int wait_applied(op *o, stream *s, server_flavor flavor, const vpos *want)
 {
     for (;;) {
         stream_status st;
@@ -355,7 +354,7 @@ static void stop_stream(import_wf *wf, bool reverse)
 }
 
 /* Make sure the named stream's saved position is at least `at`. */
-static int stream_position_at_least(MYSQL *m, const char *sidecar, const char *name, db_flavor flavor,
+static int stream_position_at_least(MYSQL *m, const char *sidecar, const char *name, server_flavor flavor,
                                     const vpos *at, sbuf *err)
 {
     vpos saved = {0};

@@ -14,7 +14,7 @@
 
 struct fence {
     MYSQL *conn;
-    db_flavor flavor;
+    server_flavor flavor;
     bool locked, read_only; /* what fence_raise got to, so an undo touches nothing else */
 };
 
@@ -154,7 +154,7 @@ static int read_only_get(MYSQL *m, bool *on, sbuf *err)
     return e;
 }
 
-static int read_only_set(MYSQL *m, db_flavor flavor, bool on, sbuf *err)
+static int read_only_set(MYSQL *m, server_flavor flavor, bool on, sbuf *err)
 {
     if (flavor == FLAVOR_MYSQL)
         return db_exec(m, on ? "SET GLOBAL super_read_only = 1" : "SET GLOBAL super_read_only = 0, read_only = 0",
@@ -171,7 +171,7 @@ int fence_plan(const db_endpoint *ep, const char *exempt, fence_record *plan, sb
         return e;
     sbuf accounts = SBUF_INIT;
     e = read_only_get(m, &plan->read_only_before, err);
-    if (!e && probe_flavor_of(mysql_get_server_info(m)) == FLAVOR_MARIADB)
+    if (!e && flavor_of_version(mysql_get_server_info(m)) == FLAVOR_MARIADB)
         e = writers_to_lock(m, exempt, &accounts, err);
     plan->accounts = sbuf_detach(&accounts, NULL);
     mysql_close(m);
@@ -187,7 +187,7 @@ int fence_raise(const db_endpoint *ep, const fence_record *plan, unsigned lock_w
         free(f);
         return e;
     }
-    f->flavor = probe_flavor_of(mysql_get_server_info(f->conn));
+    f->flavor = flavor_of_version(mysql_get_server_info(f->conn));
     sbuf q = SBUF_INIT;
     sbuf_addf(&q, "SET SESSION lock_wait_timeout = %u", lock_wait_s ? lock_wait_s : 5);
     e = db_exec(f->conn, q.buf, err);
@@ -246,7 +246,7 @@ int fence_lift(const db_endpoint *ep, const fence_record *rec, sbuf *err)
     int e = db_connect(ep, 0, &m, err);
     if (e)
         return e;
-    db_flavor flavor = probe_flavor_of(mysql_get_server_info(m));
+    server_flavor flavor = flavor_of_version(mysql_get_server_info(m));
     bool on = false;
     /* Only what needs changing: a lift after a raise that never got as far
      * as read_only must not need the privilege to set it. */
@@ -264,7 +264,7 @@ int fence_reapply(const db_endpoint *ep, const fence_record *rec, sbuf *err)
     int e = db_connect(ep, 0, &m, err);
     if (e)
         return e;
-    db_flavor flavor = probe_flavor_of(mysql_get_server_info(m));
+    server_flavor flavor = flavor_of_version(mysql_get_server_info(m));
     e = accounts_set_lock(m, rec->accounts, true, err);
     if (!e)
         e = accounts_kill(m, rec->accounts, err);

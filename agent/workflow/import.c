@@ -132,7 +132,7 @@ int wf_connect(import_wf *wf, sbuf *err)
         return e;
     }
     if (!wf->src && (e = db_connect(&wf->source, DB_BINARY, &wf->src, err)) == 0)
-        wf->flavor = probe_flavor_of(mysql_get_server_info(wf->src));
+        wf->flavor = flavor_of_version(mysql_get_server_info(wf->src));
     if (e) {
         sbuf msg = SBUF_INIT;
         sbuf_addf(&msg, "source: %s", err->buf);

@@ -70,7 +70,7 @@ struct import_wf {
     /* the workflow thread's own */
     MYSQL *dest;
     MYSQL *src;
-    db_flavor flavor;
+    server_flavor flavor;
     copy_row *rows;
     schema_table **schemas;
     bool setup_done;

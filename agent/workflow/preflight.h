@@ -97,7 +97,7 @@ const char *preflight_severity_name(preflight_severity s);
 
 /* Is this server version supported? PF_PASS, or PF_FAIL with why filled
  * (one sentence naming the supported versions). */
-preflight_severity preflight_version_check(db_flavor f, const char *version, sbuf *why);
+preflight_severity preflight_version_check(server_flavor f, const char *version, sbuf *why);
 /* "10.11.19-MariaDB-log" -> 10, 11, 19. Returns -1 when unparseable. */
 int preflight_version_parse(const char *version, int *major, int *minor, int *patch);
 
@@ -134,9 +134,9 @@ typedef struct preflight_privilege {
 
 extern const preflight_privilege preflight_privileges[];
 extern const size_t preflight_nprivileges;
-const char *preflight_privilege_name(const preflight_privilege *p, db_flavor f);
+const char *preflight_privilege_name(const preflight_privilege *p, server_flavor f);
 /* The GRANT statements for a role, for account ("'tablet_agent'@'%'"). */
-void preflight_grants_sql(preflight_role role, db_flavor f, const char *account, const char *sidecar, sbuf *out);
+void preflight_grants_sql(preflight_role role, server_flavor f, const char *account, const char *sidecar, sbuf *out);
 
 /* 'user'@'host' from CURRENT_USER()'s user@host, for GRANT statements. */
 void preflight_add_account(sbuf *out, const char *current_user);

@@ -49,11 +49,6 @@ void pf_destination_distinct(pf_ctx *c, const char *id)
     sbuf_free(&who);
 }
 
-static const char *pf_flavor_name(db_flavor f)
-{
-    return f == FLAVOR_MARIADB ? "MariaDB" : f == FLAVOR_MYSQL ? "MySQL" : "unknown server";
-}
-
 void pf_destination_version(pf_ctx *c, const char *id)
 {
     pf_server *d = &c->dst, *s = &c->src;
@@ -77,11 +72,11 @@ void pf_destination_version(pf_ctx *c, const char *id)
         pf_emitf(c, id, PF_WARN, "test the application against the destination before cutover",
                  "the source is %s %s and the destination %s %s: tables are created from the source's definitions, "
                  "and types or collations one flavour lacks (UUID, INET6, utf8mb4_0900_*) fail there",
-                 pf_flavor_name(s->flavor), sv, pf_flavor_name(d->flavor), dv);
+                 flavor_name(s->flavor), sv, flavor_name(d->flavor), dv);
     } else if (dma < sma || (dma == sma && dmi < smi)) {
         pf_emitf(c, id, PF_WARN, "use a destination at least as new as the source",
                  "the destination %s %s is older than the source %s: tables are created from the source's "
-                 "definitions, which may use features the older server lacks", pf_flavor_name(d->flavor), dv, sv);
+                 "definitions, which may use features the older server lacks", flavor_name(d->flavor), dv, sv);
     } else {
         pf_emitf(c, id, PF_PASS, NULL, "%s, compatible with the source's %s", dv, sv);
     }
@@ -105,7 +100,7 @@ void pf_missing_add(pf_missing **v, size_t *n, const char *db, const char *priv)
 
 /* What role's table-level privileges (preflight_privileges) the account
  * lacks on the databases in scope and on the sidecar schema. */
-void pf_missing_scoped(pf_ctx *c, const preflight_grants *g, preflight_role role, db_flavor f, bool writes_only,
+void pf_missing_scoped(pf_ctx *c, const preflight_grants *g, preflight_role role, server_flavor f, bool writes_only,
                               pf_missing **miss, size_t *nmiss)
 {
     const char *side = c->in->sidecar_schema && *c->in->sidecar_schema ? c->in->sidecar_schema : "_tablet_agent";

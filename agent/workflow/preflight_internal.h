@@ -32,7 +32,7 @@ typedef struct pf_server {
     const char *option; /* its cpctl/agent option prefix: "--source", "--dest" */
     const db_endpoint *ep;
     MYSQL *m;
-    db_flavor flavor;
+    server_flavor flavor;
     pf_var *vars;
     size_t nvars;
     char *account; /* CURRENT_USER(): user@host */
@@ -135,7 +135,7 @@ typedef struct pf_missing {
 void pf_missing_add(pf_missing **v, size_t *n, const char *db, const char *priv);
 /* A role's table-level privileges (preflight_privileges) missing on the
  * databases in scope and the sidecar schema; writes_only skips SELECT. */
-void pf_missing_scoped(pf_ctx *c, const preflight_grants *g, preflight_role role, db_flavor f, bool writes_only,
+void pf_missing_scoped(pf_ctx *c, const preflight_grants *g, preflight_role role, server_flavor f, bool writes_only,
                        pf_missing **miss, size_t *nmiss);
 /* A FAIL listing what is missing, with one GRANT per level as the remedy
  * and one object per privilege; frees miss. */

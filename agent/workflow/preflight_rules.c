@@ -38,7 +38,7 @@ int preflight_version_parse(const char *version, int *major, int *minor, int *pa
     return 0;
 }
 
-preflight_severity preflight_version_check(db_flavor f, const char *version, sbuf *why)
+preflight_severity preflight_version_check(server_flavor f, const char *version, sbuf *why)
 {
     static const char supported[] = "the agent supports MariaDB 10.5 and later and MySQL 5.7, 8.0 and 8.4";
     int ma, mi, pa;
@@ -118,12 +118,12 @@ const preflight_privilege preflight_privileges[] = {
 #undef D
 const size_t preflight_nprivileges = sizeof preflight_privileges / sizeof preflight_privileges[0];
 
-const char *preflight_privilege_name(const preflight_privilege *p, db_flavor f)
+const char *preflight_privilege_name(const preflight_privilege *p, server_flavor f)
 {
     return f == FLAVOR_MYSQL ? p->mysql : p->mariadb;
 }
 
-void preflight_grants_sql(preflight_role role, db_flavor f, const char *account, const char *sidecar, sbuf *out)
+void preflight_grants_sql(preflight_role role, server_flavor f, const char *account, const char *sidecar, sbuf *out)
 {
     for (int pass = 0; pass < 2; pass++) { /* *.*, then the sidecar */
         size_t n = 0, width = 6;

@@ -183,7 +183,7 @@ bool pf_connect(pf_ctx *c, pf_server *s, const char *id)
         sbuf_free(&err);
         return false;
     }
-    s->flavor = probe_flavor_of(mysql_get_server_info(s->m));
+    s->flavor = flavor_of_version(mysql_get_server_info(s->m));
     sbuf cu = SBUF_INIT;
     bool found;
     e = (unsigned)db_query_value(s->m, "SELECT CURRENT_USER()", &cu, &found, &err);

@@ -903,7 +903,7 @@ static void test_mysql_flavour(void)
     /* The same bytes read by MariaDB's rules give MariaDB's mapping. */
     dec_table *m = NULL;
     sbuf err = SBUF_INIT;
-    CU_ASSERT_EQUAL(dec_table_map_parse_flavor((const uint8_t *)b.buf, b.len, DEC_FLAVOR_MARIADB,
+    CU_ASSERT_EQUAL(dec_table_map_parse_flavor((const uint8_t *)b.buf, b.len, FLAVOR_MARIADB,
                                                &m, &err), 0);
     if (m) {
         CU_ASSERT(!m->cols[col_of(m, "u")].is_unsigned && m->cols[col_of(m, "dec")].is_unsigned);

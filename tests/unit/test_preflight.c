@@ -8,7 +8,7 @@
 
 #include "workflow/preflight.h"
 
-static preflight_severity version(db_flavor f, const char *v)
+static preflight_severity version(server_flavor f, const char *v)
 {
     sbuf why = SBUF_INIT;
     preflight_severity s = preflight_version_check(f, v, &why);
