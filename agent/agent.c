@@ -7,12 +7,12 @@
  * transactions: their saved positions stay exact), then the monitor waits
  * for its in-flight probe. */
 #include "agent.h"
-#include "lib/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "rpc/rpc_server.h"
 #include "rpc/service.h"

@@ -12,7 +12,7 @@
 #include "agent.h"
 #include "config.h"
 #include "lib/log.h"
-#include "workflow/preflight.h"
+#include "preflight/preflight.h"
 
 typedef struct process {
     uv_loop_t loop;

@@ -6,8 +6,6 @@
  * 200 ms so an interrupt (Ctrl-C) can cancel it promptly. */
 #include "client.h"
 
-#include "rpc/rpc_server.h"
-
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
@@ -18,6 +16,7 @@
 #include <string.h>
 
 #include "rpc/pbbuf.h"
+#include "rpc/rpc_server.h"
 
 struct cp_client {
     grpc_channel *channel;
@@ -86,7 +85,6 @@ void cp_client_close(cp_client *c)
     free(c);
     grpc_shutdown();
 }
-
 
 typedef struct cp_call {
     grpc_completion_queue *cq;

@@ -19,12 +19,12 @@
 #include <uv.h>
 
 #include "args.h"
-#include "lib/clock.h"
 #include "controlplane/v1/routing.pb-c.h"
-#include "tabletagent/v1/tabletagent.pb-c.h"
 #include "cpctl.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "rpc/rpc_server.h"
+#include "tabletagent/v1/tabletagent.pb-c.h"
 
 typedef struct route {
     char *workflow;

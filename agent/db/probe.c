@@ -7,11 +7,12 @@
  * stream can still start; preflight and the streams use it to warn before
  * a position is purged. */
 #include "db/probe.h"
-#include "lib/clock.h"
 
 #include <mysqld_error.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lib/clock.h"
 
 struct probe {
     db_endpoint *ep;

@@ -1,12 +1,13 @@
 /* log: timestamped, level-filtered lines on stderr. See log.h. */
 #include "log.h"
-#include "lib/clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "lib/clock.h"
 
 static volatile log_level log_min = LOG_INFO;
 static const char *const log_names[] = {"DEBUG", "INFO ", "WARN ", "ERROR"};

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "preflight/preflight.h"
 #include "rpc/service_internal.h"
-#include "workflow/preflight.h"
 
 /* Ten years: anything longer is a typo, not a retention need. */
 #define PREFLIGHT_MAX_RETENTION_HOURS 87600u

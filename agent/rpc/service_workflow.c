@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/log.h"
 #include "lib/clock.h"
+#include "lib/log.h"
+#include "preflight/preflight.h"
 #include "rpc/service_internal.h"
-#include "workflow/preflight.h"
 #include "workflow/workflows.h"
 
 static void reply_workflow(service *s, rpc_call *call, import_wf *wf)

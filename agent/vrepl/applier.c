@@ -73,44 +73,6 @@ struct applier {
 
 /* ---- positions ------------------------------------------------------------------ */
 
-void vpos_set(vpos *p, const char *gtid, const char *file, uint64_t offset)
-{
-    char *g = xstrdup(gtid ? gtid : ""), *f = xstrdup(file ? file : "");
-    free(p->gtid);
-    free(p->file);
-    p->gtid = g;
-    p->file = f;
-    p->offset = offset;
-}
-
-void vpos_clear(vpos *p)
-{
-    free(p->gtid);
-    free(p->file);
-    memset(p, 0, sizeof *p);
-}
-
-static unsigned long long file_seq(const char *f, size_t *base_len)
-{
-    const char *dot = strrchr(f, '.');
-    *base_len = dot ? (size_t)(dot - f) : strlen(f);
-    return dot ? strtoull(dot + 1, NULL, 10) : 0;
-}
-
-int vpos_cmp_file(const char *fa, uint64_t oa, const char *fb, uint64_t ob)
-{
-    size_t la, lb;
-    unsigned long long sa = file_seq(fa, &la), sb = file_seq(fb, &lb);
-    int c = strncmp(fa, fb, la < lb ? la : lb);
-    if (c == 0 && la != lb)
-        c = la < lb ? -1 : 1;
-    if (c == 0 && sa != sb)
-        c = sa < sb ? -1 : 1;
-    if (c == 0 && oa != ob)
-        c = oa < ob ? -1 : 1;
-    return c;
-}
-
 /* ---- statements ------------------------------------------------------------------- */
 
 static void desc_push(applier *a, stmt_kind kind, const char *verb, vtable *t)

@@ -22,19 +22,7 @@
 #include "lib/gtid.h"
 #include "lib/sbuf.h"
 #include "vrepl/streamer.h"
-
-/* A stream's position: what has been applied. */
-typedef struct vpos {
-    char *gtid; /* flavour text form; "" when only file/offset are known */
-    char *file;
-    uint64_t offset;
-} vpos;
-
-void vpos_set(vpos *p, const char *gtid, const char *file, uint64_t offset);
-void vpos_clear(vpos *p);
-/* Compare binlog coordinates: <0, 0, >0. File names compare by their
- * numeric suffix, so .999999 < .1000000. */
-int vpos_cmp_file(const char *fa, uint64_t oa, const char *fb, uint64_t ob);
+#include "vrepl/vpos.h"
 
 typedef struct applier applier;
 

@@ -28,7 +28,6 @@
  * the copied range, and a resumed copy may redo a page that had committed
  * out of order; in both cases the row on the target equals the snapshot's. */
 #include "vrepl/copier.h"
-#include "lib/clock.h"
 
 #include <errmsg.h>
 #include <mariadb_com.h>
@@ -39,6 +38,8 @@
 #include <time.h>
 #include <uv.h>
 
+#include "db/key.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #define QUEUE_PAGES 8
@@ -103,146 +104,18 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-/* ---- keys ------------------------------------------------------------------------ */
-
-void copier_key_append(sbuf *key, const char *literal, size_t len)
-{
-    sbuf_addf(key, "%zu:", len);
-    sbuf_add(key, literal, len);
-}
-
-int copier_key_split(const char *key, const char **lits, size_t *lens, size_t n)
-{
-    const char *p = key;
-    for (size_t i = 0; i < n; i++) {
-        char *end;
-        unsigned long long len = strtoull(p, &end, 10);
-        if (end == p || *end != ':' || strlen(end + 1) < len)
-            return -1;
-        lits[i] = end + 1;
-        lens[i] = (size_t)len;
-        p = end + 1 + len;
-    }
-    return *p ? -1 : 0;
-}
-
-void copier_key_describe(const char *key, size_t nkey, sbuf *out)
-{
-    const char *lits[16];
-    size_t lens[16];
-    if (nkey > 16 || copier_key_split(key, lits, lens, nkey) != 0) {
-        sbuf_adds(out, "(?)");
-        return;
-    }
-    sbuf_addc(out, '(');
-    for (size_t i = 0; i < nkey; i++) {
-        if (i)
-            sbuf_addc(out, ',');
-        sbuf_add(out, lits[i], lens[i] > 64 ? 64 : lens[i]);
-        if (lens[i] > 64)
-            sbuf_adds(out, "...");
-    }
-    sbuf_addc(out, ')');
-}
-
 /* ---- plans ------------------------------------------------------------------------ */
-
-static bool is_float(const schema_column *c)
-{
-    return strcmp(c->data_type, "float") == 0;
-}
-
-static bool is_bit(const schema_column *c)
-{
-    return strcmp(c->data_type, "bit") == 0;
-}
-
-/* Types whose text form is not their storage form (MariaDB's UUID, INET6,
- * INET4): on a binary connection a plain literal would be taken as the
- * 16 stored bytes, so their text is marked as text. */
-static bool needs_introducer(const schema_column *c)
-{
-    return strcmp(c->data_type, "uuid") == 0 || strcmp(c->data_type, "inet6") == 0 ||
-           strcmp(c->data_type, "inet4") == 0;
-}
-
-void copier_add_column(sbuf *q, const schema_column *c)
-{
-    if (is_float(c)) {
-        sbuf_adds(q, "CAST(");
-        db_add_ident(q, c->name);
-        sbuf_adds(q, " AS DOUBLE)");
-        return;
-    }
-    db_add_ident(q, c->name);
-    if (is_bit(c))
-        sbuf_adds(q, "+0");
-}
-
-static void add_literal(sbuf *sb, bool as_text, const MYSQL_FIELD *f, const char *v, unsigned long len)
-{
-    if (!v) {
-        sbuf_adds(sb, "NULL");
-    } else if (IS_NUM(f->type)) {
-        sbuf_add(sb, v, len);
-    } else {
-        if (as_text)
-            sbuf_adds(sb, "_latin1");
-        db_add_string(sb, v, len);
-    }
-}
-
-void copier_key_append_value(sbuf *key, const schema_column *c, const MYSQL_FIELD *f, const char *v, unsigned long len)
-{
-    sbuf lit = SBUF_INIT;
-    add_literal(&lit, needs_introducer(c), f, v, len);
-    copier_key_append(key, lit.buf, lit.len);
-    sbuf_free(&lit);
-}
-
-int copier_key_bound(sbuf *q, const schema_table *s, const char *key, bool upper)
-{
-    const char *lits[16];
-    size_t lens[16];
-    if (s->nkey > 16 || copier_key_split(key, lits, lens, s->nkey) != 0)
-        return -1;
-    sbuf_addc(q, '(');
-    for (size_t i = 0; i < s->nkey; i++) {
-        sbuf_adds(q, i ? " OR (" : "(");
-        for (size_t j = 0; j <= i; j++) {
-            if (j)
-                sbuf_adds(q, " AND ");
-            db_add_ident(q, s->cols[s->key[j]].name);
-            sbuf_adds(q, j < i ? " = " : upper ? " < " : " > ");
-            sbuf_add(q, lits[j], lens[j]);
-        }
-        sbuf_addc(q, ')');
-    }
-    if (upper) { /* <=: the key itself too */
-        sbuf_adds(q, " OR (");
-        for (size_t j = 0; j < s->nkey; j++) {
-            if (j)
-                sbuf_adds(q, " AND ");
-            db_add_ident(q, s->cols[s->key[j]].name);
-            sbuf_adds(q, " = ");
-            sbuf_add(q, lits[j], lens[j]);
-        }
-        sbuf_addc(q, ')');
-    }
-    sbuf_addc(q, ')');
-    return 0;
-}
 
 /* A column's value from its text form (ph: ? or @v1). BIT arrives as a
  * number, UUID/INET6 as text; the rest is stored as the bytes read. */
 static bool converts(const tplan *p, size_t i)
 {
-    return is_bit(&p->t->schema->cols[i]) || p->as_text[i];
+    return key_column_is_bit(&p->t->schema->cols[i]) || p->as_text[i];
 }
 
 static void add_value_expr(sbuf *q, const tplan *p, size_t i, const char *ph)
 {
-    if (is_bit(&p->t->schema->cols[i]))
+    if (key_column_is_bit(&p->t->schema->cols[i]))
         sbuf_addf(q, "CAST(%s AS UNSIGNED)", ph);
     else if (p->as_text[i])
         sbuf_addf(q, "CONVERT(%s USING latin1)", ph);
@@ -325,9 +198,9 @@ static void plan_build(tplan *p, copier_table *t, uint64_t chunk_rows)
         const schema_column *c = &s->cols[i];
         if (i)
             sbuf_addc(&p->select_head, ',');
-        copier_add_column(&p->select_head, c);
+        key_add_column(&p->select_head, c);
         p->insertable[i] = !c->generated;
-        p->as_text[i] = needs_introducer(c);
+        p->as_text[i] = key_column_as_text(c);
         if (c->generated)
             continue;
         if (!first_ins)
@@ -398,7 +271,7 @@ static int plan_where(const tplan *p, const char *key, sbuf *out, sbuf *err)
 {
     const schema_table *s = p->t->schema;
     sbuf_adds(out, " WHERE ");
-    if (copier_key_bound(out, s, key, false) != 0) {
+    if (key_bound(out, s, key, false) != 0) {
         sbuf_setf(err, "the saved copy position of `%s`.`%s` is malformed", s->schema, s->name);
         return -1;
     }
@@ -409,7 +282,7 @@ static int plan_where(const tplan *p, const char *key, sbuf *out, sbuf *err)
 
 static void add_value(sbuf *sb, const tplan *p, size_t col, const MYSQL_FIELD *f, const char *v, unsigned long len)
 {
-    add_literal(sb, p->as_text[col], f, v, len);
+    key_add_literal(sb, p->as_text[col], f, v, len);
 }
 
 static void add_row(sbuf *sb, const tplan *p, MYSQL_FIELD *f, MYSQL_ROW row, unsigned long *len, bool first)
@@ -435,7 +308,7 @@ static void page_end_key(page *pg, const tplan *p, MYSQL_FIELD *f, MYSQL_ROW row
     sbuf key = SBUF_INIT;
     for (size_t k = 0; k < s->nkey; k++) {
         size_t c = s->key[k];
-        copier_key_append_value(&key, &s->cols[c], &f[c], row[c], len[c]);
+        key_append_value(&key, &s->cols[c], &f[c], row[c], len[c]);
     }
     free(pg->end_key);
     pg->end_key = sbuf_detach(&key, NULL);
@@ -737,9 +610,9 @@ static int row_too_big(copier *c, const page *pg, MYSQL_ROW row, const unsigned 
     sbuf key = SBUF_INIT, shown = SBUF_INIT;
     for (size_t k = 0; k < s->nkey; k++) {
         size_t i = s->key[k];
-        copier_key_append_value(&key, &s->cols[i], &f[i], row[i], len[i]);
+        key_append_value(&key, &s->cols[i], &f[i], row[i], len[i]);
     }
-    copier_key_describe(key.buf, s->nkey, &shown);
+    key_describe(key.buf, s->nkey, &shown);
     sbuf_setf(err, "the row %s is ", shown.buf);
     db_add_packet_advice(err, bytes, c->max_packet);
     sbuf_free(&key);

@@ -61,20 +61,4 @@ bool copier_throttled(copier *c, sbuf *reason);
 
 /* The sidecar table copy_chunks (created by the caller's sidecar setup). */
 void copier_chunks_ddl(const char *sidecar, sbuf *out);
-/* Encoded keys: a list of SQL literals, each "<len>:<literal>". */
-void copier_key_append(sbuf *key, const char *literal, size_t len);
-/* "(42,'abc')" for logs; long values are cut. */
-void copier_key_describe(const char *key, size_t nkey, sbuf *out);
-/* Split an encoded key into n literals (pointers into key); -1 if malformed. */
-int copier_key_split(const char *key, const char **lits, size_t *lens, size_t n);
-/* How a column is selected so its text round-trips through a literal
- * (FLOAT as DOUBLE, BIT as a number). */
-void copier_add_column(sbuf *q, const schema_column *c);
-/* Append a value so selected, on a SET NAMES binary connection, to an
- * encoded key as its SQL literal. */
-void copier_key_append_value(sbuf *key, const schema_column *c, const MYSQL_FIELD *f, const char *v, unsigned long len);
-/* "(k1 > v1 OR (k1 = v1 AND k2 > v2) ...)", the form MariaDB turns into an
- * index range; with upper, "<=" instead. -1 if the key is malformed. */
-int copier_key_bound(sbuf *q, const schema_table *s, const char *key, bool upper);
-
 #endif

@@ -6,11 +6,12 @@
  * load; binlog_snapshot_file/position are captured atomically with the
  * snapshot, and BINLOG_GTID_POS() translates that coordinate into GTIDs. */
 #include "vrepl/snapshot.h"
-#include "lib/clock.h"
 
 #include <mysqld_error.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lib/clock.h"
 
 snapshot_method snapshot_method_for(server_flavor flavor)
 {

@@ -20,7 +20,7 @@
 
 #include "db/db.h"
 #include "db/probe.h"
-#include "vrepl/applier.h"
+#include "vrepl/vpos.h"
 
 typedef enum { SNAPSHOT_EXACT_GTID, SNAPSHOT_LOCKED } snapshot_method;
 

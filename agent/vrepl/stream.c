@@ -16,13 +16,13 @@
  * stream has no added latency), or when a batch reaches batch_trx
  * transactions, 16 MB of statements, or batch_ms. */
 #include "vrepl/stream.h"
-#include "lib/clock.h"
 
 #include <errmsg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 
 #define QUEUE_MAX_ITEMS 8192

@@ -25,6 +25,7 @@
 #include "db/schema.h"
 #include "lib/sbuf.h"
 #include "vrepl/decoder.h"
+#include "vrepl/table_filter.h"
 
 /* A table as the applier sees it: the decoded map plus what the schema adds.
  * Shared between the streamer's cache and queued events: reference counted. */
@@ -70,21 +71,6 @@ typedef struct stream_event {
 } stream_event;
 
 void stream_event_free(stream_event *e);
-
-/* Which tables a stream carries: "db.table" patterns with * and ?; an
- * empty include list means every table outside the system schemas. */
-typedef struct table_filter {
-    char **include;
-    size_t ninclude;
-    char **exclude;
-    size_t nexclude;
-} table_filter;
-
-bool table_filter_match(const table_filter *f, const char *db, const char *table);
-/* True if any included table could live in this schema (for DDL). */
-bool table_filter_match_schema(const table_filter *f, const char *db);
-void table_filter_clear(table_filter *f);
-void table_filter_copy(table_filter *dst, const table_filter *src);
 
 typedef struct streamer_config {
     const db_endpoint *source;

@@ -29,8 +29,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/gtid.h"
 #include "lib/clock.h"
+#include "lib/gtid.h"
 #include "lib/log.h"
 #include "vrepl/snapshot.h"
 #include "workflow/import_internal.h"
@@ -236,28 +236,13 @@ static void step_end(op *o, bool ok)
         test_pause(o->step);
 }
 
-static bool reached(server_flavor flavor, const vpos *applied, const vpos *want)
-{
-    if (want->gtid && *want->gtid) {
-        gtid_set *a = NULL, *w = NULL;
-        sbuf err = SBUF_INIT;
-        bool ok = gtid_set_parse(flavor, applied->gtid ? applied->gtid : "", &a, &err) == 0 &&
-                  gtid_set_parse(flavor, want->gtid, &w, &err) == 0 && gtid_set_contains(a, w);
-        gtid_set_free(a);
-        gtid_set_free(w);
-        sbuf_free(&err);
-        return ok;
-    }
-    return applied->file && vpos_cmp_file(applied->file, applied->offset, want->file, want->offset) >= 0;
-}
-
 /* Wait until the stream has applied want, or the operation's deadline. */
 static int wait_applied(op *o, stream *s, server_flavor flavor, const vpos *want)
 {
     for (;;) {
         stream_status st;
         stream_status_get(s, &st);
-        bool ok = reached(flavor, &st.applied, want);
+        bool ok = vpos_reached(flavor, &st.applied, want);
         bool dead = st.state == STREAM_ERROR || st.state == STREAM_STOPPED;
         sbuf_setf(&o->err, "the stream is %s at gtid '%s' (%s)", stream_state_name(st.state), st.applied.gtid,
                   st.message);
@@ -370,7 +355,7 @@ static int stream_position_at_least(MYSQL *m, const char *sidecar, const char *n
     }
     if (!e)
         e = applier_position_read(m, sidecar, name, &saved, NULL, &found, err);
-    if (!e && (!found || !reached(flavor, &saved, at))) {
+    if (!e && (!found || !vpos_reached(flavor, &saved, at))) {
         sbuf q = SBUF_INIT;
         applier_position_sql(sidecar, name, at, 0, 0, &q);
         e = db_exec(m, q.buf, err);

@@ -19,15 +19,14 @@
  * condition variable until a command arrives or the stream ends; commands
  * (cutover.c for switch, reverse and detach) run on this thread one after
  * another, with the stream still running when they need it to. */
-#include "workflow/import_internal.h"
-#include "lib/clock.h"
-
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
+#include "workflow/import_internal.h"
 
 #define BACKOFF_MAX_MS 30000
 

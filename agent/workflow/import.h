@@ -19,7 +19,7 @@
 #include "db/db.h"
 #include "vrepl/stream.h"
 #include "workflow/import_def.h"
-#include "workflow/vdiff.h"
+#include "vrepl/vdiff.h"
 
 typedef enum {
     WF_STARTING,

@@ -12,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/log.h"
+#include "db/key.h"
 #include "lib/clock.h"
+#include "lib/log.h"
 #include "vrepl/snapshot.h"
 #include "workflow/import_internal.h"
 
@@ -252,7 +253,7 @@ static int wf_load_tables(import_wf *wf, sbuf *err)
                                   &t->last_key, &t->next_chunk, &t->rows_copied, err);
         if (!e && t->next_chunk) {
             sbuf key = SBUF_INIT;
-            copier_key_describe(t->last_key, schemas[i]->nkey, &key);
+            key_describe(t->last_key, schemas[i]->nkey, &key);
             log_info("workflow", "%s: resuming `%s`.`%s` after saved key %s (page %llu, %llu rows already copied)",
                      wf->def.name, rows[i].schema, rows[i].table, key.buf, (unsigned long long)t->next_chunk,
                      (unsigned long long)t->rows_copied);

@@ -27,14 +27,6 @@ void import_options_defaults(import_options *o)
     o->snapshot_seconds = 600;
 }
 
-static char **strv_dup(char *const *v, size_t n)
-{
-    char **d = n ? xcalloc(n, sizeof *d) : NULL;
-    for (size_t i = 0; i < n; i++)
-        d[i] = xstrdup(v[i]);
-    return d;
-}
-
 void import_def_copy(import_def *dst, const import_def *src)
 {
     *dst = *src;
@@ -42,8 +34,7 @@ void import_def_copy(import_def *dst, const import_def *src)
     db_endpoint *e = db_endpoint_dup(&src->dest);
     dst->dest = *e;
     free(e);
-    dst->tables.include = strv_dup(src->tables.include, src->tables.ninclude);
-    dst->tables.exclude = strv_dup(src->tables.exclude, src->tables.nexclude);
+    table_filter_copy(&dst->tables, &src->tables);
     dst->sidecar = xstrdup(src->sidecar);
     dst->fence_exempt = xstrdup(src->fence_exempt ? src->fence_exempt : "");
 }

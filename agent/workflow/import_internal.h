@@ -17,7 +17,7 @@
 #include "workflow/fence.h"
 #include "workflow/import.h"
 #include "workflow/sidecar.h"
-#include "workflow/vdiff.h"
+#include "vrepl/vdiff.h"
 
 typedef enum { STEP_OK, STEP_INTERRUPTED, STEP_TRANSIENT, STEP_FATAL } step_result;
 

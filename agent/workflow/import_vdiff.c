@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/log.h"
 #include "lib/clock.h"
+#include "lib/log.h"
 #include "vrepl/snapshot.h"
 #include "workflow/import_internal.h"
 

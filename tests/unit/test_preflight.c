@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "workflow/preflight.h"
+#include "preflight/preflight.h"
 
 static preflight_severity version(server_flavor f, const char *v)
 {

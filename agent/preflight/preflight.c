@@ -25,13 +25,13 @@
  * variable a flavour or version lacks is simply absent instead of failing
  * the whole query. Identifiers enter SQL and remedies only through
  * db_add_ident, and names enter WHERE clauses only as string literals. */
-#include "workflow/preflight_internal.h"
-#include "lib/clock.h"
-
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "lib/clock.h"
+#include "preflight/preflight_internal.h"
 
 /* Statements in one remedy; more are summarised. */
 #define PF_REMEDY_MAX 20

@@ -18,7 +18,7 @@
 #define PREFLIGHT_INTERNAL_H
 
 #include "db/schema.h"
-#include "workflow/preflight.h"
+#include "preflight/preflight.h"
 
 /* Names quoted in one message line; the objects list has them all. */
 #define PF_LIST_MAX 3

@@ -18,7 +18,7 @@
  * thread B (the caller's) checks each against its side. Keys are read,
  * encoded and turned into range predicates exactly as the copier pages
  * through a table (copier.h), so both walk a table the same way. */
-#include "workflow/vdiff.h"
+#include "vrepl/vdiff.h"
 
 #include <errmsg.h>
 #include <inttypes.h>
@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "db/db.h"
+#include "db/key.h"
 #include "lib/keymap.h"
 #include "vrepl/copier.h"
 
@@ -94,7 +95,7 @@ static void add_key_list(sbuf *q, const schema_table *s, bool select)
         if (k)
             sbuf_addc(q, ',');
         if (select)
-            copier_add_column(q, &s->cols[s->key[k]]);
+            key_add_column(q, &s->cols[s->key[k]]);
         else
             db_add_ident(q, s->cols[s->key[k]].name);
     }
@@ -111,11 +112,11 @@ static int range_query(MYSQL *m, const schema_table *s, sbuf *q, const char *lo,
     int bad = 0;
     if (lo) {
         sbuf_adds(q, " AND ");
-        bad |= copier_key_bound(q, s, lo, false);
+        bad |= key_bound(q, s, lo, false);
     }
     if (hi) {
         sbuf_adds(q, " AND ");
-        bad |= copier_key_bound(q, s, hi, true);
+        bad |= key_bound(q, s, hi, true);
     }
     sbuf_adds(q, tail);
     int e;
@@ -134,7 +135,7 @@ static char *key_of(const schema_table *s, const MYSQL_FIELD *f, MYSQL_ROW row, 
 {
     sbuf key = SBUF_INIT;
     for (size_t k = 0; k < s->nkey; k++)
-        copier_key_append_value(&key, &s->cols[s->key[k]], &f[k], row[k], len[k]);
+        key_append_value(&key, &s->cols[s->key[k]], &f[k], row[k], len[k]);
     return sbuf_detach(&key, NULL);
 }
 
@@ -371,7 +372,7 @@ static void add_sample(vdiff_table *t, const char *kind, const char *key)
         return;
     sbuf s = SBUF_INIT;
     sbuf_addf(&s, "%s ", kind);
-    copier_key_describe(key, t->schema->nkey, &s);
+    key_describe(key, t->schema->nkey, &s);
     t->r.samples[t->r.nsamples++] = sbuf_detach(&s, NULL);
 }
 

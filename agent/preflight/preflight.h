@@ -35,7 +35,7 @@
 #include "db/db.h"
 #include "db/probe.h"
 #include "lib/sbuf.h"
-#include "vrepl/streamer.h"
+#include "vrepl/table_filter.h"
 
 /* Same numbers as the API's Severity. */
 typedef enum { PF_PASS = 1, PF_WARN = 2, PF_FAIL = 3 } preflight_severity;

@@ -5,12 +5,12 @@
  * They are kept apart from the checks, with no connection or context in
  * sight, so that tests/unit/test_preflight.c can pin every rule down with
  * literal strings; the checks only feed them what the servers answer. */
-#include "workflow/preflight.h"
-
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "preflight/preflight.h"
 
 int preflight_version_parse(const char *version, int *major, int *minor, int *patch)
 {

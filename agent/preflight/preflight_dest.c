@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "workflow/preflight_internal.h"
+#include "preflight/preflight_internal.h"
 
 void pf_destination_connection(pf_ctx *c, const char *id)
 {

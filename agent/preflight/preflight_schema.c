@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "workflow/preflight_internal.h"
+#include "preflight/preflight_internal.h"
 
 static const char *const pf_system_schemas = "'mysql', 'information_schema', 'performance_schema', 'sys'";
 

@@ -17,8 +17,9 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "workflow/preflight_internal.h"
 #include "lib/clock.h"
+#include "preflight/preflight_internal.h"
+#include "vrepl/streamer.h"
 
 /* How long the binlog dump check waits for its first event (a heartbeat
  * comes after PF_DUMP_HEARTBEAT_MS on an idle server). */
