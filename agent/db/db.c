@@ -69,7 +69,7 @@ int db_connect(const db_endpoint *ep, unsigned flags, MYSQL **out, sbuf *err)
         mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &ep->read_timeout_s);
         mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &ep->read_timeout_s);
     }
-    mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, (flags & DB_BINARY) ? "binary" : "utf8mb4");
+    mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, (flags & (DB_BINARY | DB_DATA)) ? "binary" : "utf8mb4");
     if (ep->tls) {
         my_bool on = 1;
         mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
@@ -111,6 +111,18 @@ int db_connect(const db_endpoint *ep, unsigned flags, MYSQL **out, sbuf *err)
         sbuf_free(&who);
         mysql_close(m);
         return e ? e : CR_UNKNOWN_ERROR;
+    }
+    if (flags & DB_DATA) {
+        unsigned e = 0;
+        if (mysql_query(m, "SET SESSION time_zone = '+00:00', sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', "
+                           "foreign_key_checks = 0, net_write_timeout = 600") != 0 ||
+            mysql_query(m, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ") != 0)
+            e = mysql_errno(m);
+        if (e) {
+            db_set_error(m, "setting up the session failed", err);
+            mysql_close(m);
+            return e;
+        }
     }
     *out = m;
     return 0;

@@ -28,6 +28,15 @@ enum {
     DB_MULTI_STATEMENTS = 1 << 0,
     DB_LOCAL_INFILE = 1 << 1,
     DB_BINARY = 1 << 2, /* SET NAMES binary: bytes pass unconverted */
+    /* The data path's session, the same for every connection that reads or
+     * writes rows (snapshots, copy writers, appliers, VDiff, a workflow's
+     * own): bytes unconverted (implies DB_BINARY), TIMESTAMPs in UTC, a
+     * sql_mode that stores what the source stored and reads CHAR unpadded
+     * and backslash escapes as escapes, foreign keys unchecked (rows arrive
+     * in key order, not in FK order), REPEATABLE READ, and 10 minutes for a
+     * slow reader. One definition, because a copy that drifted made VDiff
+     * report every TIMESTAMP row of a non-UTC server as different. */
+    DB_DATA = 1 << 3,
 };
 
 db_endpoint *db_endpoint_dup(const db_endpoint *ep);

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/sidecar_schema.h"
 #include "lib/keymap.h"
 #include "lib/log.h"
 
@@ -694,38 +695,11 @@ unsigned applier_last_errno(const applier *a)
 
 /* ---- setup ------------------------------------------------------------------------------------- */
 
-void applier_sidecar_ddl(const char *sidecar, sbuf *out)
-{
-    sbuf_adds(out, "CREATE DATABASE IF NOT EXISTS ");
-    db_add_ident(out, sidecar);
-    sbuf_adds(out, ";CREATE TABLE IF NOT EXISTS ");
-    db_add_table(out, sidecar, "streams");
-    sbuf_adds(out, " (name VARBINARY(128) NOT NULL PRIMARY KEY, gtid TEXT NOT NULL, file VARCHAR(512) NOT NULL, "
-                   "binlog_offset BIGINT UNSIGNED NOT NULL, transactions BIGINT UNSIGNED NOT NULL DEFAULT 0, "
-                   "source_ts INT UNSIGNED NOT NULL DEFAULT 0, updated_at TIMESTAMP(6) NOT NULL DEFAULT "
-                   "CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)) ENGINE=InnoDB");
-}
-
-static int applier_sidecar(applier *a, sbuf *err)
-{
-    sbuf q = SBUF_INIT;
-    applier_sidecar_ddl(a->sidecar, &q);
-    int e = db_exec(a->conn, q.buf, err);
-    if (!e)
-        e = db_drain(a->conn, err);
-    sbuf_free(&q);
-    return e;
-}
-
 static int applier_session(applier *a, sbuf *err)
 {
-    int e = db_exec(a->conn, "SET SESSION time_zone='+00:00', sql_mode='NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION',"
-                             " foreign_key_checks=0, autocommit=1", err);
-    if (e)
-        return e;
     sbuf v = SBUF_INIT;
     bool found;
-    e = db_query_value(a->conn, "SELECT @@max_allowed_packet", &v, &found, err);
+    int e = db_query_value(a->conn, "SELECT @@max_allowed_packet", &v, &found, err);
     size_t packet = found ? (size_t)strtoull(v.buf, NULL, 10) : (16u << 20);
     sbuf_free(&v);
     a->max_packet = packet;
@@ -741,10 +715,10 @@ int applier_open(const applier_config *cfg, applier **out, sbuf *err)
     a->sidecar = xstrdup(cfg->sidecar_schema);
     a->name = xstrdup(cfg->stream_name);
     a->flavor = cfg->flavor;
-    int e = db_connect(cfg->target, DB_MULTI_STATEMENTS | DB_BINARY, &a->conn, err);
+    int e = db_connect(cfg->target, DB_MULTI_STATEMENTS | DB_DATA, &a->conn, err);
     if (!e)
         e = applier_session(a, err);
-    if (!e && (e = applier_sidecar(a, err)) != 0) {
+    if (!e && (e = sidecar_schema_create(a->conn, a->sidecar, SIDECAR_STREAMS, err)) != 0) {
         sbuf msg = SBUF_INIT;
         sbuf_addf(&msg, "cannot create the sidecar schema `%s` on the target (grant the agent CREATE on it): %s",
                   a->sidecar, err->buf);

@@ -41,9 +41,6 @@ int applier_position_load(applier *a, vpos *out, uint64_t *transactions, bool *f
 /* Create or overwrite the stream's position row (a new or reset stream). */
 int applier_position_init(applier *a, const vpos *start, sbuf *err);
 
-/* The sidecar schema and its streams table: idempotent statements,
- * separated by ';' (run them on a multi-statement connection). */
-void applier_sidecar_ddl(const char *sidecar, sbuf *out);
 /* The upsert that saves a stream's position row. */
 void applier_position_sql(const char *sidecar, const char *name, const vpos *pos, uint64_t transactions,
                           uint32_t source_ts, sbuf *out);

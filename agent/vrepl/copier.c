@@ -476,11 +476,7 @@ static void page_add_commit(copier *c, const page *pg, sbuf *sql)
 
 static int writer_session(copier *c, MYSQL **m, sbuf *err)
 {
-    int e = db_connect(c->cfg.target, DB_MULTI_STATEMENTS | DB_BINARY | DB_LOCAL_INFILE, m, err);
-    if (!e)
-        e = db_exec(*m, "SET SESSION time_zone='+00:00', sql_mode='NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION', "
-                        "foreign_key_checks=0", err);
-    return e;
+    return db_connect(c->cfg.target, DB_MULTI_STATEMENTS | DB_DATA | DB_LOCAL_INFILE, m, err);
 }
 
 /* LOAD DATA LOCAL INFILE reads the page from memory through these. */
@@ -903,16 +899,6 @@ static void reader_thread(void *arg)
 }
 
 /* ---- public -------------------------------------------------------------------------- */
-
-void copier_chunks_ddl(const char *sidecar, sbuf *out)
-{
-    sbuf_adds(out, "CREATE TABLE IF NOT EXISTS ");
-    db_add_table(out, sidecar, "copy_chunks");
-    sbuf_adds(out, " (workflow VARBINARY(128) NOT NULL, table_schema VARBINARY(256) NOT NULL, table_name "
-                   "VARBINARY(256) NOT NULL, chunk BIGINT UNSIGNED NOT NULL, end_key LONGBLOB NOT NULL, rows_copied "
-                   "BIGINT UNSIGNED NOT NULL, committed_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), "
-                   "PRIMARY KEY (workflow, table_schema, table_name, chunk)) ENGINE=InnoDB");
-}
 
 /* The cheapest way the target takes pages (see the top of this file). */
 static void copier_pick_method(copier *c)

@@ -59,6 +59,4 @@ int copier_run(copier *c, snapshot *snap, copier_table *tables, size_t n, int64_
 /* Whether the last throttle check paused copying, and why. */
 bool copier_throttled(copier *c, sbuf *reason);
 
-/* The sidecar table copy_chunks (created by the caller's sidecar setup). */
-void copier_chunks_ddl(const char *sidecar, sbuf *out);
 #endif

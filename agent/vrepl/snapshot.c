@@ -32,12 +32,7 @@ void snapshot_close(snapshot *s)
 
 static int reader_connect(const db_endpoint *source, MYSQL **m, sbuf *err)
 {
-    int e = db_connect(source, DB_BINARY, m, err);
-    if (!e)
-        e = db_exec(*m, "SET SESSION time_zone = '+00:00', net_write_timeout = 600", err);
-    if (!e)
-        e = db_exec(*m, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", err);
-    return e;
+    return db_connect(source, DB_DATA, m, err);
 }
 
 static int begin_snapshot(MYSQL *m, sbuf *err)

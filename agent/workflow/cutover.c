@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "db/sidecar_schema.h"
 #include "lib/clock.h"
 #include "lib/gtid.h"
 #include "lib/log.h"
@@ -60,32 +61,6 @@ static void journal_clear(journal *j)
 }
 
 /* ---- the journal table ----------------------------------------------------------------- */
-
-static void journal_ddl(const char *sidecar, sbuf *q)
-{
-    sbuf_adds(q, "CREATE DATABASE IF NOT EXISTS ");
-    db_add_ident(q, sidecar);
-    sbuf_adds(q, ";CREATE TABLE IF NOT EXISTS ");
-    db_add_table(q, sidecar, "cutover");
-    sbuf_adds(q, " (workflow VARBINARY(128) NOT NULL PRIMARY KEY, direction VARCHAR(16) NOT NULL, phase VARCHAR(16) "
-                 "NOT NULL, writes_on VARCHAR(16) NOT NULL DEFAULT 'source', source_gtid TEXT NOT NULL, source_file "
-                 "VARCHAR(512) NOT NULL, source_offset BIGINT UNSIGNED NOT NULL, dest_gtid TEXT NOT NULL, dest_file "
-                 "VARCHAR(512) NOT NULL, dest_offset BIGINT UNSIGNED NOT NULL, source_read_only_before TINYINT NOT "
-                 "NULL, source_accounts TEXT NOT NULL, dest_read_only_before TINYINT NOT NULL, dest_accounts TEXT NOT "
-                 "NULL, updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE "
-                 "CURRENT_TIMESTAMP(6)) ENGINE=InnoDB");
-}
-
-int cutover_setup(MYSQL *m, const char *sidecar, sbuf *err)
-{
-    sbuf q = SBUF_INIT;
-    journal_ddl(sidecar, &q);
-    int e = db_exec(m, q.buf, err);
-    if (!e)
-        e = db_drain(m, err);
-    sbuf_free(&q);
-    return e;
-}
 
 static int journal_write(MYSQL *m, const char *sidecar, const char *wf, const journal *j, sbuf *err)
 {
@@ -344,15 +319,8 @@ static int stream_position_at_least(MYSQL *m, const char *sidecar, const char *n
 {
     vpos saved = {0};
     bool found = false;
-    int e = cutover_setup(m, sidecar, err); /* the sidecar may not exist yet on the source */
-    if (!e) {
-        sbuf q = SBUF_INIT;
-        applier_sidecar_ddl(sidecar, &q);
-        e = db_exec(m, q.buf, err);
-        if (!e)
-            e = db_drain(m, err);
-        sbuf_free(&q);
-    }
+    /* the sidecar may not exist yet on the source */
+    int e = sidecar_schema_create(m, sidecar, SIDECAR_STREAMS | SIDECAR_CUTOVER, err);
     if (!e)
         e = applier_position_read(m, sidecar, name, &saved, NULL, &found, err);
     if (!e && (!found || !vpos_reached(flavor, &saved, at))) {
@@ -372,7 +340,7 @@ static void reverse_name(const import_wf *wf, sbuf *out)
 
 static int connect_source(import_wf *wf, MYSQL **m, sbuf *err)
 {
-    return db_connect(&wf->source, DB_MULTI_STATEMENTS | DB_BINARY, m, err);
+    return db_connect(&wf->source, DB_MULTI_STATEMENTS | DB_DATA, m, err);
 }
 
 /* ---- switch ----------------------------------------------------------------------------------- */
@@ -537,7 +505,7 @@ static int reverse_prepare(op *o, journal *j, MYSQL *src, fence **f)
     journal_set(j, "reverse", "fencing", "destination");
     fence_record planned = {0};
     if ((e = fence_plan(&wf->def.dest, wf->def.fence_exempt, &planned, &o->err)) != 0 ||
-        (fence_copy(&j->dest_fence, &planned), (e = cutover_setup(src, wf->def.sidecar, &o->err)) != 0) ||
+        (fence_copy(&j->dest_fence, &planned), (e = sidecar_schema_create(src, wf->def.sidecar, SIDECAR_STREAMS | SIDECAR_CUTOVER, &o->err)) != 0) ||
         (e = journal_write(src, wf->def.sidecar, wf->def.name, j, &o->err)) != 0 ||
         (e = fence_raise(&wf->def.dest, &planned, op_lock_wait_s(o), f, &o->err)) != 0) {
         fence_record_clear(&planned);

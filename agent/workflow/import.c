@@ -120,9 +120,8 @@ step_result wf_classify(int e)
 int wf_connect(import_wf *wf, sbuf *err)
 {
     int e = 0;
-    if (!wf->dest && (e = db_connect(&wf->def.dest, DB_MULTI_STATEMENTS | DB_BINARY, &wf->dest, err)) == 0)
-        e = db_exec(wf->dest, "SET SESSION time_zone='+00:00', sql_mode='NO_AUTO_VALUE_ON_ZERO,"
-                              "NO_ENGINE_SUBSTITUTION', foreign_key_checks=0", err);
+    if (!wf->dest)
+        e = db_connect(&wf->def.dest, DB_MULTI_STATEMENTS | DB_DATA, &wf->dest, err);
     if (e) {
         sbuf msg = SBUF_INIT;
         sbuf_addf(&msg, "destination: %s", err->buf);
@@ -130,7 +129,7 @@ int wf_connect(import_wf *wf, sbuf *err)
         sbuf_free(&msg);
         return e;
     }
-    if (!wf->src && (e = db_connect(&wf->source, DB_BINARY, &wf->src, err)) == 0)
+    if (!wf->src && (e = db_connect(&wf->source, DB_DATA, &wf->src, err)) == 0)
         wf->flavor = flavor_of_version(mysql_get_server_info(wf->src));
     if (e) {
         sbuf msg = SBUF_INIT;

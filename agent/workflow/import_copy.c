@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "db/key.h"
+#include "db/sidecar_schema.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "vrepl/snapshot.h"
@@ -334,7 +335,7 @@ step_result wf_setup(import_wf *wf, sbuf *err)
         return wf_classify(e);
     if (wf_milestone(wf, &wf->def.dest_written, err) != 0)
         return STEP_TRANSIENT;
-    if ((e = sidecar_setup(wf->dest, wf->def.sidecar, err)) != 0) {
+    if ((e = sidecar_schema_create(wf->dest, wf->def.sidecar, SIDECAR_ALL, err)) != 0) {
         sbuf msg = SBUF_INIT;
         sbuf_addf(&msg, "cannot create the sidecar schema `%s` on the destination (grant the agent CREATE on it): %s",
                   wf->def.sidecar, err->buf);
@@ -356,8 +357,6 @@ step_result wf_setup(import_wf *wf, sbuf *err)
         uv_mutex_unlock(&wf->lock);
     }
     sbuf_free(&state);
-    if (!e)
-        e = cutover_setup(wf->dest, wf->def.sidecar, err);
     if (!e)
         e = wf_load_tables(wf, err);
     if (e)
@@ -499,7 +498,7 @@ static void index_build(void *arg)
     sbuf_adds(&q, "ALTER TABLE ");
     db_add_table(&q, row->schema, row->table);
     sbuf_addf(&q, " %s", row->deferred);
-    j->error = db_connect(&wf->def.dest, DB_BINARY, &m, &j->err);
+    j->error = db_connect(&wf->def.dest, DB_DATA, &m, &j->err);
     if (!j->error)
         j->error = db_exec(m, q.buf, &j->err);
     if (j->error == ER_DUP_KEYNAME) /* built before a crash */

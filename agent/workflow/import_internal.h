@@ -113,7 +113,6 @@ step_result wf_run_stream(import_wf *wf, bool reverse, const vpos *stop_at, sbuf
 void wf_stop_at(const import_wf *wf, const vpos *p, vpos *out);
 
 /* cutover.c */
-int cutover_setup(MYSQL *dest, const char *sidecar, sbuf *err);
 /* After a restart: finish or undo a switch or reverse that a crash cut. */
 step_result cutover_recover(import_wf *wf, sbuf *err);
 void cutover_switch(import_wf *wf, wf_cmd *c);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/sidecar_schema.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "vrepl/snapshot.h"
@@ -44,27 +45,6 @@ struct wf_vdiff {
 };
 
 /* ---- persistence ---------------------------------------------------------------------------- */
-
-static int vd_ddl(MYSQL *m, const char *sidecar, sbuf *err)
-{
-    sbuf q = SBUF_INIT;
-    sbuf_adds(&q, "CREATE TABLE IF NOT EXISTS ");
-    db_add_table(&q, sidecar, "vdiff");
-    sbuf_adds(&q, " (workflow VARBINARY(128) NOT NULL PRIMARY KEY, state VARCHAR(16) NOT NULL, message TEXT NOT NULL, "
-                  "at_gtid TEXT NOT NULL, writes_on_dest TINYINT NOT NULL, chunk_rows BIGINT UNSIGNED NOT NULL, "
-                  "started_ms BIGINT NOT NULL, finished_ms BIGINT NOT NULL) ENGINE=InnoDB;CREATE TABLE IF NOT EXISTS ");
-    db_add_table(&q, sidecar, "vdiff_tables");
-    sbuf_adds(&q, " (workflow VARBINARY(128) NOT NULL, table_schema VARBINARY(256) NOT NULL, table_name "
-                  "VARBINARY(256) NOT NULL, resume_key LONGBLOB, done TINYINT NOT NULL, compared BIGINT UNSIGNED NOT "
-                  "NULL, matching BIGINT UNSIGNED NOT NULL, mismatched BIGINT UNSIGNED NOT NULL, missing BIGINT "
-                  "UNSIGNED NOT NULL, extra BIGINT UNSIGNED NOT NULL, samples BLOB NOT NULL, PRIMARY KEY (workflow, "
-                  "table_schema, table_name)) ENGINE=InnoDB");
-    int e = db_exec(m, q.buf, err);
-    if (!e)
-        e = db_drain(m, err);
-    sbuf_free(&q);
-    return e;
-}
 
 /* Best effort: a lost save only costs a resumed diff some rework. */
 static void vd_persist(wf_vdiff *v, const sbuf *q)
@@ -257,9 +237,7 @@ static void vd_main(void *arg)
 
 static int open_snapshot(const db_endpoint *ep, MYSQL **out, sbuf *err)
 {
-    int e = db_connect(ep, DB_BINARY, out, err);
-    if (!e)
-        e = db_exec(*out, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", err);
+    int e = db_connect(ep, DB_DATA, out, err);
     if (!e)
         e = db_exec(*out, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", err);
     return e;
@@ -342,9 +320,9 @@ void wf_vdiff_stop(import_wf *wf)
 static int vd_prepare(wf_vdiff *v, bool resume, sbuf *err)
 {
     import_wf *wf = v->wf;
-    int e = db_connect(&wf->def.dest, DB_MULTI_STATEMENTS | DB_BINARY, &v->persist, err);
+    int e = db_connect(&wf->def.dest, DB_MULTI_STATEMENTS | DB_DATA, &v->persist, err);
     if (!e)
-        e = vd_ddl(v->persist, wf->def.sidecar, err);
+        e = sidecar_schema_create(v->persist, wf->def.sidecar, SIDECAR_VDIFF, err);
     v->n = wf->ntables;
     v->tables = xcalloc(v->n + 1, sizeof *v->tables);
     v->schemas = xcalloc(v->n + 1, sizeof *v->schemas);

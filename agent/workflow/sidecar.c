@@ -20,29 +20,6 @@ void copy_rows_free(copy_row *rows, size_t n)
     free(rows);
 }
 
-int sidecar_setup(MYSQL *m, const char *sidecar, sbuf *err)
-{
-    sbuf q = SBUF_INIT;
-    applier_sidecar_ddl(sidecar, &q);
-    sbuf_adds(&q, ";CREATE TABLE IF NOT EXISTS ");
-    db_add_table(&q, sidecar, "workflows");
-    sbuf_adds(&q, " (name VARBINARY(128) NOT NULL PRIMARY KEY, state VARCHAR(32) NOT NULL, message TEXT NOT NULL, "
-                  "created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), updated_at TIMESTAMP(6) NOT NULL "
-                  "DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)) ENGINE=InnoDB;CREATE TABLE IF NOT "
-                  "EXISTS ");
-    db_add_table(&q, sidecar, "copy_state");
-    sbuf_adds(&q, " (workflow VARBINARY(128) NOT NULL, table_schema VARBINARY(256) NOT NULL, table_name "
-                  "VARBINARY(256) NOT NULL, state VARCHAR(16) NOT NULL, rows_estimated BIGINT UNSIGNED NOT NULL, "
-                  "rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0, deferred_indexes LONGBLOB NOT NULL, PRIMARY KEY (workflow, table_schema, table_name)) "
-                  "ENGINE=InnoDB;");
-    copier_chunks_ddl(sidecar, &q);
-    int e = db_exec(m, q.buf, err);
-    if (!e)
-        e = db_drain(m, err);
-    sbuf_free(&q);
-    return e;
-}
-
 int sidecar_workflow_save(MYSQL *m, const char *sidecar, const char *name, const char *state, const char *message,
                           sbuf *err)
 {

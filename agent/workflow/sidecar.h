@@ -1,15 +1,8 @@
-/* sidecar: a workflow's state in the agent's own schema on the destination.
- *
- * Tables (all keyed by workflow name, so several workflows can share one
- * destination):
- *   workflows    state, message, timestamps
- *   copy_state   one row per table: pending / copied / indexed, estimated
- *                rows, secondary indexes deferred until the rows are in
- *   copy_chunks  one row per committed page (see copier.h)
- *   streams      replication positions (see applier.h)
- * Keeping the state next to the data it describes is what makes resuming
- * exact: a page and its copy_chunks row, a batch and its streams row,
- * commit in the same transaction. */
+/* sidecar: a workflow's rows in the agent's own schema on the destination
+ * (the tables are defined in db/sidecar_schema.h): its state and message,
+ * and per table the copy's progress (pending / copied / indexed, estimated
+ * rows, secondary indexes deferred until the rows are in) and where a
+ * table's copy resumes from its committed pages. */
 #ifndef SIDECAR_H
 #define SIDECAR_H
 
@@ -30,8 +23,6 @@ typedef struct copy_row {
 
 void copy_rows_free(copy_row *rows, size_t n);
 
-/* Create the schema and tables (idempotent). m must allow multi-statements. */
-int sidecar_setup(MYSQL *m, const char *sidecar, sbuf *err);
 int sidecar_workflow_save(MYSQL *m, const char *sidecar, const char *name, const char *state, const char *message,
                           sbuf *err);
 /* found false for a workflow the destination has never seen. */
