@@ -31,7 +31,8 @@ uint64_t agent_rss_bytes(void)
     return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-static void agent_on_probe(void *data)
+/* What the monitor and the registries call when something visible changed. */
+static void agent_on_change(void *data)
 {
     agent_changed(data);
 }
@@ -66,8 +67,8 @@ int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err
     a->cfg = cfg;
     a->started_ms = clock_mono_ms();
     a->service = service_new(a);
-    a->streams = streams_new(a);
-    a->workflows = workflows_new(a);
+    a->streams = streams_new(loop, cfg->server_id, agent_on_change, a);
+    a->workflows = workflows_new(loop, cfg->state_dir, &cfg->source, agent_on_change, a);
     a->rpc = rpc_server_new(loop, a->service);
     if (agent_listen(a, err) != 0) {
         rpc_server_shutdown(a->rpc, 0, NULL, NULL);
@@ -77,7 +78,7 @@ int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err
         free(a);
         return -1;
     }
-    a->monitor = monitor_start(loop, &cfg->source, cfg->probe_interval_ms, agent_on_probe, a);
+    a->monitor = monitor_start(loop, &cfg->source, cfg->probe_interval_ms, agent_on_change, a);
     sbuf werr = SBUF_INIT;
     if (workflows_restore(a->workflows, &werr) != 0)
         log_error("agent", "cannot restore workflows: %s", werr.buf);

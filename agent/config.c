@@ -48,7 +48,7 @@ static const opt opts[] = {
      "directories (colon-separated) a request's password_file may name; nothing else is read for a request"},
     {"endpoint-password-env-prefix", OPT_STR, F(endpoint_password_env_prefix), "TABLET_AGENT_SECRET_",
      "prefix of the environment variables a request's password_env may name (empty: none)"},
-    {"server-id", OPT_UINT, F(server_id), "0", "replica server id for binlog streams (0: derived from the port)"},
+    {"server-id", OPT_UINT, F(server_id), "0", "base of the replica ids of StartStream's streams; each adds a hash of its name (0: 3000000000)"},
     {"log-level", OPT_LEVEL, F(log_level), "info", "debug, info, warn or error"},
     {"print-grants", OPT_FLAG, F(print_grants), NULL, "print the GRANT statements the agent's account needs, and exit"},
     {"help", OPT_FLAG, F(help), NULL, "print this help"},

@@ -189,8 +189,8 @@ void pbconv_stream_fill(pb_stream_holder *h, const stream_config *cfg, stream_st
     pb_StreamStatus *m = &h->msg;
     m->name = cfg->name;
     m->state = state_pb(h->st.state);
-    if (*h->st.error_code) {
-        h->error.code = h->st.error_code;
+    if (h->st.error) {
+        h->error.code = (char *)stream_error_name(h->st.error);
         h->error.message = h->st.message;
         m->error = &h->error;
     }

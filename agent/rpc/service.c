@@ -245,6 +245,22 @@ void service_close(service *s)
     }
 }
 
+grpc_status_code service_status(wf_err e)
+{
+    switch (e) {
+    case WF_OK: return GRPC_STATUS_OK;
+    case WF_EINVAL: return GRPC_STATUS_INVALID_ARGUMENT;
+    case WF_ESTATE: return GRPC_STATUS_FAILED_PRECONDITION;
+    case WF_ENOTFOUND: return GRPC_STATUS_NOT_FOUND;
+    case WF_EEXISTS: return GRPC_STATUS_ALREADY_EXISTS;
+    case WF_EUNAVAILABLE: return GRPC_STATUS_UNAVAILABLE;
+    case WF_ETIMEOUT: return GRPC_STATUS_DEADLINE_EXCEEDED;
+    case WF_EABORTED: return GRPC_STATUS_ABORTED;
+    case WF_EINTERNAL: return GRPC_STATUS_INTERNAL;
+    }
+    return GRPC_STATUS_INTERNAL;
+}
+
 /* ---- names ----------------------------------------------------------------------- */
 
 static bool name_valid(rpc_call *call, const char *name)

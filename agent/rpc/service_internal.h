@@ -40,6 +40,9 @@ struct svc_job {
  * work, the call fails with UNAVAILABLE and done runs at once. */
 void svc_job_start(service *s, rpc_call *call, svc_job *j, const char *what, svc_job_fn run, svc_job_fn done);
 
+/* The one place the workflow layer's errors become gRPC status codes. */
+grpc_status_code service_status(wf_err e);
+
 /* The workflow (stream) a request names, or NULL after failing the call:
  * INVALID_ARGUMENT for a name no workflow could have (empty, bad
  * characters), NOT_FOUND for one that none has. */

@@ -135,7 +135,7 @@ static void start_checked(svc_job *job)
     }
     if (!j->code)
         j->code = start_allowed(s, &j->cfg, &j->msg);
-    if (!j->code && streams_start(s->agent->streams, &j->cfg, &j->msg) != STREAMS_OK)
+    if (!j->code && streams_start(s->agent->streams, &j->cfg, &j->msg) != WF_OK)
         j->code = GRPC_STATUS_FAILED_PRECONDITION;
     if (j->code)
         rpc_call_fail(job->call, j->code, "%s", j->msg.buf);

@@ -77,7 +77,7 @@ static void vdiff_started(import_wf *wf, const wf_cmd_result *res, void *data)
 {
     rpc_call *call = data;
     if (res->code)
-        rpc_call_fail(call, (grpc_status_code)res->code, "%s", res->message);
+        rpc_call_fail(call, service_status(res->code), "%s", res->message);
     else
         reply_report(call, wf);
 }

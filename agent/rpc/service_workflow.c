@@ -121,12 +121,10 @@ static void create_checked(svc_job *job)
                                                           "(cpctl import --override ID)");
     } else {
         sbuf_reset(&msg);
-        int rc = service_name_taken_by_stream(s, j->def.name, &msg) ? WORKFLOWS_EXISTS
-                                                                     : workflows_create(s->agent->workflows, &j->def, &msg);
-        if (rc == WORKFLOWS_EXISTS) {
-            rpc_call_fail(job->call, GRPC_STATUS_ALREADY_EXISTS, "%s", msg.buf);
-        } else if (rc != WORKFLOWS_OK) {
-            rpc_call_fail(job->call, GRPC_STATUS_INTERNAL, "%s", msg.buf);
+        wf_err rc = service_name_taken_by_stream(s, j->def.name, &msg) ? WF_EEXISTS
+                                                                        : workflows_create(s->agent->workflows, &j->def, &msg);
+        if (rc != WF_OK) {
+            rpc_call_fail(job->call, service_status(rc), "%s", msg.buf);
         } else {
             for (size_t i = 0; i < j->noverrides; i++)
                 log_warn("workflow", "%s: created with preflight check %s overridden", j->def.name, j->overrides[i]);
@@ -217,7 +215,7 @@ static void command_done(import_wf *wf, const wf_cmd_result *res, void *data)
 {
     pending_reply *p = data;
     if (res->code)
-        rpc_call_fail(p->call, (grpc_status_code)res->code, "%s", res->message);
+        rpc_call_fail(p->call, service_status(res->code), "%s", res->message);
     else
         reply_workflow(p->s, p->call, wf);
     free(p);
@@ -265,7 +263,7 @@ static void cutover_done(import_wf *wf, const wf_cmd_result *res, void *data)
 {
     pending_reply *p = data;
     if (res->code) {
-        rpc_call_fail(p->call, (grpc_status_code)res->code, "%s", res->message);
+        rpc_call_fail(p->call, service_status(res->code), "%s", res->message);
         free(p);
         return;
     }
@@ -350,7 +348,7 @@ static void detach_done(import_wf *wf, const wf_cmd_result *res, void *data)
 {
     pending_reply *p = data;
     if (res->code) {
-        rpc_call_fail(p->call, (grpc_status_code)res->code, "%s", res->message);
+        rpc_call_fail(p->call, service_status(res->code), "%s", res->message);
         free(p);
         return;
     }

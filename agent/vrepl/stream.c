@@ -80,13 +80,21 @@ struct stream {
     uint64_t trx_committed, trx_pending;
     server_flavor flavor;
     unsigned careful_left;
-    const char *fail_code; /* what the last failed attempt was doing */
+    stream_error fail_code; /* what the last failed attempt was doing */
 };
 
 const char *stream_state_name(stream_state s)
 {
     static const char *const names[] = {"STARTING", "RUNNING", "RETRYING", "STOPPED", "ERROR"};
     return (unsigned)s < 5 ? names[s] : "?";
+}
+
+const char *stream_error_name(stream_error e)
+{
+    static const char *const names[] = {"",       "SOURCE",         "TARGET",    "APPLY",      "DDL",
+                                        "PURGED", "NO_SUCH_BINLOG", "STATEMENT", "SAME_SERVER",
+                                        "INTERNAL"};
+    return (unsigned)e < sizeof names / sizeof names[0] ? names[e] : "?";
 }
 
 const char *ddl_policy_name(ddl_policy p)
@@ -131,13 +139,12 @@ void stream_config_copy(stream_config *dst, const stream_config *src)
 
 void stream_status_clear(stream_status *s)
 {
-    free(s->error_code);
     free(s->message);
     vpos_clear(&s->applied);
     memset(s, 0, sizeof *s);
 }
 
-static void status_set(stream *s, stream_state state, const char *code, const char *msg)
+static void status_set(stream *s, stream_state state, stream_error code, const char *msg)
 {
     /* The message goes out in protobuf string fields, which must be UTF-8:
      * a server's error text quoting raw bytes is escaped if need be. */
@@ -149,9 +156,8 @@ static void status_set(stream *s, stream_state state, const char *code, const ch
     uv_mutex_lock(&s->lock);
     bool changed = s->st.state != state || strcmp(s->st.message ? s->st.message : "", msg ? msg : "") != 0;
     s->st.state = state;
-    free(s->st.error_code);
     free(s->st.message);
-    s->st.error_code = xstrdup(code ? code : "");
+    s->st.error = code;
     s->st.message = xstrdup(msg ? msg : "");
     uv_mutex_unlock(&s->lock);
     if (changed) {
@@ -427,7 +433,7 @@ static int apply_ddl(stream *s, const stream_event *begin, stream_event *ev, sbu
         sbuf_add_printable(&msg, ev->statement, ev->statement_len, 300);
         sbuf_adds(&msg, " -- apply it to the destination yourself and restart the stream with ddl=ignore, "
                         "or restart it with ddl=exec to have the agent apply it");
-        status_set(s, STREAM_STOPPED, "DDL", msg.buf);
+        status_set(s, STREAM_STOPPED, STREAM_E_DDL, msg.buf);
         sbuf_free(&msg);
         return RUN_DDL_STOP;
     }
@@ -436,7 +442,7 @@ static int apply_ddl(stream *s, const stream_event *begin, stream_event *ev, sbu
                  ? applier_ddl(s->applier, ev->schema, ev->statement, &s->pending, s->trx_pending, err)
                  : applier_commit(s->applier, &s->pending, s->trx_pending, ev->timestamp, err);
     if (rc != 0) {
-        s->fail_code = "DDL";
+        s->fail_code = STREAM_E_DDL;
         return db_error_is_transient(applier_last_errno(s->applier)) ? RUN_ERROR_TRANSIENT : RUN_ERROR_FATAL;
     }
     sbuf text = SBUF_INIT;
@@ -466,7 +472,7 @@ static bool batch_due(stream *s, const batch *b)
 
 static run_result classify(stream *s, unsigned e)
 {
-    s->fail_code = "APPLY";
+    s->fail_code = STREAM_E_APPLY;
     return db_error_is_transient(e) ? RUN_ERROR_TRANSIENT : RUN_ERROR_FATAL;
 }
 
@@ -534,17 +540,17 @@ static int apply_event(stream *s, batch *b, qitem *it, sbuf *err, sbuf *label)
 
 /* The reader's errors that no retry can cure, as the status's error code:
  * the same position fails the same way until a person acts. */
-static const char *final_source_code(int e)
+static stream_error final_source_code(int e)
 {
     switch (e) {
     case STREAMER_EPURGED:
-        return "PURGED";
+        return STREAM_E_PURGED;
     case STREAMER_ENOBINLOG:
-        return "NO_SUCH_BINLOG";
+        return STREAM_E_NO_SUCH_BINLOG;
     case STREAMER_ESTATEMENT:
-        return "STATEMENT";
+        return STREAM_E_STATEMENT;
     default:
-        return NULL;
+        return STREAM_OK;
     }
 }
 
@@ -570,8 +576,8 @@ static run_result apply_loop(stream *s, sbuf *err)
             continue;
         }
         if (it.error) {
-            const char *final = final_source_code(it.error);
-            s->fail_code = final ? final : "SOURCE";
+            stream_error final = final_source_code(it.error);
+            s->fail_code = final ? final : STREAM_E_SOURCE;
             sbuf_setf(err, "%s", it.errmsg);
             if (stop_requested(s))
                 r = RUN_STOPPED;
@@ -652,7 +658,7 @@ static bool first_contact(stream *s, run_result *r, sbuf *err)
     int e = db_connect(&s->cfg.source, 0, &src, err);
     if (!e) {
         s->flavor = flavor_of_version(mysql_get_server_info(src));
-        s->fail_code = "TARGET";
+        s->fail_code = STREAM_E_TARGET;
         e = db_connect(&s->cfg.target, 0, &dst, err);
     }
     if (!e)
@@ -663,7 +669,7 @@ static bool first_contact(stream *s, run_result *r, sbuf *err)
         sbuf_setf(err, "the target is the source server itself (%s): applying its binlog there would loop "
                        "forever; point the target at another server", who.buf);
         sbuf_free(&who);
-        s->fail_code = "SAME_SERVER";
+        s->fail_code = STREAM_E_SAME_SERVER;
         *r = RUN_ERROR_FATAL;
     } else if (e) { /* as attempt_setup: the source is retried whatever it says */
         *r = !src || db_error_is_connection((unsigned)e) ? RUN_ERROR_TRANSIENT : RUN_ERROR_FATAL;
@@ -679,20 +685,20 @@ static bool first_contact(stream *s, run_result *r, sbuf *err)
 
 static run_result attempt(stream *s, sbuf *err)
 {
-    s->fail_code = "SOURCE";
+    s->fail_code = STREAM_E_SOURCE;
     run_result r = RUN_ERROR_TRANSIENT;
     if (!s->flavor && !first_contact(s, &r, err))
         return r;
     int e = attempt_setup(s, err);
     if (e) {
-        s->fail_code = "TARGET";
+        s->fail_code = STREAM_E_TARGET;
         return db_error_is_connection((unsigned)e) ? RUN_ERROR_TRANSIENT : RUN_ERROR_FATAL;
     }
     if (stop_position_reached(s))
         return RUN_STOP_REACHED;
     applier_set_careful(s->applier, s->careful_left > 0);
     s->reader_started = uv_thread_create(&s->reader, reader_main, s) == 0;
-    status_set(s, STREAM_RUNNING, "", s->careful_left ? "careful mode: one commit per transaction" : "");
+    status_set(s, STREAM_RUNNING, STREAM_OK, s->careful_left ? "careful mode: one commit per transaction" : "");
     status_progress(s, false);
     return apply_loop(s, err);
 }
@@ -714,20 +720,20 @@ stream_state stream_run(stream *s)
         run_result r = attempt(s, &err);
         attempt_teardown(s);
         if (r == RUN_STOPPED) {
-            status_set(s, STREAM_STOPPED, "", "stopped on request");
+            status_set(s, STREAM_STOPPED, STREAM_OK, "stopped on request");
             break;
         }
         if (r == RUN_STOP_REACHED) {
             uv_mutex_lock(&s->lock);
             s->st.stop_reached = true;
             uv_mutex_unlock(&s->lock);
-            status_set(s, STREAM_STOPPED, "", "reached its stop position");
+            status_set(s, STREAM_STOPPED, STREAM_OK, "reached its stop position");
             break;
         }
         if (r == RUN_DDL_STOP)
             break;
         if (r == RUN_ERROR_FATAL) {
-            bool apply_error = strcmp(s->fail_code, "APPLY") == 0;
+            bool apply_error = s->fail_code == STREAM_E_APPLY;
             if (apply_error && !s->careful_left) {
                 /* Pinpoint: replay from the last commit without compaction. */
                 log_warn("stream", "%s: %s; replaying carefully to find the exact transaction", s->cfg.name,
@@ -746,11 +752,11 @@ stream_state stream_run(stream *s)
         uv_mutex_unlock(&s->lock);
         sbuf msg = SBUF_INIT;
         sbuf_addf(&msg, "%s; retrying in %.1f s", err.buf, backoff / 1000.0);
-        status_set(s, STREAM_RETRYING, "", msg.buf);
+        status_set(s, STREAM_RETRYING, STREAM_OK, msg.buf);
         sbuf_free(&msg);
         backoff_sleep(s, backoff);
         if (stop_requested(s)) {
-            status_set(s, STREAM_STOPPED, "", "stopped on request");
+            status_set(s, STREAM_STOPPED, STREAM_OK, "stopped on request");
             break;
         }
     }
@@ -784,7 +790,7 @@ stream *stream_spawn(const stream_config *cfg, void (*notify)(void *data), void 
     s->thread_started = uv_thread_create(&s->thread, stream_thread_main, s) == 0;
     if (!s->thread_started) {
         s->thread_done = s->joined = true;
-        status_set(s, STREAM_ERROR, "INTERNAL", "cannot start the stream thread");
+        status_set(s, STREAM_ERROR, STREAM_E_INTERNAL, "cannot start the stream thread");
     }
     return s;
 }
@@ -843,7 +849,6 @@ stream *stream_new(const stream_config *cfg, void (*notify)(void *data), void *d
     queue_init(&s->q);
     s->st.state = STREAM_STARTING;
     s->st.started_ms = clock_wall_ms();
-    s->st.error_code = xstrdup("");
     s->st.message = xstrdup("");
     return s;
 }
@@ -880,7 +885,7 @@ stream *stream_start(uv_loop_t *loop, const stream_config *cfg, stream_cb on_cha
     s->thread_started = uv_thread_create(&s->thread, stream_thread_main, s) == 0;
     if (!s->thread_started) {
         s->thread_done = s->joined = true;
-        status_set(s, STREAM_ERROR, "INTERNAL", "cannot start the stream thread");
+        status_set(s, STREAM_ERROR, STREAM_E_INTERNAL, "cannot start the stream thread");
     }
     return s;
 }
@@ -938,7 +943,7 @@ void stream_status_get(stream *s, stream_status *out)
 {
     uv_mutex_lock(&s->lock);
     *out = s->st;
-    out->error_code = xstrdup(s->st.error_code ? s->st.error_code : "");
+    out->error = s->st.error;
     out->message = xstrdup(s->st.message ? s->st.message : "");
     memset(&out->applied, 0, sizeof out->applied);
     vpos_set(&out->applied, s->st.applied.gtid, s->st.applied.file, s->st.applied.offset);

@@ -32,6 +32,24 @@ typedef enum {
 } stream_state;
 
 const char *stream_state_name(stream_state s);
+
+/* Why a stream stopped or failed: the vrepl layer's error vocabulary. The
+ * names are the API's StreamStatus.error.code. */
+typedef enum {
+    STREAM_OK = 0,
+    STREAM_E_SOURCE,         /* reading the source failed */
+    STREAM_E_TARGET,         /* the target refused a connection or setup */
+    STREAM_E_APPLY,          /* a transaction could not be applied */
+    STREAM_E_DDL,            /* stopped before a DDL (policy stop), or applying one failed */
+    STREAM_E_PURGED,         /* the position's binlog is gone: copy again */
+    STREAM_E_NO_SUCH_BINLOG, /* the source never had that binlog file */
+    STREAM_E_STATEMENT,      /* a statement-format change to a carried table */
+    STREAM_E_SAME_SERVER,    /* the target is the source */
+    STREAM_E_INTERNAL,       /* a thread could not be started */
+} stream_error;
+
+/* "" for STREAM_OK, else "SOURCE", "PURGED", ... */
+const char *stream_error_name(stream_error e);
 const char *ddl_policy_name(ddl_policy p);
 
 typedef struct stream_config {
@@ -55,9 +73,8 @@ void stream_config_copy(stream_config *dst, const stream_config *src);
 
 typedef struct stream_status {
     stream_state state;
-    /* "" or PURGED, NO_SUCH_BINLOG, STATEMENT (final: the same position
-     * fails the same way), APPLY, DDL, SOURCE, TARGET */
-    char *error_code;
+    stream_error error; /* PURGED, NO_SUCH_BINLOG, STATEMENT, SAME_SERVER
+                         * are final: the same position fails the same way */
     char *message;
     vpos applied;
     double lag_seconds;

@@ -24,6 +24,8 @@
  * either undoes a cut operation ("fencing") or completes it ("committed").
  * The FTWRL dies with the agent's connection; read_only and account locks
  * do not, which is why the journal records them before they are set. */
+#include "workflow/cutover.h"
+
 #include <mysqld_error.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,6 @@
 #include "lib/gtid.h"
 #include "lib/log.h"
 #include "vrepl/snapshot.h"
-#include "workflow/import_internal.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_MAX_LAG_S 10.0
@@ -249,7 +250,7 @@ static int check_stream(op *o, stream *s)
     stream_status st;
     stream_status_get(s, &st);
     int rc = 0;
-    if (st.state != STREAM_RUNNING || *st.error_code) {
+    if (st.state != STREAM_RUNNING || st.error) {
         sbuf_setf(&o->err, "the stream is %s (%s)", stream_state_name(st.state), st.message);
         rc = -1;
     } else if (st.lag_seconds > max_lag) {
@@ -261,7 +262,7 @@ static int check_stream(op *o, stream *s)
     return rc;
 }
 
-static void op_fail(op *o, int code, const char *undo)
+static void op_fail(op *o, wf_err code, const char *undo)
 {
     sbuf msg = SBUF_INIT;
     sbuf_addf(&msg, "%s failed at step %s: %s; %s", o->cmd->kind == WF_CMD_SWITCH ? "switch" : "reverse", o->step,
@@ -277,40 +278,8 @@ static void op_fail(op *o, int code, const char *undo)
 static void op_succeed(op *o)
 {
     o->rep->total_ms = (uint32_t)(clock_mono_ms() - o->started);
-    wf_cmd_done(o->wf, o->cmd, 0, NULL);
+    wf_cmd_done(o->wf, o->cmd, WF_OK, NULL);
     sbuf_free(&o->err);
-}
-
-static stream *spawn(import_wf *wf, bool reverse, const vpos *start, bool reset)
-{
-    stream_config cfg;
-    wf_stream_config(wf, reverse, start, reset, NULL, &cfg);
-    stream *s = stream_spawn(&cfg, wf_stream_changed, wf);
-    stream_config_clear(&cfg);
-    uv_mutex_lock(&wf->lock);
-    if (reverse)
-        wf->rev = s;
-    else
-        wf->fwd = s;
-    uv_mutex_unlock(&wf->lock);
-    return s;
-}
-
-static void stop_stream(import_wf *wf, bool reverse)
-{
-    uv_mutex_lock(&wf->lock);
-    stream *s = reverse ? wf->rev : wf->fwd;
-    uv_mutex_unlock(&wf->lock);
-    if (!s)
-        return;
-    stream_join(s);
-    uv_mutex_lock(&wf->lock);
-    if (reverse)
-        wf->rev = NULL;
-    else
-        wf->fwd = NULL;
-    uv_mutex_unlock(&wf->lock);
-    stream_free(s);
 }
 
 /* Make sure the named stream's saved position is at least `at`. */
@@ -336,11 +305,6 @@ static int stream_position_at_least(MYSQL *m, const char *sidecar, const char *n
 static void reverse_name(const import_wf *wf, sbuf *out)
 {
     sbuf_addf(out, "%s.reverse", wf->def.name);
-}
-
-static int connect_source(import_wf *wf, MYSQL **m, sbuf *err)
-{
-    return db_connect(&wf->source, DB_MULTI_STATEMENTS | DB_DATA, m, err);
 }
 
 /* ---- switch ----------------------------------------------------------------------------------- */
@@ -382,7 +346,7 @@ static int switch_prepare(op *o, journal *j, fence **f)
     step_end(o, true);
 
     step_start(o, "stop_forward");
-    stop_stream(wf, false);
+    wf_stream_stop(wf, false);
     step_end(o, true);
 
     step_start(o, "dest_position");
@@ -400,9 +364,9 @@ static void switch_undo(op *o, journal *j, fence *f, int rc)
     journal_set(j, "switch", "rolled_back", "source");
     journal_write(wf->dest, wf->def.sidecar, wf->def.name, j, &uerr);
     if (!wf->fwd)
-        spawn(wf, false, &wf->position, false);
+        wf_stream_spawn(wf, false, &wf->position, false);
     wf_set(wf, WF_REPLICATING, "", "switch rolled back");
-    op_fail(o, rc == -2 ? 4 /* DEADLINE_EXCEEDED */ : 10 /* ABORTED */,
+    op_fail(o, rc == -2 ? WF_ETIMEOUT : WF_EABORTED,
             e ? "rolling back the fence failed too; check read_only and account locks on the source"
               : "rolled back: writes are open on the source again and forward replication runs");
     sbuf_free(&uerr);
@@ -422,11 +386,11 @@ static void switch_finish(op *o, journal *j, fence *f)
     step_start(o, "start_reverse");
     MYSQL *src = NULL;
     reverse_name(wf, &name);
-    if (connect_source(wf, &src, &err) == 0)
+    if (wf_connect_source(wf, &src, &err) == 0)
         stream_position_at_least(src, wf->def.sidecar, name.buf, wf->flavor, &j->dest, &err);
     if (src)
         mysql_close(src);
-    spawn(wf, true, &j->dest, false);
+    wf_stream_spawn(wf, true, &j->dest, false);
     step_end(o, true);
 
     step_start(o, "unfence_destination"); /* fenced by an earlier reverse */
@@ -456,15 +420,15 @@ void cutover_switch(import_wf *wf, wf_cmd *c)
 {
     op o;
     op_begin(&o, wf, c);
-    wf_state st = import_state(wf);
+    wf_state st = wf_state_get(wf);
     if (st != WF_REPLICATING || wf->primary) {
         sbuf_setf(&o.err, "workflow %s is %s; a switch needs it REPLICATING", wf->def.name, wf_state_name(st));
-        wf_cmd_done(wf, c, 9, o.err.buf);
+        wf_cmd_done(wf, c, WF_ESTATE, o.err.buf);
         sbuf_free(&o.err);
         return;
     }
     if (wf_milestone(wf, &wf->def.cutover_started, &o.err) != 0) {
-        wf_cmd_done(wf, c, 13 /* INTERNAL */, o.err.buf);
+        wf_cmd_done(wf, c, WF_EINTERNAL, o.err.buf);
         sbuf_free(&o.err);
         return;
     }
@@ -528,7 +492,7 @@ static int reverse_prepare(op *o, journal *j, MYSQL *src, fence **f)
     step_end(o, true);
 
     step_start(o, "stop_reverse");
-    stop_stream(wf, true);
+    wf_stream_stop(wf, true);
     step_end(o, true);
 
     step_start(o, "source_position");
@@ -547,9 +511,9 @@ static void reverse_undo(op *o, journal *j, MYSQL *src, fence *f, int rc)
     if (src)
         journal_write(src, wf->def.sidecar, wf->def.name, j, &uerr);
     if (!wf->rev)
-        spawn(wf, true, NULL, false);
+        wf_stream_spawn(wf, true, NULL, false);
     wf_set(wf, WF_PRIMARY, "", "reverse rolled back");
-    op_fail(o, rc == -2 ? 4 : 10,
+    op_fail(o, rc == -2 ? WF_ETIMEOUT : WF_EABORTED,
             e ? "rolling back the fence failed too; check read_only and account locks on the destination"
               : "rolled back: writes are open on the destination again and reverse replication runs");
     sbuf_free(&uerr);
@@ -567,7 +531,7 @@ static void reverse_finish(op *o, journal *j, MYSQL *src, fence *f)
     step_start(o, "start_forward");
     stream_position_at_least(wf->dest, wf->def.sidecar, wf->def.name, wf->flavor, &j->source, &err);
     vpos_set(&wf->position, j->source.gtid, j->source.file, j->source.offset);
-    spawn(wf, false, &j->source, false);
+    wf_stream_spawn(wf, false, &j->source, false);
     step_end(o, true);
 
     step_start(o, "unfence_source");
@@ -603,11 +567,11 @@ void cutover_reverse(import_wf *wf, wf_cmd *c)
 {
     op o;
     op_begin(&o, wf, c);
-    wf_state st = import_state(wf);
+    wf_state st = wf_state_get(wf);
     if (st != WF_PRIMARY || !wf->primary) {
         sbuf_setf(&o.err, "workflow %s is %s; a reverse needs it PRIMARY (switched)", wf->def.name,
                   wf_state_name(st));
-        wf_cmd_done(wf, c, 9, o.err.buf);
+        wf_cmd_done(wf, c, WF_ESTATE, o.err.buf);
         sbuf_free(&o.err);
         return;
     }
@@ -616,7 +580,7 @@ void cutover_reverse(import_wf *wf, wf_cmd *c)
     fence *f = NULL;
     MYSQL *src = NULL;
     fence_copy(&j.source_fence, &wf->source_fence);
-    int rc = wf_connect(wf, &o.err) == 0 && connect_source(wf, &src, &o.err) == 0 ? reverse_prepare(&o, &j, src, &f)
+    int rc = wf_connect(wf, &o.err) == 0 && wf_connect_source(wf, &src, &o.err) == 0 ? reverse_prepare(&o, &j, src, &f)
                                                                                   : -1;
     if (rc == 0) {
         step_start(&o, "commit");
@@ -648,18 +612,18 @@ static const char *side_name(bool dest)
  * when the caller says it is gone for good (force). Fences stay as they
  * are: opening writes on the source could serve data older than what the
  * destination took since a switch, and that is for a person to decide. */
-static int detach_without_destination(import_wf *wf, wf_cmd *c, const char *why, sbuf *note, sbuf *err)
+static wf_err detach_without_destination(import_wf *wf, wf_cmd *c, const char *why, sbuf *note, sbuf *err)
 {
     if (!wf->def.dest_written) {
         sbuf_adds(note, "nothing was ever written to the destination; writes stay open on the source");
         c->res.primary = WF_SIDE_SOURCE;
-        return 0;
+        return WF_OK;
     }
     if (!c->args.force) {
         sbuf_setf(err, "cannot reach the destination (%s): it holds this workflow's %s; retry when it answers, or "
                        "detach with force if it is gone for good", why,
                   wf->def.cutover_started ? "writes since a switch, or its fence" : "copied tables and sidecar state");
-        return 14; /* UNAVAILABLE */
+        return WF_EUNAVAILABLE;
     }
     sbuf_adds(note, "forced without the destination: its tables and sidecar schema stay as they are");
     if (wf->def.cutover_started) {
@@ -669,17 +633,17 @@ static int detach_without_destination(import_wf *wf, wf_cmd *c, const char *why,
         sbuf_adds(note, "): open it by hand only if its data is what the application should see");
     }
     c->res.primary = WF_SIDE_ANY;
-    return 0;
+    return WF_OK;
 }
 
 /* With the destination: the journals say which side has the latest data;
  * only that side may stay writable. */
-static int detach_with_destination(import_wf *wf, wf_cmd *c, sbuf *note, sbuf *err)
+static wf_err detach_with_destination(import_wf *wf, wf_cmd *c, sbuf *note, sbuf *err)
 {
     if (!wf->cutover_known && wf->def.cutover_started) {
         step_result r = cutover_recover(wf, err);
         if (r != STEP_OK)
-            return 14;
+            return WF_EUNAVAILABLE;
     }
     bool dest = wf->def.cutover_started && wf->primary;
     wf_side want = c->args.primary;
@@ -688,11 +652,11 @@ static int detach_with_destination(import_wf *wf, wf_cmd *c, sbuf *note, sbuf *e
                        "taking writes. %s first, then detach", wf->def.name, side_name(dest),
                   dest ? " (switched)" : "", side_name(!dest),
                   dest ? "Reverse (ReverseTraffic)" : "Switch (SwitchTraffic)");
-        return 9; /* FAILED_PRECONDITION */
+        return WF_ESTATE;
     }
     const fence_record *f = dest ? &wf->dest_fence : NULL;
     if (dest && f->accounts && *f->accounts && fence_lift(&wf->def.dest, f, err) != 0)
-        return 14;
+        return WF_EUNAVAILABLE;
     if (dest)
         sbuf_adds(note, "writes stay open on the destination; the source stays read-only");
     else if (wf->dest_fence.accounts && *wf->dest_fence.accounts)
@@ -700,25 +664,24 @@ static int detach_with_destination(import_wf *wf, wf_cmd *c, sbuf *note, sbuf *e
     else
         sbuf_adds(note, "writes stay open on the source");
     if (sidecar_forget(wf->dest, wf->def.sidecar, wf->def.name, err) != 0)
-        return 14;
+        return WF_EUNAVAILABLE;
     c->res.primary = dest ? WF_SIDE_DEST : WF_SIDE_SOURCE;
-    return 0;
+    return WF_OK;
 }
 
 void cutover_detach(import_wf *wf, wf_cmd *c)
 {
     sbuf err = SBUF_INIT, note = SBUF_INIT, why = SBUF_INIT;
-    wf_vdiff_stop(wf);
     wf_streams_stop(wf);
     wf_disconnect(wf); /* fresh connections: an old one says nothing about the server now */
-    int code = wf_connect(wf, &why) == 0 || wf->dest ? detach_with_destination(wf, c, &note, &err)
+    wf_err code = wf_connect(wf, &why) == 0 || wf->dest ? detach_with_destination(wf, c, &note, &err)
                                                      : detach_without_destination(wf, c, why.buf, &note, &err);
     if (code) {
         wf_cmd_done(wf, c, code, err.buf);
     } else {
         MYSQL *src = NULL;
         sbuf serr = SBUF_INIT;
-        if (connect_source(wf, &src, &serr) == 0) {
+        if (wf_connect_source(wf, &src, &serr) == 0) {
             sidecar_forget(src, wf->def.sidecar, wf->def.name, &serr);
             mysql_close(src);
         } else if (wf->def.cutover_started) {
@@ -727,7 +690,7 @@ void cutover_detach(import_wf *wf, wf_cmd *c)
         sbuf_free(&serr);
         wf->detached = true;
         log_info("cutover", "%s: detached: %s", wf->def.name, note.buf);
-        wf_cmd_done(wf, c, 0, note.buf);
+        wf_cmd_done(wf, c, WF_OK, note.buf);
         uv_mutex_lock(&wf->lock);
         wf->stop = true;
         uv_mutex_unlock(&wf->lock);
@@ -758,7 +721,7 @@ static step_result recover_switch(import_wf *wf, journal *j, sbuf *err)
             e = fence_lift(&wf->def.dest, &j->dest_fence, err);
         fence_record_clear(&j->dest_fence);
         if (!e)
-            e = connect_source(wf, &src, err);
+            e = wf_connect_source(wf, &src, err);
         if (!e)
             e = stream_position_at_least(src, wf->def.sidecar, name.buf, wf->flavor, &j->dest, err);
         if (src)
@@ -808,7 +771,7 @@ step_result cutover_recover(import_wf *wf, sbuf *err)
     MYSQL *src = NULL;
     step_result r = STEP_OK;
     if (journal_read(wf->dest, wf->def.sidecar, wf->def.name, &sj, &have_s, err) != 0 ||
-        connect_source(wf, &src, err) != 0 ||
+        wf_connect_source(wf, &src, err) != 0 ||
         journal_read(src, wf->def.sidecar, wf->def.name, &rj, &have_r, err) != 0)
         r = STEP_TRANSIENT;
     if (r == STEP_OK && have_s)

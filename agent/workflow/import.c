@@ -26,16 +26,12 @@
 
 #include "lib/clock.h"
 #include "lib/log.h"
-#include "workflow/import_internal.h"
+#include "workflow/cutover.h"
+#include "workflow/import_copy.h"
+#include "workflow/import_core.h"
+#include "workflow/import_vdiff.h"
 
 #define BACKOFF_MAX_MS 30000
-
-const char *wf_state_name(wf_state s)
-{
-    static const char *const names[] = {"STARTING", "COPYING",  "CATCHING_UP", "REPLICATING", "PAUSED",
-                                        "ERROR",    "STOPPED",  "SWITCHING",   "PRIMARY",     "REVERSING"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
-}
 
 void wf_status_clear(wf_status *s)
 {
@@ -51,148 +47,6 @@ void wf_status_clear(wf_status *s)
         stream_status_clear(&s->stream);
     vpos_clear(&s->position);
     memset(s, 0, sizeof *s);
-}
-
-/* ---- state ---------------------------------------------------------------------------- */
-
-void wf_notify(import_wf *wf)
-{
-    uv_mutex_lock(&wf->lock);
-    uv_cond_broadcast(&wf->cond);
-    uv_mutex_unlock(&wf->lock);
-    uv_async_send(&wf->async);
-}
-
-void wf_set(import_wf *wf, wf_state state, const char *code, const char *msg)
-{
-    uv_mutex_lock(&wf->lock);
-    bool changed = wf->state != state || strcmp(wf->message ? wf->message : "", msg ? msg : "") != 0;
-    wf->state = state;
-    free(wf->error_code);
-    free(wf->message);
-    wf->error_code = xstrdup(code ? code : "");
-    wf->message = xstrdup(msg ? msg : "");
-    uv_mutex_unlock(&wf->lock);
-    if (!changed)
-        return;
-    if (state == WF_ERROR)
-        log_error("workflow", "%s: %s: %s", wf->def.name, wf_state_name(state), msg ? msg : "");
-    else
-        log_info("workflow", "%s: %s%s%s", wf->def.name, wf_state_name(state), msg && *msg ? ": " : "",
-                 msg ? msg : "");
-    if (wf->dest && !wf->detached) {
-        sbuf err = SBUF_INIT;
-        sidecar_workflow_save(wf->dest, wf->def.sidecar, wf->def.name, wf_state_name(state), msg, &err);
-        sbuf_free(&err);
-    }
-    wf_notify(wf);
-}
-
-int wf_milestone(import_wf *wf, bool *milestone, sbuf *err)
-{
-    if (*milestone)
-        return 0;
-    *milestone = true;
-    if (import_def_save(wf->state_dir, &wf->def, err) == 0)
-        return 0;
-    *milestone = false;
-    return -1;
-}
-
-bool wf_interrupted(import_wf *wf)
-{
-    uv_mutex_lock(&wf->lock);
-    bool i = wf->interrupt;
-    uv_mutex_unlock(&wf->lock);
-    return i;
-}
-
-void wf_stream_changed(void *data)
-{
-    wf_notify(data);
-}
-
-step_result wf_classify(int e)
-{
-    return db_error_is_transient((unsigned)e) ? STEP_TRANSIENT : STEP_FATAL;
-}
-
-int wf_connect(import_wf *wf, sbuf *err)
-{
-    int e = 0;
-    if (!wf->dest)
-        e = db_connect(&wf->def.dest, DB_MULTI_STATEMENTS | DB_DATA, &wf->dest, err);
-    if (e) {
-        sbuf msg = SBUF_INIT;
-        sbuf_addf(&msg, "destination: %s", err->buf);
-        sbuf_setf(err, "%s", msg.buf);
-        sbuf_free(&msg);
-        return e;
-    }
-    if (!wf->src && (e = db_connect(&wf->source, DB_DATA, &wf->src, err)) == 0)
-        wf->flavor = flavor_of_version(mysql_get_server_info(wf->src));
-    if (e) {
-        sbuf msg = SBUF_INIT;
-        sbuf_addf(&msg, "source: %s", err->buf);
-        sbuf_setf(err, "%s", msg.buf);
-        sbuf_free(&msg);
-    }
-    return e;
-}
-
-void wf_disconnect(import_wf *wf)
-{
-    if (wf->dest)
-        mysql_close(wf->dest);
-    if (wf->src)
-        mysql_close(wf->src);
-    wf->dest = wf->src = NULL;
-    uv_mutex_lock(&wf->lock);
-    copier *c = wf->copier;
-    wf->copier = NULL;
-    uv_mutex_unlock(&wf->lock);
-    copier_close(c);
-}
-
-/* ---- streams ------------------------------------------------------------------------------ */
-
-void wf_stream_config(const import_wf *wf, bool reverse, const vpos *start, bool reset, const vpos *stop_at,
-                      stream_config *cfg)
-{
-    stream_config t;
-    memset(&t, 0, sizeof t);
-    sbuf name = SBUF_INIT;
-    sbuf_addf(&name, "%s%s", wf->def.name, reverse ? ".reverse" : "");
-    t.name = name.buf;
-    t.source = reverse ? wf->def.dest : wf->source;
-    t.target = reverse ? wf->source : wf->def.dest;
-    t.filter = wf->def.tables;
-    t.ddl = wf->def.opt.ddl;
-    t.server_id = wf->server_id + (reverse ? 1 : 0);
-    t.sidecar_schema = wf->def.sidecar;
-    t.reset = reset;
-    if (start)
-        t.start = *start;
-    if (stop_at)
-        t.stop_at = *stop_at;
-    stream_config_copy(cfg, &t);
-    sbuf_free(&name);
-}
-
-void wf_streams_stop(import_wf *wf)
-{
-    uv_mutex_lock(&wf->lock);
-    stream *f = wf->fwd, *r = wf->rev;
-    uv_mutex_unlock(&wf->lock);
-    if (f)
-        stream_join(f);
-    if (r)
-        stream_join(r);
-    uv_mutex_lock(&wf->lock);
-    wf->fwd = wf->rev = NULL;
-    uv_mutex_unlock(&wf->lock);
-    stream_free(f);
-    stream_free(r);
 }
 
 /* Keep the current direction's stream running until a command arrives or
@@ -236,46 +90,20 @@ static step_result wf_follow(import_wf *wf, sbuf *err)
         return STEP_OK; /* a command: the loop runs it, the stream keeps going */
     stream_status ss;
     stream_status_get(s, &ss);
-    sbuf_setf(err, "replication %s: %s", *ss.error_code ? ss.error_code : "stopped", ss.message);
+    wf->fail_code = ss.error;
+    sbuf_setf(err, "replication %s: %s", ss.error ? stream_error_name(ss.error) : "stopped", ss.message);
     stream_status_clear(&ss);
     wf_streams_stop(wf);
     return STEP_FATAL;
 }
 
-/* ---- commands ----------------------------------------------------------------------------- */
-
-static void cmd_complete_locked(import_wf *wf, wf_cmd *c, int code, const char *msg)
-{
-    c->res.code = code;
-    free(c->res.message);
-    c->res.message = xstrdup(msg ? msg : "");
-    c->next = wf->completed;
-    wf->completed = c;
-}
-
-void wf_cmd_done(import_wf *wf, wf_cmd *c, int code, const char *msg)
-{
-    uv_mutex_lock(&wf->lock);
-    cmd_complete_locked(wf, c, code, msg);
-    uv_mutex_unlock(&wf->lock);
-    uv_async_send(&wf->async);
-}
-
-static wf_state wf_get_state(import_wf *wf)
-{
-    uv_mutex_lock(&wf->lock);
-    wf_state st = wf->state;
-    uv_mutex_unlock(&wf->lock);
-    return st;
-}
-
 static void cmd_pause(import_wf *wf, wf_cmd *c)
 {
-    wf_state st = wf_get_state(wf);
+    wf_state st = wf_state_get(wf);
     if (wf->paused || st == WF_ERROR || st == WF_STOPPED) {
         sbuf msg = SBUF_INIT;
         sbuf_setf(&msg, "workflow %s is %s; only a running workflow can be paused", wf->def.name, wf_state_name(st));
-        wf_cmd_done(wf, c, 9 /* FAILED_PRECONDITION */, msg.buf);
+        wf_cmd_done(wf, c, WF_ESTATE, msg.buf);
         sbuf_free(&msg);
         return;
     }
@@ -284,17 +112,17 @@ static void cmd_pause(import_wf *wf, wf_cmd *c)
     wf->paused = true;
     uv_mutex_unlock(&wf->lock);
     wf_set(wf, WF_PAUSED, "", "paused on request");
-    wf_cmd_done(wf, c, 0, NULL);
+    wf_cmd_done(wf, c, WF_OK, NULL);
 }
 
 static void cmd_resume(import_wf *wf, wf_cmd *c)
 {
-    wf_state st = wf_get_state(wf);
+    wf_state st = wf_state_get(wf);
     if (!wf->paused && st != WF_ERROR) {
         sbuf msg = SBUF_INIT;
         sbuf_setf(&msg, "workflow %s is %s; only a PAUSED or ERROR workflow can be resumed", wf->def.name,
                   wf_state_name(st));
-        wf_cmd_done(wf, c, 9, msg.buf);
+        wf_cmd_done(wf, c, WF_ESTATE, msg.buf);
         sbuf_free(&msg);
         return;
     }
@@ -310,7 +138,7 @@ static void cmd_resume(import_wf *wf, wf_cmd *c)
     wf->paused = false;
     uv_mutex_unlock(&wf->lock);
     wf_set(wf, WF_STARTING, "", "resumed");
-    wf_cmd_done(wf, c, 0, NULL);
+    wf_cmd_done(wf, c, WF_OK, NULL);
 }
 
 static void cmd_run(import_wf *wf, wf_cmd *c)
@@ -320,13 +148,16 @@ static void cmd_run(import_wf *wf, wf_cmd *c)
     case WF_CMD_RESUME: cmd_resume(wf, c); break;
     case WF_CMD_SWITCH: cutover_switch(wf, c); break;
     case WF_CMD_REVERSE: cutover_reverse(wf, c); break;
-    case WF_CMD_DETACH: cutover_detach(wf, c); break;
+    case WF_CMD_DETACH:
+        wf_vdiff_stop(wf);
+        cutover_detach(wf, c);
+        break;
     case WF_CMD_VDIFF: wf_vdiff_command(wf, c); break;
     case WF_CMD_STOP:
         uv_mutex_lock(&wf->lock);
         wf->stop = true;
         if (wf->stop_cmd) /* stopped twice: the first stop reports */
-            cmd_complete_locked(wf, c, 0, "");
+            wf_cmd_complete_locked(wf, c, WF_OK, "");
         else
             wf->stop_cmd = c;
         uv_mutex_unlock(&wf->lock);
@@ -362,7 +193,7 @@ static bool wf_commands(import_wf *wf, bool hold)
         uv_mutex_unlock(&wf->lock);
         if (stop)
             return false;
-        hold = hold && wf_get_state(wf) == WF_ERROR;
+        hold = hold && wf_state_get(wf) == WF_ERROR;
         if (!more && !paused && !hold)
             return true;
     }
@@ -378,10 +209,18 @@ static void wf_backoff(import_wf *wf, unsigned ms)
     uv_mutex_unlock(&wf->lock);
 }
 
+/* Setup (the copy's, then whatever a crash left of a cutover), the copy
+ * cycles, then following the stream: each step starts where the last one
+ * left the workflow. */
 static step_result wf_step(import_wf *wf, sbuf *err)
 {
-    if (!wf->setup_done)
-        return wf_setup(wf, err);
+    if (!wf->setup_done) {
+        step_result r = wf_setup(wf, err);
+        if (r == STEP_OK)
+            r = cutover_recover(wf, err);
+        wf->setup_done = r == STEP_OK;
+        return r;
+    }
     if (!wf_copy_complete(wf))
         return wf_copy_cycle(wf, err);
     return wf_follow(wf, err);
@@ -396,6 +235,7 @@ static void wf_main(void *arg)
     while (wf_commands(wf, hold)) {
         hold = false;
         sbuf_reset(&err);
+        wf->fail_code = STREAM_OK;
         step_result r = wf_step(wf, &err);
         if (r == STEP_OK || r == STEP_INTERRUPTED) {
             backoff = 0;
@@ -405,7 +245,7 @@ static void wf_main(void *arg)
         wf_disconnect(wf);
         wf_unload(wf);
         if (r == STEP_FATAL) {
-            wf_set(wf, WF_ERROR, strncmp(err.buf, "replication DDL", 15) == 0 ? "DDL" : "FATAL", err.buf);
+            wf_set(wf, WF_ERROR, wf->fail_code ? stream_error_name(wf->fail_code) : "FATAL", err.buf);
             hold = true;
             continue;
         }
@@ -428,11 +268,11 @@ static void wf_main(void *arg)
     wf->thread_done = true;
     for (wf_cmd *c = wf->pending, *next; c; c = next) {
         next = c->next;
-        cmd_complete_locked(wf, c, 14 /* UNAVAILABLE */, "the workflow stopped");
+        wf_cmd_complete_locked(wf, c, WF_EUNAVAILABLE, "the workflow stopped");
     }
     wf->pending = NULL;
     if (wf->stop_cmd)
-        cmd_complete_locked(wf, wf->stop_cmd, 0, "");
+        wf_cmd_complete_locked(wf, wf->stop_cmd, WF_OK, "");
     wf->stop_cmd = NULL;
     uv_mutex_unlock(&wf->lock);
     uv_async_send(&wf->async); /* the loop may free wf from here on */
@@ -518,7 +358,7 @@ void import_command_with(import_wf *wf, wf_cmd_kind kind, const wf_cmd_args *arg
     c->dest = dest;
     uv_mutex_lock(&wf->lock);
     if (wf->thread_done) { /* nobody will run it: answer at once */
-        cmd_complete_locked(wf, c, 14 /* UNAVAILABLE */, "the workflow has stopped");
+        wf_cmd_complete_locked(wf, c, WF_EUNAVAILABLE, "the workflow has stopped");
         uv_mutex_unlock(&wf->lock);
         uv_async_send(&wf->async);
         return;
@@ -536,7 +376,7 @@ void import_command_with(import_wf *wf, wf_cmd_kind kind, const wf_cmd_args *arg
 
 wf_state import_state(import_wf *wf)
 {
-    return wf_get_state(wf);
+    return wf_state_get(wf);
 }
 
 /* While the copy's table list does not exist, the stand-in's (setup's new
@@ -576,27 +416,6 @@ static void status_tables(import_wf *wf, wf_status *out)
         out->rows_copied += t->rows_copied;
         out->rows_estimated += t->rows_estimated;
     }
-}
-
-#define RATE_WINDOW_MS 2000
-
-void wf_rate_update(wf_rate *r, int64_t now_ms, uint64_t count, uint64_t epoch)
-{
-    if (!r->t0_ms || epoch != r->epoch || count < r->count0) {
-        r->t0_ms = now_ms;
-        r->count0 = count;
-        r->epoch = epoch;
-    } else if (now_ms - r->t0_ms >= RATE_WINDOW_MS) {
-        r->per_second = (double)(count - r->count0) * 1000.0 / (double)(now_ms - r->t0_ms);
-        r->t0_ms = now_ms;
-        r->count0 = count;
-    }
-}
-
-int64_t wf_rate_eta(uint64_t done, uint64_t total, double per_second)
-{
-    uint64_t left = total > done ? total - done : 0;
-    return left == 0 ? 0 : per_second > 0 ? (int64_t)((double)left / per_second) : -1;
 }
 
 static void status_rate(import_wf *wf, wf_status *out)

@@ -19,6 +19,7 @@
 #include "db/db.h"
 #include "vrepl/stream.h"
 #include "workflow/import_def.h"
+#include "workflow/wf_err.h"
 #include "vrepl/vdiff.h"
 
 typedef enum {
@@ -130,7 +131,7 @@ typedef struct cutover_report {
 } cutover_report;
 
 typedef struct wf_cmd_result {
-    int code;      /* 0 or a gRPC status code */
+    wf_err code;
     char *message;
     cutover_report report;
     wf_side primary; /* detach: the side left writable */

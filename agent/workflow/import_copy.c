@@ -7,6 +7,8 @@
  * then loads each table's resume point. A copy cycle catches the stream
  * up, opens a snapshot at exactly the stream's position and copies pages
  * from it for at most snapshot_seconds. */
+#include "workflow/import_copy.h"
+
 #include <errmsg.h>
 #include <mysqld_error.h>
 #include <stdlib.h>
@@ -17,7 +19,6 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "vrepl/snapshot.h"
-#include "workflow/import_internal.h"
 
 /* SHOW CREATE TABLE without the secondary indexes, which come back later
  * as one ALTER TABLE (much faster than maintaining them row by row).
@@ -157,15 +158,6 @@ static void wf_standin_set(import_wf *wf, size_t i, const char *phase, uint64_t 
     wf->standin[i].phase = phase;
     wf->standin[i].rows_estimated = rows_estimated;
     uv_mutex_unlock(&wf->lock);
-}
-
-void wf_standin_free(wf_table_status *list, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(list[i].schema);
-        free(list[i].name);
-    }
-    free(list);
 }
 
 /* A new workflow: find the tables, create them on the destination. */
@@ -359,56 +351,10 @@ step_result wf_setup(import_wf *wf, sbuf *err)
     sbuf_free(&state);
     if (!e)
         e = wf_load_tables(wf, err);
-    if (e)
-        return wf_classify(e);
-    step_result r = cutover_recover(wf, err);
-    if (r != STEP_OK)
-        return r;
-    wf->setup_done = true;
-    return STEP_OK;
+    return e ? wf_classify(e) : STEP_OK;
 }
 
 /* ---- streams --------------------------------------------------------------------------- */
-
-/* Run the workflow's stream until stop_at (NULL: until interrupted). */
-step_result wf_run_stream(import_wf *wf, bool reverse, const vpos *stop_at, sbuf *err)
-{
-    stream_config cfg;
-    wf_stream_config(wf, reverse, &wf->position, false, stop_at, &cfg);
-    stream *s = stream_new(&cfg, wf_stream_changed, wf);
-    stream_config_clear(&cfg);
-    uv_mutex_lock(&wf->lock);
-    wf->catchup = s;
-    if (wf->interrupt)
-        stream_request_stop(s);
-    uv_mutex_unlock(&wf->lock);
-    stream_state st = stream_run(s);
-    stream_status ss;
-    stream_status_get(s, &ss);
-    uv_mutex_lock(&wf->lock);
-    wf->catchup = NULL;
-    if (!reverse)
-        vpos_set(&wf->position, ss.applied.gtid, ss.applied.file, ss.applied.offset);
-    uv_mutex_unlock(&wf->lock);
-    step_result r = STEP_OK;
-    if (st == STREAM_ERROR || (st == STREAM_STOPPED && *ss.error_code)) {
-        sbuf_setf(err, "replication %s: %s", *ss.error_code ? ss.error_code : "error", ss.message);
-        r = STEP_FATAL;
-    } else if (st == STREAM_STOPPED && !ss.stop_reached) {
-        r = STEP_INTERRUPTED;
-    }
-    stream_status_clear(&ss);
-    stream_free(s);
-    return r;
-}
-
-/* A stop position the stream can compare: GTID on MariaDB, else file/offset. */
-void wf_stop_at(const import_wf *wf, const vpos *p, vpos *out)
-{
-    memset(out, 0, sizeof *out);
-    vpos_set(out, wf->flavor == FLAVOR_MARIADB ? p->gtid : "", wf->flavor == FLAVOR_MARIADB ? "" : p->file,
-             wf->flavor == FLAVOR_MARIADB ? 0 : p->offset);
-}
 
 /* ---- copy ------------------------------------------------------------------------------ */
 

@@ -13,6 +13,8 @@
  * at most once a second, so a restarted agent resumes the diff: at a new
  * synchronised point, from each table's last compared key. A diff that
  * had ended is read back as the last report. */
+#include "workflow/import_vdiff.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +22,6 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "vrepl/snapshot.h"
-#include "workflow/import_internal.h"
 
 #define SAVE_EVERY_MS 1000
 
@@ -245,8 +246,8 @@ static int open_snapshot(const db_endpoint *ep, MYSQL **out, sbuf *err)
 
 /* Stop the stream, snapshot the writing side at G, stream to exactly G,
  * snapshot the other side. The workflow restarts the stream afterwards.
- * 0, or a gRPC status code with err. */
-static int vd_sync(wf_vdiff *v, sbuf *err)
+ * WF_OK, or an error with err. */
+static wf_err vd_sync(wf_vdiff *v, sbuf *err)
 {
     import_wf *wf = v->wf;
     bool reverse = v->writes_on_dest;
@@ -255,19 +256,19 @@ static int vd_sync(wf_vdiff *v, sbuf *err)
     const db_endpoint *writer = reverse ? &wf->def.dest : &wf->source;
     /* MariaDB: the exact-GTID snapshot, no lock; MySQL: a brief FTWRL */
     if (snapshot_open(writer, wf->flavor, snapshot_method_for(wf->flavor), 1, &snap, err) != 0)
-        return 14; /* UNAVAILABLE */
+        return WF_EUNAVAILABLE;
     vpos stop = {0};
     wf_stop_at(wf, &snap->pos, &stop);
     step_result r = wf_run_stream(wf, reverse, &stop, err);
     vpos_clear(&stop);
-    int code = 0;
+    wf_err code = WF_OK;
     if (r == STEP_INTERRUPTED) {
         sbuf_setf(err, "another command interrupted the synchronisation; run the vdiff again");
-        code = 10; /* ABORTED */
+        code = WF_EABORTED;
     } else if (r != STEP_OK) {
-        code = 14;
+        code = WF_EUNAVAILABLE;
     } else if (open_snapshot(reverse ? &wf->source : &wf->def.dest, &v->b, err) != 0) {
-        code = 14;
+        code = WF_EUNAVAILABLE;
     }
     if (!code) {
         v->a = snap->conns[0];
@@ -353,14 +354,14 @@ static wf_vdiff *vd_new(import_wf *wf, const char *state, const char *message)
     return v;
 }
 
-int wf_vdiff_begin(import_wf *wf, bool resume, uint64_t chunk_rows, sbuf *err)
+wf_err wf_vdiff_begin(import_wf *wf, bool resume, uint64_t chunk_rows, sbuf *err)
 {
     wf_vdiff_stop(wf);
     wf_vdiff *v = vd_new(wf, "RUNNING", resume ? "resumed after an agent restart" : "");
     v->chunk_rows = chunk_rows ? chunk_rows : 1000;
-    int code = 0;
+    wf_err code = WF_OK;
     if (wf_connect(wf, err) != 0 || vd_prepare(v, resume, err) != 0)
-        code = 14;
+        code = WF_EUNAVAILABLE;
     if (!code)
         code = vd_sync(v, err);
     if (code) {
@@ -378,7 +379,7 @@ int wf_vdiff_begin(import_wf *wf, bool resume, uint64_t chunk_rows, sbuf *err)
     wf->vdiff = v;
     uv_mutex_unlock(&wf->lock);
     v->thread_running = uv_thread_create(&v->thread, vd_main, v) == 0;
-    return 0;
+    return WF_OK;
 }
 
 static bool vd_running(import_wf *wf)
@@ -396,17 +397,17 @@ static bool vd_running(import_wf *wf)
 
 void wf_vdiff_command(import_wf *wf, wf_cmd *c)
 {
-    wf_state st = import_state(wf);
+    wf_state st = wf_state_get(wf);
     sbuf err = SBUF_INIT;
-    int code = 0;
+    wf_err code = WF_OK;
     if ((st != WF_REPLICATING && st != WF_PRIMARY) || wf->paused) {
         sbuf_setf(&err, "workflow %s is %s; a vdiff needs it REPLICATING (copy finished) or PRIMARY", wf->def.name,
                   wf->paused ? "PAUSED" : wf_state_name(st));
-        code = 9; /* FAILED_PRECONDITION */
+        code = WF_ESTATE;
     } else if (vd_running(wf)) {
         sbuf_setf(&err, "a vdiff of %s is already running; follow it with GetVDiff (cpctl vdiff %s --show)",
                   wf->def.name, wf->def.name);
-        code = 9;
+        code = WF_ESTATE;
     } else {
         code = wf_vdiff_begin(wf, false, c->args.chunk_rows, &err);
     }

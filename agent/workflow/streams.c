@@ -4,22 +4,59 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
 #include "lib/log.h"
+#include "workflow/registry.h"
+
+#define SERVER_ID_BASE 3000000000u
 
 struct streams {
-    agent *agent;
-    stream **v;
-    size_t n, cap;
-    void (*all_done)(void *);
-    void *all_done_arg;
-    size_t stopping;
+    uv_loop_t *loop;
+    registry *reg;
+    uint32_t server_id_base;
+    void (*changed)(void *);
+    void *changed_data;
 };
 
-streams *streams_new(agent *a)
+static const char *stream_name(const void *item)
+{
+    return stream_get_config(item)->name;
+}
+
+typedef struct stop_wait {
+    void (*stopped)(void *);
+    void *arg;
+} stop_wait;
+
+static void stream_stopped_one(stream *s, void *data)
+{
+    (void)s;
+    stop_wait *w = data;
+    w->stopped(w->arg);
+    free(w);
+}
+
+static void stream_stop_item(void *item, void (*stopped)(void *), void *arg)
+{
+    stop_wait *w = xcalloc(1, sizeof *w);
+    *w = (stop_wait){stopped, arg};
+    stream_stop(item, stream_stopped_one, w);
+}
+
+static void stream_free_item(void *item)
+{
+    stream_free(item);
+}
+
+static const registry_ops streams_ops = {stream_name, stream_stop_item, stream_free_item};
+
+streams *streams_new(uv_loop_t *loop, uint32_t server_id_base, void (*changed)(void *data), void *data)
 {
     streams *r = xcalloc(1, sizeof *r);
-    r->agent = a;
+    r->loop = loop;
+    r->reg = registry_new(&streams_ops);
+    r->server_id_base = server_id_base ? server_id_base : SERVER_ID_BASE;
+    r->changed = changed;
+    r->changed_data = data;
     return r;
 }
 
@@ -27,92 +64,59 @@ void streams_free(streams *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->n; i++)
-        stream_free(r->v[i]);
-    free(r->v);
+    registry_free(r->reg);
     free(r);
 }
 
 static void streams_on_change(stream *s, void *data)
 {
     (void)s;
-    agent_changed(((streams *)data)->agent);
-}
-
-static ssize_t streams_index(const streams *r, const char *name)
-{
-    for (size_t i = 0; i < r->n; i++)
-        if (strcmp(stream_get_config(r->v[i])->name, name) == 0)
-            return (ssize_t)i;
-    return -1;
+    streams *r = data;
+    r->changed(r->changed_data);
 }
 
 stream *streams_get(streams *r, const char *name)
 {
-    ssize_t i = streams_index(r, name);
-    return i < 0 ? NULL : r->v[i];
+    return registry_get(r->reg, name);
 }
 
-int streams_start(streams *r, const stream_config *cfg, sbuf *err)
+wf_err streams_start(streams *r, const stream_config *cfg, sbuf *err)
 {
-    ssize_t i = streams_index(r, cfg->name);
-    if (i >= 0 && stream_running(r->v[i])) {
+    stream *old = streams_get(r, cfg->name);
+    if (old && stream_running(old)) {
         stream_status st;
-        stream_status_get(r->v[i], &st);
+        stream_status_get(old, &st);
         sbuf_setf(err, "stream %s is %s; stop it first", cfg->name, stream_state_name(st.state));
         stream_status_clear(&st);
-        return STREAMS_BUSY;
+        return WF_ESTATE;
     }
-    stream *s = stream_start(r->agent->loop, cfg, streams_on_change, r);
-    if (i >= 0) {
-        stream_free(r->v[i]);
-        r->v[i] = s;
-    } else {
-        if (r->n == r->cap) {
-            r->cap = r->cap ? r->cap * 2 : 8;
-            r->v = xrealloc(r->v, r->cap * sizeof *r->v);
-        }
-        r->v[r->n++] = s;
-    }
-    agent_changed(r->agent);
-    return STREAMS_OK;
+    registry_put(r->reg, stream_start(r->loop, cfg, streams_on_change, r));
+    r->changed(r->changed_data);
+    return WF_OK;
 }
 
-int streams_stop(streams *r, const char *name, stream_cb done, void *data)
+wf_err streams_stop(streams *r, const char *name, stream_cb done, void *data)
 {
     stream *s = streams_get(r, name);
     if (!s)
-        return STREAMS_NOT_FOUND;
+        return WF_ENOTFOUND;
     stream_stop(s, done, data);
-    return STREAMS_OK;
+    return WF_OK;
 }
 
 size_t streams_count(const streams *r)
 {
-    return r->n;
+    return registry_count(r->reg);
 }
 
 stream *streams_at(streams *r, size_t i)
 {
-    return i < r->n ? r->v[i] : NULL;
-}
-
-static void streams_one_stopped(stream *s, void *data)
-{
-    (void)s;
-    streams *r = data;
-    if (--r->stopping == 0 && r->all_done)
-        r->all_done(r->all_done_arg);
+    return registry_at(r->reg, i);
 }
 
 void streams_stop_all(streams *r, void (*done)(void *), void *arg)
 {
-    r->all_done = done;
-    r->all_done_arg = arg;
-    r->stopping = r->n + 1; /* +1 so that synchronous completions cannot finish early */
-    for (size_t i = 0; i < r->n; i++)
-        stream_stop(r->v[i], streams_one_stopped, r);
-    streams_one_stopped(NULL, r);
+    registry_stop_all(r->reg, done, arg);
 }
 
 uint32_t streams_server_id(const streams *r, const char *name)
@@ -120,6 +124,5 @@ uint32_t streams_server_id(const streams *r, const char *name)
     uint32_t h = 2166136261u;
     for (const char *p = name; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
-    uint32_t base = r->agent->cfg->server_id ? r->agent->cfg->server_id : 3000000000u;
-    return base + h % 1000000u;
+    return r->server_id_base + h % 1000000u;
 }

@@ -4,22 +4,61 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent.h"
 #include "lib/log.h"
+#include "workflow/registry.h"
 
 struct workflows {
-    agent *agent;
-    import_wf **v;
-    size_t n, cap;
-    void (*all_done)(void *);
-    void *all_done_arg;
-    size_t stopping;
+    uv_loop_t *loop;
+    registry *reg;
+    const char *state_dir;
+    const db_endpoint *source;
+    void (*changed)(void *);
+    void *changed_data;
 };
 
-workflows *workflows_new(agent *a)
+static const char *workflow_name(const void *item)
+{
+    return import_get_def(item)->name;
+}
+
+typedef struct stop_wait {
+    void (*stopped)(void *);
+    void *arg;
+} stop_wait;
+
+static void workflow_stopped_one(import_wf *wf, const wf_cmd_result *res, void *data)
+{
+    (void)wf;
+    (void)res;
+    stop_wait *w = data;
+    w->stopped(w->arg);
+    free(w);
+}
+
+static void workflow_stop_item(void *item, void (*stopped)(void *), void *arg)
+{
+    stop_wait *w = xcalloc(1, sizeof *w);
+    *w = (stop_wait){stopped, arg};
+    import_command(item, WF_CMD_STOP, workflow_stopped_one, w);
+}
+
+static void workflow_free_item(void *item)
+{
+    import_free(item);
+}
+
+static const registry_ops workflows_ops = {workflow_name, workflow_stop_item, workflow_free_item};
+
+workflows *workflows_new(uv_loop_t *loop, const char *state_dir, const db_endpoint *source,
+                         void (*changed)(void *data), void *data)
 {
     workflows *w = xcalloc(1, sizeof *w);
-    w->agent = a;
+    w->loop = loop;
+    w->reg = registry_new(&workflows_ops);
+    w->state_dir = state_dir;
+    w->source = source;
+    w->changed = changed;
+    w->changed_data = data;
     return w;
 }
 
@@ -27,35 +66,29 @@ void workflows_free(workflows *w)
 {
     if (!w)
         return;
-    for (size_t i = 0; i < w->n; i++)
-        import_free(w->v[i]);
-    free(w->v);
+    registry_free(w->reg);
     free(w);
 }
 
 static void workflows_changed(void *data)
 {
-    agent_changed(((workflows *)data)->agent);
+    workflows *w = data;
+    w->changed(w->changed_data);
 }
 
 static void workflows_add(workflows *w, const import_def *def)
 {
-    if (w->n == w->cap) {
-        w->cap = w->cap ? w->cap * 2 : 8;
-        w->v = xrealloc(w->v, w->cap * sizeof *w->v);
-    }
-    w->v[w->n++] = import_start(w->agent->loop, def, w->agent->cfg->state_dir, &w->agent->cfg->source,
-                                 workflows_changed, w);
+    registry_put(w->reg, import_start(w->loop, def, w->state_dir, w->source, workflows_changed, w));
 }
 
 int workflows_restore(workflows *w, sbuf *err)
 {
     import_def *defs;
     size_t n;
-    if (import_def_load_all(w->agent->cfg->state_dir, &defs, &n, err) != 0)
+    if (import_def_load_all(w->state_dir, &defs, &n, err) != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        log_info("workflow", "%s: restoring from %s", defs[i].name, w->agent->cfg->state_dir);
+        log_info("workflow", "%s: restoring from %s", defs[i].name, w->state_dir);
         workflows_add(w, &defs[i]);
         import_def_clear(&defs[i]);
     }
@@ -65,76 +98,44 @@ int workflows_restore(workflows *w, sbuf *err)
 
 import_wf *workflows_get(workflows *w, const char *name)
 {
-    for (size_t i = 0; i < w->n; i++)
-        if (strcmp(import_get_def(w->v[i])->name, name) == 0)
-            return w->v[i];
-    return NULL;
+    return registry_get(w->reg, name);
 }
 
-int workflows_create(workflows *w, const import_def *def, sbuf *err)
+wf_err workflows_create(workflows *w, const import_def *def, sbuf *err)
 {
     if (workflows_get(w, def->name)) {
         sbuf_setf(err, "a workflow named %s exists already", def->name);
-        return WORKFLOWS_EXISTS;
+        return WF_EEXISTS;
     }
-    if (import_def_save(w->agent->cfg->state_dir, def, err) != 0)
-        return WORKFLOWS_FAILED;
+    if (import_def_save(w->state_dir, def, err) != 0)
+        return WF_EINTERNAL;
     workflows_add(w, def);
-    agent_changed(w->agent);
-    return WORKFLOWS_OK;
+    w->changed(w->changed_data);
+    return WF_OK;
 }
 
 size_t workflows_count(const workflows *w)
 {
-    return w->n;
+    return registry_count(w->reg);
 }
 
 import_wf *workflows_at(workflows *w, size_t i)
 {
-    return i < w->n ? w->v[i] : NULL;
-}
-
-int workflows_command(workflows *w, const char *name, wf_cmd_kind kind, wf_cmd_cb cb, void *data)
-{
-    import_wf *wf = workflows_get(w, name);
-    if (!wf)
-        return WORKFLOWS_NOT_FOUND;
-    import_command(wf, kind, cb, data);
-    return WORKFLOWS_OK;
-}
-
-static void workflows_one_stopped(import_wf *wf, const wf_cmd_result *res, void *data)
-{
-    (void)wf;
-    (void)res;
-    workflows *w = data;
-    if (--w->stopping == 0 && w->all_done)
-        w->all_done(w->all_done_arg);
+    return registry_at(w->reg, i);
 }
 
 void workflows_stop_all(workflows *w, void (*done)(void *), void *arg)
 {
-    w->all_done = done;
-    w->all_done_arg = arg;
-    w->stopping = w->n + 1;
-    for (size_t i = 0; i < w->n; i++)
-        import_command(w->v[i], WF_CMD_STOP, workflows_one_stopped, w);
-    workflows_one_stopped(NULL, NULL, w);
+    registry_stop_all(w->reg, done, arg);
 }
 
 void workflows_forget(workflows *w, import_wf *wf)
 {
     sbuf err = SBUF_INIT;
-    if (import_def_remove(w->agent->cfg->state_dir, import_get_def(wf)->name, &err) != 0)
+    if (import_def_remove(w->state_dir, import_get_def(wf)->name, &err) != 0)
         log_error("workflow", "%s", err.buf);
     sbuf_free(&err);
-    for (size_t i = 0; i < w->n; i++) {
-        if (w->v[i] != wf)
-            continue;
-        memmove(&w->v[i], &w->v[i + 1], (w->n - i - 1) * sizeof *w->v);
-        w->n--;
-        break;
-    }
+    registry_take(w->reg, wf);
     import_free(wf); /* waits for its thread, which is already leaving */
-    agent_changed(w->agent);
+    w->changed(w->changed_data);
 }

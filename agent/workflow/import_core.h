@@ -1,23 +1,32 @@
-/* import_internal: what the import workflow's files share. Not an API.
+/* import_core: what an import workflow's phases share. Not an API.
  *
- *   import.c       the thread, commands, following a stream, status
- *   import_copy.c  setup, destination tables, copy cycles
- *   cutover.c      switch, reverse, detach, and the journal that makes them
- *                  safe across a kill -9
- *   import_vdiff.c VDiff at a synchronised point, resumable
+ * An import is one module in five files, arranged as a graph without
+ * cycles: the dispatcher calls the phases, the phases call the core, and
+ * nothing calls upward.
+ *
+ *   import.c        dispatcher: the thread, its commands, following a
+ *                   stream, status (the public API, import.h)
+ *   import_copy.c   phase: setup, destination tables, copy cycles
+ *   cutover.c       phase: switch, reverse, detach, crash recovery
+ *   import_vdiff.c  phase: VDiff at a synchronised point, resumable
+ *   import_core.c   the state they share: the struct below, state changes,
+ *                   connections, the workflow's streams, command completion
  */
-#ifndef IMPORT_INTERNAL_H
-#define IMPORT_INTERNAL_H
+#ifndef IMPORT_CORE_H
+#define IMPORT_CORE_H
 
 #include <mysql.h>
 
 #include "db/probe.h"
 #include "db/schema.h"
 #include "vrepl/copier.h"
+#include "vrepl/vdiff.h"
 #include "workflow/fence.h"
 #include "workflow/import.h"
 #include "workflow/sidecar.h"
-#include "vrepl/vdiff.h"
+
+/* A workflow's reverse stream is named NAME + this. */
+#define WF_REVERSE_SUFFIX ".reverse"
 
 typedef enum { STEP_OK, STEP_INTERRUPTED, STEP_TRANSIENT, STEP_FATAL } step_result;
 
@@ -73,6 +82,7 @@ struct import_wf {
     server_flavor flavor;
     copy_row *rows;
     schema_table **schemas;
+    stream_error fail_code;  /* a failed step's cause, when a stream was it */
     bool setup_done;
     bool vdiff_checked;      /* looked for a diff to resume after a restart */
     bool copy_finished;      /* this process finished the copy; replication not yet started */
@@ -82,51 +92,47 @@ struct import_wf {
     fence_record dest_fence;   /* what the last reverse changed on the destination */
 };
 
-/* import.c */
+/* ---- state (import_core.c) ---- */
+
 void wf_notify(import_wf *wf);
 void wf_set(import_wf *wf, wf_state state, const char *code, const char *msg);
+wf_state wf_state_get(import_wf *wf);
 bool wf_interrupted(import_wf *wf);
 /* Pass a milestone of wf->def (dest_written, cutover_started): set and
  * saved before the step it names; -1 with err if it cannot be saved. */
 int wf_milestone(import_wf *wf, bool *milestone, sbuf *err);
 step_result wf_classify(int e);
+
+/* ---- connections ---- */
+
+/* The thread's own connections to the destination and the source. */
 int wf_connect(import_wf *wf, sbuf *err);
 void wf_disconnect(import_wf *wf);
+/* A new multi-statement connection to the source (journals, positions). */
+int wf_connect_source(import_wf *wf, MYSQL **m, sbuf *err);
+
+/* ---- the workflow's streams ---- */
+
 /* Configuration of the workflow's forward or reverse stream. */
 void wf_stream_config(const import_wf *wf, bool reverse, const vpos *start, bool reset, const vpos *stop_at,
                       stream_config *cfg);
 void wf_stream_changed(void *data);
-/* Complete a command (its callback runs on the loop). */
-void wf_cmd_done(import_wf *wf, wf_cmd *c, int code, const char *msg);
-/* Stop and free the background streams (forward, reverse). */
+/* Start the forward (or reverse) stream in the background. */
+stream *wf_stream_spawn(import_wf *wf, bool reverse, const vpos *start, bool reset);
+/* Stop one background stream; both (forward, reverse). */
+void wf_stream_stop(import_wf *wf, bool reverse);
 void wf_streams_stop(import_wf *wf);
-
-/* import_copy.c */
-step_result wf_setup(import_wf *wf, sbuf *err);
-void wf_unload(import_wf *wf);
-void wf_standin_free(wf_table_status *list, size_t n);
-bool wf_copy_complete(import_wf *wf);
-step_result wf_copy_cycle(import_wf *wf, sbuf *err);
 /* Run the forward (or reverse) stream until stop_at, blocking. */
 step_result wf_run_stream(import_wf *wf, bool reverse, const vpos *stop_at, sbuf *err);
 /* A stop position the stream compares: GTID on MariaDB, else file/offset. */
 void wf_stop_at(const import_wf *wf, const vpos *p, vpos *out);
 
-/* cutover.c */
-/* After a restart: finish or undo a switch or reverse that a crash cut. */
-step_result cutover_recover(import_wf *wf, sbuf *err);
-void cutover_switch(import_wf *wf, wf_cmd *c);
-void cutover_reverse(import_wf *wf, wf_cmd *c);
-void cutover_detach(import_wf *wf, wf_cmd *c);
+/* ---- commands ---- */
 
-/* import_vdiff.c */
-/* Start a diff (resume: continue the one an agent restart cut). 0, or a
- * gRPC status code with err. */
-int wf_vdiff_begin(import_wf *wf, bool resume, uint64_t chunk_rows, sbuf *err);
-void wf_vdiff_command(import_wf *wf, wf_cmd *c);
-/* Once per agent start, when replication runs: resume a cut diff. */
-void wf_vdiff_resume(import_wf *wf);
-/* Cancel a running diff (it stays resumable) and free it. */
-void wf_vdiff_stop(import_wf *wf);
+/* Complete a command: its callback runs on the loop (_locked: wf->lock held). */
+void wf_cmd_done(import_wf *wf, wf_cmd *c, wf_err code, const char *msg);
+void wf_cmd_complete_locked(import_wf *wf, wf_cmd *c, wf_err code, const char *msg);
+
+void wf_standin_free(wf_table_status *list, size_t n);
 
 #endif
