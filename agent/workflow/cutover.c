@@ -1,29 +1,37 @@
 /* cutover: SwitchTraffic, ReverseTraffic and Detach for an import workflow.
  *
- * A switch moves writes from the source to the destination:
- *   check        forward stream running, lag under the limit
- *   fence        the source: accounts locked, FTWRL, sessions killed,
- *                read_only (fence.c); journal "fencing" written first
- *   position     the source's final position P (fixed while fenced)
- *   catch_up     wait until the forward stream has applied P
- *   stop_forward
- *   dest_position  D, where reverse replication starts
+ * A cutover moves the writes from one side to the other: a switch from the
+ * source to the destination, a reverse back. Both are the same steps in
+ * opposite directions (the cut_dir table names the sides and the steps):
+ *   check        the running stream (forward for a switch, reverse for a
+ *                reverse) is healthy and its lag under the limit
+ *   fence        the side losing the writes: accounts locked, FTWRL,
+ *                sessions killed, read_only (fence.c); journal "fencing"
+ *                written first
+ *   position     that side's final position P (fixed while fenced)
+ *   catch_up     wait until the running stream has applied P
+ *   stop         the running stream
+ *   position     the other side's position D, where the new direction's
+ *                stream starts
  *   commit       journal "committed" (P, D, what the fence changed): the
  *                point of no return
  *   release      UNLOCK TABLES; read_only and the locks stay, so only the
- *                agent (READ_ONLY ADMIN) writes on the source
- *   reverse      start the reverse stream destination -> source from D
+ *                agent (READ_ONLY ADMIN) writes on the fenced side
+ *   start        the new direction's stream, from D
+ *   unfence      lift the fence the opposite cutover had left on the side
+ *                taking the writes
  * Any failure before "commit" undoes everything (read_only restored,
- * accounts unlocked, forward stream restarted) and says which step failed;
- * after it, a failure is finished forward. A reverse is the mirror image,
- * fencing the destination and lifting the source's fence at the end.
+ * accounts unlocked, the stream restarted) and says which step failed;
+ * after it, a failure is finished forward.
  *
  * The journal of a switch lives in the destination's sidecar schema (the
  * source is the fenced side), the journal of a reverse in the source's
- * (the destination is). After a crash, cutover_recover reads both and
- * either undoes a cut operation ("fencing") or completes it ("committed").
- * The FTWRL dies with the agent's connection; read_only and account locks
- * do not, which is why the journal records them before they are set. */
+ * (the destination is); the destination's row is the authority on where
+ * the writes are. After a crash, cutover_recover reads both and either
+ * undoes a cut operation ("fencing") or completes it ("committed"), with
+ * the same code the live operation finishes with. The FTWRL dies with the
+ * agent's connection; read_only and account locks do not, which is why the
+ * journal records them before they are set. */
 #include "workflow/cutover.h"
 
 #include <mysqld_error.h>
@@ -33,7 +41,6 @@
 
 #include "db/sidecar_schema.h"
 #include "lib/clock.h"
-#include "lib/gtid.h"
 #include "lib/log.h"
 #include "vrepl/snapshot.h"
 
@@ -41,19 +48,52 @@
 #define DEFAULT_MAX_LAG_S 10.0
 #define LOCK_WAIT_S 5
 
+/* ---- directions ------------------------------------------------------------------------- */
+
+typedef struct cut_dir {
+    const char *verb;        /* "switch", "reverse": the journal's direction too */
+    bool to_dest;            /* the writes end on the destination */
+    wf_state from_state;     /* required before, and after a rollback */
+    wf_state busy_state, to_state;
+    const char *busy_message, *done_message;
+    /* step names, as reported and as the test hook knows them */
+    const char *fence_step, *from_pos_step, *stop_step, *to_pos_step, *start_step, *unfence_step;
+} cut_dir;
+
+static const cut_dir SWITCH = {
+    "switch", true, WF_REPLICATING, WF_SWITCHING, WF_PRIMARY,
+    "switching writes to the destination",
+    "writes are on the destination; reverse replication keeps the source in sync",
+    "fence_source", "source_position", "stop_forward", "dest_position", "start_reverse", "unfence_destination",
+};
+
+static const cut_dir REVERSE = {
+    "reverse", false, WF_PRIMARY, WF_REVERSING, WF_REPLICATING,
+    "moving writes back to the source",
+    "writes are back on the source; the destination follows again",
+    "fence_destination", "dest_position", "stop_reverse", "source_position", "start_forward", "unfence_source",
+};
+
+static const char *side_name(bool dest)
+{
+    return dest ? "destination" : "source";
+}
+
+/* ---- the journal --------------------------------------------------------------------------- */
+
+typedef enum { J_FENCING, J_COMMITTED, J_DONE, J_ROLLED_BACK } journal_phase;
+static const char *const journal_phases[] = {"fencing", "committed", "done", "rolled_back"};
+
 typedef struct journal {
-    char *direction; /* "switch" or "reverse" */
-    char *phase;     /* "fencing", "committed", "done", "rolled_back" */
-    char *writes_on; /* "source" or "destination" */
+    const cut_dir *dir;
+    journal_phase phase;
+    bool writes_on_dest;
     vpos source, dest;
     fence_record source_fence, dest_fence;
 } journal;
 
 static void journal_clear(journal *j)
 {
-    free(j->direction);
-    free(j->phase);
-    free(j->writes_on);
     vpos_clear(&j->source);
     vpos_clear(&j->dest);
     fence_record_clear(&j->source_fence);
@@ -61,7 +101,48 @@ static void journal_clear(journal *j)
     memset(j, 0, sizeof *j);
 }
 
-/* ---- the journal table ----------------------------------------------------------------- */
+static void journal_set(journal *j, journal_phase phase, bool writes_on_dest)
+{
+    j->phase = phase;
+    j->writes_on_dest = writes_on_dest;
+}
+
+/* The side that fences (from) and the side that takes the writes (to). */
+static vpos *from_pos(const cut_dir *d, journal *j)
+{
+    return d->to_dest ? &j->source : &j->dest;
+}
+
+static vpos *to_pos(const cut_dir *d, journal *j)
+{
+    return d->to_dest ? &j->dest : &j->source;
+}
+
+static fence_record *from_fence(const cut_dir *d, journal *j)
+{
+    return d->to_dest ? &j->source_fence : &j->dest_fence;
+}
+
+static fence_record *to_fence(const cut_dir *d, journal *j)
+{
+    return d->to_dest ? &j->dest_fence : &j->source_fence;
+}
+
+static const db_endpoint *from_ep(const import_wf *wf, const cut_dir *d)
+{
+    return d->to_dest ? &wf->source : &wf->def.dest;
+}
+
+static const db_endpoint *to_ep(const import_wf *wf, const cut_dir *d)
+{
+    return d->to_dest ? &wf->def.dest : &wf->source;
+}
+
+/* Where a cutover's journal row lives: on the side that is not fenced. */
+static MYSQL *journal_conn(const import_wf *wf, const cut_dir *d, MYSQL *src)
+{
+    return d->to_dest ? wf->dest : src;
+}
 
 static int journal_write(MYSQL *m, const char *sidecar, const char *wf, const journal *j, sbuf *err)
 {
@@ -71,7 +152,8 @@ static int journal_write(MYSQL *m, const char *sidecar, const char *wf, const jo
     sbuf_adds(&q, " (workflow, direction, phase, writes_on, source_gtid, source_file, source_offset, dest_gtid, "
                   "dest_file, dest_offset, source_read_only_before, source_accounts, dest_read_only_before, "
                   "dest_accounts) VALUES (");
-    const char *strs[] = {wf, j->direction, j->phase, j->writes_on, j->source.gtid, j->source.file};
+    const char *strs[] = {wf, j->dir->verb, journal_phases[j->phase], side_name(j->writes_on_dest),
+                          j->source.gtid, j->source.file};
     for (size_t i = 0; i < 6; i++) {
         db_add_cstring(&q, strs[i] ? strs[i] : "");
         sbuf_addc(&q, ',');
@@ -110,9 +192,12 @@ static int journal_read(MYSQL *m, const char *sidecar, const char *wf, journal *
     MYSQL_ROW row = mysql_fetch_row(r);
     if (row) {
         *found = true;
-        j->direction = xstrdup(row[0]);
-        j->phase = xstrdup(row[1]);
-        j->writes_on = xstrdup(row[2]);
+        j->dir = strcmp(row[0], REVERSE.verb) == 0 ? &REVERSE : &SWITCH;
+        j->phase = J_DONE; /* a phase this version does not know: nothing to recover */
+        for (size_t i = 0; i < sizeof journal_phases / sizeof journal_phases[0]; i++)
+            if (strcmp(row[1], journal_phases[i]) == 0)
+                j->phase = (journal_phase)i;
+        j->writes_on_dest = strcmp(row[2], side_name(true)) == 0;
         vpos_set(&j->source, row[3], row[4], strtoull(row[5], NULL, 10));
         vpos_set(&j->dest, row[6], row[7], strtoull(row[8], NULL, 10));
         j->source_fence.read_only_before = atoi(row[9]) != 0;
@@ -124,17 +209,6 @@ static int journal_read(MYSQL *m, const char *sidecar, const char *wf, journal *
     return 0;
 }
 
-static void journal_set(journal *j, const char *direction, const char *phase, const char *writes_on)
-{
-    char *d = xstrdup(direction), *p = xstrdup(phase), *w = xstrdup(writes_on); /* may alias j's */
-    free(j->direction);
-    free(j->phase);
-    free(j->writes_on);
-    j->direction = d;
-    j->phase = p;
-    j->writes_on = w;
-}
-
 static void fence_copy(fence_record *dst, const fence_record *src)
 {
     fence_record_clear(dst);
@@ -142,22 +216,30 @@ static void fence_copy(fence_record *dst, const fence_record *src)
     dst->accounts = xstrdup(src->accounts ? src->accounts : "");
 }
 
-/* ---- steps -------------------------------------------------------------------------------- */
+static bool fence_known(const fence_record *f)
+{
+    return f->accounts && *f->accounts;
+}
+
+/* ---- an operation and its steps ----------------------------------------------------------- */
 
 typedef struct op {
     import_wf *wf;
     wf_cmd *cmd;
+    const cut_dir *dir;
     cutover_report *rep;
     int64_t started, step_started, deadline;
     const char *step;
+    MYSQL *src; /* the source: the reverse's journal, the switch's new stream position */
     sbuf err;
 } op;
 
-static void op_begin(op *o, import_wf *wf, wf_cmd *c)
+static void op_begin(op *o, import_wf *wf, wf_cmd *c, const cut_dir *d)
 {
     memset(o, 0, sizeof *o);
     o->wf = wf;
     o->cmd = c;
+    o->dir = d;
     o->rep = &c->res.report;
     o->started = o->step_started = clock_mono_ms();
     unsigned timeout = c->args.timeout_ms ? c->args.timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -197,14 +279,20 @@ static int op_late(op *o)
     return -2;
 }
 
+/* Steps are timed and reported; recovery after a crash runs some of the
+ * same code without an operation (o NULL). */
 static void step_start(op *o, const char *name)
 {
+    if (!o)
+        return;
     o->step = name;
     o->step_started = clock_mono_ms();
 }
 
 static void step_end(op *o, bool ok)
 {
+    if (!o)
+        return;
     cutover_report *r = o->rep;
     if (r->nsteps < CUTOVER_MAX_STEPS)
         r->steps[r->nsteps++] = (cutover_step){o->step, (uint32_t)(clock_mono_ms() - o->step_started), ok};
@@ -262,26 +350,6 @@ static int check_stream(op *o, stream *s)
     return rc;
 }
 
-static void op_fail(op *o, wf_err code, const char *undo)
-{
-    sbuf msg = SBUF_INIT;
-    sbuf_addf(&msg, "%s failed at step %s: %s; %s", o->cmd->kind == WF_CMD_SWITCH ? "switch" : "reverse", o->step,
-              o->err.buf, undo);
-    o->rep->total_ms = (uint32_t)(clock_mono_ms() - o->started);
-    o->rep->rolled_back = true;
-    log_error("cutover", "%s: %s", o->wf->def.name, msg.buf);
-    wf_cmd_done(o->wf, o->cmd, code, msg.buf);
-    sbuf_free(&msg);
-    sbuf_free(&o->err);
-}
-
-static void op_succeed(op *o)
-{
-    o->rep->total_ms = (uint32_t)(clock_mono_ms() - o->started);
-    wf_cmd_done(o->wf, o->cmd, WF_OK, NULL);
-    sbuf_free(&o->err);
-}
-
 /* Make sure the named stream's saved position is at least `at`. */
 static int stream_position_at_least(MYSQL *m, const char *sidecar, const char *name, server_flavor flavor,
                                     const vpos *at, sbuf *err)
@@ -302,30 +370,30 @@ static int stream_position_at_least(MYSQL *m, const char *sidecar, const char *n
     return e;
 }
 
-static void reverse_name(const import_wf *wf, sbuf *out)
-{
-    sbuf_addf(out, "%s.reverse", wf->def.name);
-}
+/* ---- switch and reverse ------------------------------------------------------------------------ */
 
-/* ---- switch ----------------------------------------------------------------------------------- */
-
-/* Everything up to the point of no return; on failure, the fence is undone
- * here and the caller restarts forward replication. */
-static int switch_prepare(op *o, journal *j, fence **f)
+/* Everything up to the point of no return; on failure the caller undoes
+ * the fence (cut_undo) and restarts the stream. 0, -1 failed, -2 late. */
+static int cut_prepare(op *o, journal *j, fence **f)
 {
     import_wf *wf = o->wf;
+    const cut_dir *d = o->dir;
+    stream *running = d->to_dest ? wf->fwd : wf->rev;
+    MYSQL *jm = journal_conn(wf, d, o->src);
     int e;
     step_start(o, "check");
-    if (check_stream(o, wf->fwd) != 0)
+    if (check_stream(o, running) != 0)
         return -1;
     step_end(o, true);
 
-    step_start(o, "fence_source");
-    journal_set(j, "switch", "fencing", "source");
+    step_start(o, d->fence_step);
+    journal_set(j, J_FENCING, !d->to_dest);
     fence_record planned = {0};
-    if ((e = fence_plan(&wf->source, wf->def.fence_exempt, &planned, &o->err)) != 0 ||
-        (fence_copy(&j->source_fence, &planned), (e = journal_write(wf->dest, wf->def.sidecar, wf->def.name, j, &o->err)) != 0) ||
-        (e = fence_raise(&wf->source, &planned, op_lock_wait_s(o), f, &o->err)) != 0) {
+    if ((e = fence_plan(from_ep(wf, d), wf->def.fence_exempt, &planned, &o->err)) != 0 ||
+        (fence_copy(from_fence(d, j), &planned),
+         (e = sidecar_schema_create(jm, wf->def.sidecar, SIDECAR_STREAMS | SIDECAR_CUTOVER, &o->err)) != 0) ||
+        (e = journal_write(jm, wf->def.sidecar, wf->def.name, j, &o->err)) != 0 ||
+        (e = fence_raise(from_ep(wf, d), &planned, op_lock_wait_s(o), f, &o->err)) != 0) {
         fence_record_clear(&planned);
         return -1;
     }
@@ -334,95 +402,151 @@ static int switch_prepare(op *o, journal *j, fence **f)
         return -2;
     step_end(o, true);
 
-    step_start(o, "source_position");
-    if (snapshot_position(fence_conn(*f), wf->flavor, &j->source, &o->err) != 0)
+    step_start(o, d->from_pos_step);
+    if (snapshot_position(fence_conn(*f), wf->flavor, from_pos(d, j), &o->err) != 0)
         return -1;
     step_end(o, true);
 
     step_start(o, "catch_up");
-    int w = wait_applied(o, wf->fwd, wf->flavor, &j->source);
+    int w = wait_applied(o, running, wf->flavor, from_pos(d, j));
     if (w != 0)
         return w;
     step_end(o, true);
 
-    step_start(o, "stop_forward");
-    wf_stream_stop(wf, false);
+    step_start(o, d->stop_step);
+    wf_stream_stop(wf, !d->to_dest);
     step_end(o, true);
 
-    step_start(o, "dest_position");
-    if (snapshot_position(wf->dest, wf->flavor, &j->dest, &o->err) != 0)
+    step_start(o, d->to_pos_step);
+    if (snapshot_position(d->to_dest ? wf->dest : o->src, wf->flavor, to_pos(d, j), &o->err) != 0)
         return -1;
     step_end(o, true);
     return 0;
 }
 
-static void switch_undo(op *o, journal *j, fence *f, int rc)
+/* Before the point of no return, or after a crash cut it there: lift the
+ * fence (f: still held by this process), journal the rollback. */
+static int cut_undo(import_wf *wf, const cut_dir *d, journal *j, fence *f, MYSQL *src, sbuf *err)
 {
-    import_wf *wf = o->wf;
-    sbuf uerr = SBUF_INIT;
-    int e = f ? fence_undo(f, &j->source_fence, &uerr) : fence_lift(&wf->source, &j->source_fence, &uerr);
-    journal_set(j, "switch", "rolled_back", "source");
-    journal_write(wf->dest, wf->def.sidecar, wf->def.name, j, &uerr);
-    if (!wf->fwd)
-        wf_stream_spawn(wf, false, &wf->position, false);
-    wf_set(wf, WF_REPLICATING, "", "switch rolled back");
-    op_fail(o, rc == -2 ? WF_ETIMEOUT : WF_EABORTED,
-            e ? "rolling back the fence failed too; check read_only and account locks on the source"
-              : "rolled back: writes are open on the source again and forward replication runs");
-    sbuf_free(&uerr);
+    int e = f ? fence_undo(f, from_fence(d, j), err) : fence_lift(from_ep(wf, d), from_fence(d, j), err);
+    journal_set(j, J_ROLLED_BACK, !d->to_dest);
+    MYSQL *jm = journal_conn(wf, d, src);
+    int e2 = jm ? journal_write(jm, wf->def.sidecar, wf->def.name, j, err) : 0;
+    return e ? e : e2;
 }
 
-/* After the point of no return: finish, whatever it takes (recovery
- * finishes it again after a crash). */
-static void switch_finish(op *o, journal *j, fence *f)
+/* After the point of no return, live (o set) or found committed after a
+ * crash (o NULL): the new direction's stream starts at the to side's
+ * position, the fence the opposite cutover left on the to side comes off,
+ * the authority's journal (the destination's) says where the writes are,
+ * and this cutover's journal says done. Idempotent, so recovery can finish
+ * whatever a crash cut. Failures are reported, not undone: there is no
+ * way back from here but forward. */
+static int cut_complete(op *o, import_wf *wf, const cut_dir *d, journal *j, MYSQL *src, sbuf *err)
+{
+    int e = 0;
+    step_start(o, d->start_step);
+    sbuf name = SBUF_INIT;
+    wf_stream_name(wf, d->to_dest, &name);
+    e = stream_position_at_least(d->to_dest ? src : wf->dest, wf->def.sidecar, name.buf, wf->flavor, to_pos(d, j), err);
+    sbuf_free(&name);
+    if (o) {
+        if (!d->to_dest)
+            vpos_set(&wf->position, j->source.gtid, j->source.file, j->source.offset);
+        wf_stream_spawn(wf, d->to_dest, to_pos(d, j), false);
+    }
+    step_end(o, true);
+
+    step_start(o, d->unfence_step);
+    fence_record *tf = to_fence(d, j);
+    if (tf->accounts && fence_lift(to_ep(wf, d), tf, err) != 0) {
+        log_error("cutover", "%s: opening writes on the %s failed: %s; run SET GLOBAL read_only=0 there", wf->def.name,
+                  side_name(d->to_dest), err->buf);
+        e = e ? e : -1;
+    }
+    fence_record_clear(tf);
+    step_end(o, true);
+
+    if (!d->to_dest) { /* the authority's row, before this one says done */
+        journal a = {0};
+        bool found = false;
+        if (journal_read(wf->dest, wf->def.sidecar, wf->def.name, &a, &found, err) == 0 && found) {
+            fence_copy(&a.dest_fence, &j->dest_fence);
+            a.writes_on_dest = false;
+            if (journal_write(wf->dest, wf->def.sidecar, wf->def.name, &a, err) != 0)
+                e = e ? e : -1;
+        }
+        journal_clear(&a);
+    }
+    journal_set(j, J_DONE, d->to_dest);
+    if (journal_write(journal_conn(wf, d, src), wf->def.sidecar, wf->def.name, j, err) != 0)
+        e = e ? e : -1;
+    return e;
+}
+
+static void cut_report(op *o, journal *j)
+{
+    vpos_set(&o->rep->source, j->source.gtid, j->source.file, j->source.offset);
+    vpos_set(&o->rep->dest, j->dest.gtid, j->dest.file, j->dest.offset);
+    const fence_record *ff = from_fence(o->dir, j);
+    o->rep->fenced_accounts = xstrdup(ff->accounts ? ff->accounts : "");
+    o->rep->total_ms = (uint32_t)(clock_mono_ms() - o->started);
+}
+
+static void cut_failed(op *o, journal *j, fence *f, int rc)
 {
     import_wf *wf = o->wf;
-    sbuf err = SBUF_INIT, name = SBUF_INIT;
+    const cut_dir *d = o->dir;
+    sbuf uerr = SBUF_INIT, msg = SBUF_INIT;
+    int e = cut_undo(wf, d, j, f, o->src, &uerr);
+    if (!(d->to_dest ? wf->fwd : wf->rev))
+        wf_stream_spawn(wf, !d->to_dest, d->to_dest ? &wf->position : NULL, false);
+    sbuf_addf(&msg, "%s rolled back", d->verb);
+    wf_set(wf, d->from_state, "", msg.buf);
+    sbuf_setf(&msg, "%s failed at step %s: %s; ", d->verb, o->step, o->err.buf);
+    if (e)
+        sbuf_addf(&msg, "rolling back the fence failed too (%s); check read_only and account locks on the %s",
+                  uerr.buf, side_name(!d->to_dest));
+    else
+        sbuf_addf(&msg, "rolled back: writes are open on the %s again and the %s stream runs", side_name(!d->to_dest),
+                  d->to_dest ? "forward" : "reverse");
+    o->rep->total_ms = (uint32_t)(clock_mono_ms() - o->started);
+    o->rep->rolled_back = true;
+    log_error("cutover", "%s: %s", wf->def.name, msg.buf);
+    wf_cmd_done(wf, o->cmd, rc == -2 ? WF_ETIMEOUT : WF_EABORTED, msg.buf);
+    sbuf_free(&uerr);
+    sbuf_free(&msg);
+}
+
+static void cut_succeeded(op *o, journal *j, fence *f)
+{
+    import_wf *wf = o->wf;
+    const cut_dir *d = o->dir;
+    sbuf err = SBUF_INIT;
     step_start(o, "release_fence");
     if (f)
         fence_release(f, &err);
     step_end(o, true);
-
-    step_start(o, "start_reverse");
-    MYSQL *src = NULL;
-    reverse_name(wf, &name);
-    if (wf_connect_source(wf, &src, &err) == 0)
-        stream_position_at_least(src, wf->def.sidecar, name.buf, wf->flavor, &j->dest, &err);
-    if (src)
-        mysql_close(src);
-    wf_stream_spawn(wf, true, &j->dest, false);
-    step_end(o, true);
-
-    step_start(o, "unfence_destination"); /* fenced by an earlier reverse */
-    if (j->dest_fence.accounts && fence_lift(&wf->def.dest, &j->dest_fence, &err) != 0)
-        log_error("cutover", "%s: opening writes on the destination failed: %s; run SET GLOBAL read_only=0 there",
-                  wf->def.name, err.buf);
-    fence_record_clear(&j->dest_fence);
-    fence_record_clear(&wf->dest_fence);
-    step_end(o, true);
-
-    wf->primary = true;
-    fence_copy(&wf->source_fence, &j->source_fence);
-    journal_set(j, "switch", "done", "destination");
-    journal_write(wf->dest, wf->def.sidecar, wf->def.name, j, &err);
-    vpos_set(&o->rep->source, j->source.gtid, j->source.file, j->source.offset);
-    vpos_set(&o->rep->dest, j->dest.gtid, j->dest.file, j->dest.offset);
-    o->rep->fenced_accounts = xstrdup(j->source_fence.accounts ? j->source_fence.accounts : "");
-    wf_set(wf, WF_PRIMARY, "", "writes are on the destination; reverse replication keeps the source in sync");
-    log_info("cutover", "%s: switched in %lld ms at source '%s', destination '%s'", wf->def.name,
-             (long long)(clock_mono_ms() - o->started), j->source.gtid, j->dest.gtid);
-    op_succeed(o);
+    cut_complete(o, wf, d, j, o->src, &err);
+    wf->primary = d->to_dest;
+    fence_copy(d->to_dest ? &wf->source_fence : &wf->dest_fence, from_fence(d, j));
+    fence_record_clear(d->to_dest ? &wf->dest_fence : &wf->source_fence);
+    cut_report(o, j);
+    wf_set(wf, d->to_state, "", d->done_message);
+    log_info("cutover", "%s: %s done in %u ms at source '%s', destination '%s'", wf->def.name, d->verb,
+             o->rep->total_ms, j->source.gtid, j->dest.gtid);
+    wf_cmd_done(wf, o->cmd, WF_OK, NULL);
     sbuf_free(&err);
-    sbuf_free(&name);
 }
 
-void cutover_switch(import_wf *wf, wf_cmd *c)
+static void cutover_move(import_wf *wf, wf_cmd *c, const cut_dir *d)
 {
     op o;
-    op_begin(&o, wf, c);
+    op_begin(&o, wf, c, d);
     wf_state st = wf_state_get(wf);
-    if (st != WF_REPLICATING || wf->primary) {
-        sbuf_setf(&o.err, "workflow %s is %s; a switch needs it REPLICATING", wf->def.name, wf_state_name(st));
+    if (st != d->from_state || wf->primary == d->to_dest) {
+        sbuf_setf(&o.err, "workflow %s is %s; a %s needs it %s%s", wf->def.name, wf_state_name(st), d->verb,
+                  wf_state_name(d->from_state), d->to_dest ? "" : " (switched)");
         wf_cmd_done(wf, c, WF_ESTATE, o.err.buf);
         sbuf_free(&o.err);
         return;
@@ -432,181 +556,42 @@ void cutover_switch(import_wf *wf, wf_cmd *c)
         sbuf_free(&o.err);
         return;
     }
-    wf_set(wf, WF_SWITCHING, "", "switching writes to the destination");
-    journal j = {0};
+    wf_set(wf, d->busy_state, "", d->busy_message);
+    journal j = {.dir = d};
     fence *f = NULL;
-    fence_copy(&j.dest_fence, &wf->dest_fence);
-    int rc = wf_connect(wf, &o.err) == 0 ? switch_prepare(&o, &j, &f) : -1;
+    fence_copy(to_fence(d, &j), d->to_dest ? &wf->dest_fence : &wf->source_fence);
+    int rc = wf_connect(wf, &o.err) == 0 && wf_connect_source(wf, &o.src, &o.err) == 0 ? cut_prepare(&o, &j, &f) : -1;
     if (rc == 0) {
         step_start(&o, "commit");
-        journal_set(&j, "switch", "committed", "destination");
-        if (journal_write(wf->dest, wf->def.sidecar, wf->def.name, &j, &o.err) != 0)
+        journal_set(&j, J_COMMITTED, d->to_dest);
+        if (journal_write(journal_conn(wf, d, o.src), wf->def.sidecar, wf->def.name, &j, &o.err) != 0)
             rc = -1;
         else
             step_end(&o, true);
     }
     if (rc != 0) {
         step_end(&o, false);
-        switch_undo(&o, &j, f, rc);
+        cut_failed(&o, &j, f, rc);
     } else {
-        switch_finish(&o, &j, f);
+        cut_succeeded(&o, &j, f);
     }
+    if (o.src)
+        mysql_close(o.src);
     journal_clear(&j);
+    sbuf_free(&o.err);
 }
 
-/* ---- reverse ------------------------------------------------------------------------------------ */
-
-static int reverse_prepare(op *o, journal *j, MYSQL *src, fence **f)
+void cutover_switch(import_wf *wf, wf_cmd *c)
 {
-    import_wf *wf = o->wf;
-    int e;
-    step_start(o, "check");
-    if (check_stream(o, wf->rev) != 0)
-        return -1;
-    step_end(o, true);
-
-    step_start(o, "fence_destination");
-    journal_set(j, "reverse", "fencing", "destination");
-    fence_record planned = {0};
-    if ((e = fence_plan(&wf->def.dest, wf->def.fence_exempt, &planned, &o->err)) != 0 ||
-        (fence_copy(&j->dest_fence, &planned), (e = sidecar_schema_create(src, wf->def.sidecar, SIDECAR_STREAMS | SIDECAR_CUTOVER, &o->err)) != 0) ||
-        (e = journal_write(src, wf->def.sidecar, wf->def.name, j, &o->err)) != 0 ||
-        (e = fence_raise(&wf->def.dest, &planned, op_lock_wait_s(o), f, &o->err)) != 0) {
-        fence_record_clear(&planned);
-        return -1;
-    }
-    fence_record_clear(&planned);
-    if (op_late(o))
-        return -2;
-    step_end(o, true);
-
-    step_start(o, "dest_position");
-    if (snapshot_position(fence_conn(*f), wf->flavor, &j->dest, &o->err) != 0)
-        return -1;
-    step_end(o, true);
-
-    step_start(o, "catch_up");
-    int w = wait_applied(o, wf->rev, wf->flavor, &j->dest);
-    if (w != 0)
-        return w;
-    step_end(o, true);
-
-    step_start(o, "stop_reverse");
-    wf_stream_stop(wf, true);
-    step_end(o, true);
-
-    step_start(o, "source_position");
-    if (snapshot_position(src, wf->flavor, &j->source, &o->err) != 0)
-        return -1;
-    step_end(o, true);
-    return 0;
-}
-
-static void reverse_undo(op *o, journal *j, MYSQL *src, fence *f, int rc)
-{
-    import_wf *wf = o->wf;
-    sbuf uerr = SBUF_INIT;
-    int e = f ? fence_undo(f, &j->dest_fence, &uerr) : fence_lift(&wf->def.dest, &j->dest_fence, &uerr);
-    journal_set(j, "reverse", "rolled_back", "destination");
-    if (src)
-        journal_write(src, wf->def.sidecar, wf->def.name, j, &uerr);
-    if (!wf->rev)
-        wf_stream_spawn(wf, true, NULL, false);
-    wf_set(wf, WF_PRIMARY, "", "reverse rolled back");
-    op_fail(o, rc == -2 ? WF_ETIMEOUT : WF_EABORTED,
-            e ? "rolling back the fence failed too; check read_only and account locks on the destination"
-              : "rolled back: writes are open on the destination again and reverse replication runs");
-    sbuf_free(&uerr);
-}
-
-static void reverse_finish(op *o, journal *j, MYSQL *src, fence *f)
-{
-    import_wf *wf = o->wf;
-    sbuf err = SBUF_INIT;
-    step_start(o, "release_fence");
-    if (f)
-        fence_release(f, &err);
-    step_end(o, true);
-
-    step_start(o, "start_forward");
-    stream_position_at_least(wf->dest, wf->def.sidecar, wf->def.name, wf->flavor, &j->source, &err);
-    vpos_set(&wf->position, j->source.gtid, j->source.file, j->source.offset);
-    wf_stream_spawn(wf, false, &j->source, false);
-    step_end(o, true);
-
-    step_start(o, "unfence_source");
-    if (fence_lift(&wf->source, &wf->source_fence, &err) != 0)
-        log_error("cutover", "%s: opening writes on the source failed: %s; run SET GLOBAL read_only=0 there",
-                  wf->def.name, err.buf);
-    step_end(o, true);
-
-    wf->primary = false;
-    fence_copy(&wf->dest_fence, &j->dest_fence);
-    /* The destination's journal says where writes are now; it must change
-     * before the reverse is marked done, or a crash in between would bring
-     * the workflow back as switched. */
-    journal j2 = {0};
-    bool found = false;
-    if (journal_read(wf->dest, wf->def.sidecar, wf->def.name, &j2, &found, &err) == 0 && found) {
-        fence_copy(&j2.dest_fence, &j->dest_fence);
-        journal_set(&j2, j2.direction, j2.phase, "source");
-        journal_write(wf->dest, wf->def.sidecar, wf->def.name, &j2, &err);
-    }
-    journal_clear(&j2);
-    journal_set(j, "reverse", "done", "source");
-    journal_write(src, wf->def.sidecar, wf->def.name, j, &err);
-    vpos_set(&o->rep->source, j->source.gtid, j->source.file, j->source.offset);
-    vpos_set(&o->rep->dest, j->dest.gtid, j->dest.file, j->dest.offset);
-    o->rep->fenced_accounts = xstrdup(j->dest_fence.accounts ? j->dest_fence.accounts : "");
-    wf_set(wf, WF_REPLICATING, "", "writes are back on the source; the destination follows again");
-    op_succeed(o);
-    sbuf_free(&err);
+    cutover_move(wf, c, &SWITCH);
 }
 
 void cutover_reverse(import_wf *wf, wf_cmd *c)
 {
-    op o;
-    op_begin(&o, wf, c);
-    wf_state st = wf_state_get(wf);
-    if (st != WF_PRIMARY || !wf->primary) {
-        sbuf_setf(&o.err, "workflow %s is %s; a reverse needs it PRIMARY (switched)", wf->def.name,
-                  wf_state_name(st));
-        wf_cmd_done(wf, c, WF_ESTATE, o.err.buf);
-        sbuf_free(&o.err);
-        return;
-    }
-    wf_set(wf, WF_REVERSING, "", "moving writes back to the source");
-    journal j = {0};
-    fence *f = NULL;
-    MYSQL *src = NULL;
-    fence_copy(&j.source_fence, &wf->source_fence);
-    int rc = wf_connect(wf, &o.err) == 0 && wf_connect_source(wf, &src, &o.err) == 0 ? reverse_prepare(&o, &j, src, &f)
-                                                                                  : -1;
-    if (rc == 0) {
-        step_start(&o, "commit");
-        journal_set(&j, "reverse", "committed", "source");
-        if (journal_write(src, wf->def.sidecar, wf->def.name, &j, &o.err) != 0)
-            rc = -1;
-        else
-            step_end(&o, true);
-    }
-    if (rc != 0) {
-        step_end(&o, false);
-        reverse_undo(&o, &j, src, f, rc);
-    } else {
-        reverse_finish(&o, &j, src, f);
-    }
-    if (src)
-        mysql_close(src);
-    journal_clear(&j);
+    cutover_move(wf, c, &REVERSE);
 }
 
 /* ---- detach ---------------------------------------------------------------------------------------- */
-
-static const char *side_name(bool dest)
-{
-    return dest ? "destination" : "source";
-}
 
 /* Without the destination: allowed when the workflow never wrote there, or
  * when the caller says it is gone for good (force). Fences stay as they
@@ -628,7 +613,7 @@ static wf_err detach_without_destination(import_wf *wf, wf_cmd *c, const char *w
     sbuf_adds(note, "forced without the destination: its tables and sidecar schema stay as they are");
     if (wf->def.cutover_started) {
         sbuf_adds(note, "; a switch was made, so the source may still be fenced by it (read_only, locked accounts");
-        if (wf->source_fence.accounts && *wf->source_fence.accounts)
+        if (fence_known(&wf->source_fence))
             sbuf_addf(note, ": %s", wf->source_fence.accounts);
         sbuf_adds(note, "): open it by hand only if its data is what the application should see");
     }
@@ -654,12 +639,11 @@ static wf_err detach_with_destination(import_wf *wf, wf_cmd *c, sbuf *note, sbuf
                   dest ? "Reverse (ReverseTraffic)" : "Switch (SwitchTraffic)");
         return WF_ESTATE;
     }
-    const fence_record *f = dest ? &wf->dest_fence : NULL;
-    if (dest && f->accounts && *f->accounts && fence_lift(&wf->def.dest, f, err) != 0)
+    if (dest && fence_known(&wf->dest_fence) && fence_lift(&wf->def.dest, &wf->dest_fence, err) != 0)
         return WF_EUNAVAILABLE;
     if (dest)
         sbuf_adds(note, "writes stay open on the destination; the source stays read-only");
-    else if (wf->dest_fence.accounts && *wf->dest_fence.accounts)
+    else if (fence_known(&wf->dest_fence))
         sbuf_adds(note, "writes stay open on the source; the destination stays read-only");
     else
         sbuf_adds(note, "writes stay open on the source");
@@ -702,63 +686,20 @@ void cutover_detach(import_wf *wf, wf_cmd *c)
 
 /* ---- recovery ---------------------------------------------------------------------------------------- */
 
-static step_result recover_switch(import_wf *wf, journal *j, sbuf *err)
+/* A cutover whose journal says it was cut: before its point of no return
+ * it is undone, after it finished, by the code the live operation uses. */
+static step_result recover_one(import_wf *wf, journal *j, MYSQL *src, sbuf *err)
 {
-    if (strcmp(j->phase, "fencing") == 0) {
-        log_warn("cutover", "%s: a switch was cut before its point of no return; rolling it back", wf->def.name);
-        if (fence_lift(&wf->source, &j->source_fence, err) != 0)
-            return STEP_TRANSIENT;
-        journal_set(j, "switch", "rolled_back", "source");
-        return journal_write(wf->dest, wf->def.sidecar, wf->def.name, j, err) ? STEP_TRANSIENT : STEP_OK;
+    const cut_dir *d = j->dir;
+    if (j->phase == J_FENCING) {
+        log_warn("cutover", "%s: a %s was cut before its point of no return; rolling it back", wf->def.name, d->verb);
+        return cut_undo(wf, d, j, NULL, src, err) ? STEP_TRANSIENT : STEP_OK;
     }
-    if (strcmp(j->phase, "committed") == 0) {
-        log_warn("cutover", "%s: a switch was cut after its point of no return; finishing it", wf->def.name);
-        MYSQL *src = NULL;
-        sbuf name = SBUF_INIT;
-        reverse_name(wf, &name);
-        int e = fence_reapply(&wf->source, &j->source_fence, err);
-        if (!e && j->dest_fence.accounts)
-            e = fence_lift(&wf->def.dest, &j->dest_fence, err);
-        fence_record_clear(&j->dest_fence);
-        if (!e)
-            e = wf_connect_source(wf, &src, err);
-        if (!e)
-            e = stream_position_at_least(src, wf->def.sidecar, name.buf, wf->flavor, &j->dest, err);
-        if (src)
-            mysql_close(src);
-        sbuf_free(&name);
-        if (e)
-            return STEP_TRANSIENT;
-        journal_set(j, "switch", "done", "destination");
-        if (journal_write(wf->dest, wf->def.sidecar, wf->def.name, j, err) != 0)
-            return STEP_TRANSIENT;
-    }
-    return STEP_OK;
-}
-
-static step_result recover_reverse(import_wf *wf, journal *rj, journal *sj, MYSQL *src, sbuf *err)
-{
-    if (strcmp(rj->phase, "fencing") == 0) {
-        log_warn("cutover", "%s: a reverse was cut before its point of no return; rolling it back", wf->def.name);
-        if (fence_lift(&wf->def.dest, &rj->dest_fence, err) != 0)
-            return STEP_TRANSIENT;
-        journal_set(rj, "reverse", "rolled_back", "destination");
-        return journal_write(src, wf->def.sidecar, wf->def.name, rj, err) ? STEP_TRANSIENT : STEP_OK;
-    }
-    if (strcmp(rj->phase, "committed") == 0) {
-        log_warn("cutover", "%s: a reverse was cut after its point of no return; finishing it", wf->def.name);
-        int e = fence_reapply(&wf->def.dest, &rj->dest_fence, err);
-        if (!e)
-            e = stream_position_at_least(wf->dest, wf->def.sidecar, wf->def.name, wf->flavor, &rj->source, err);
-        if (!e)
-            e = fence_lift(&wf->source, &sj->source_fence, err);
-        if (e)
-            return STEP_TRANSIENT;
-        journal_set(rj, "reverse", "done", "source");
-        fence_copy(&sj->dest_fence, &rj->dest_fence);
-        journal_set(sj, sj->direction, sj->phase, "source");
-        if (journal_write(src, wf->def.sidecar, wf->def.name, rj, err) ||
-            journal_write(wf->dest, wf->def.sidecar, wf->def.name, sj, err))
+    if (j->phase == J_COMMITTED) {
+        log_warn("cutover", "%s: a %s was cut after its point of no return; finishing it", wf->def.name, d->verb);
+        /* the FTWRL died with the old process; read_only and the locks are
+         * set again in case they were not yet */
+        if (fence_reapply(from_ep(wf, d), from_fence(d, j), err) != 0 || cut_complete(NULL, wf, d, j, src, err) != 0)
             return STEP_TRANSIENT;
     }
     return STEP_OK;
@@ -774,12 +715,18 @@ step_result cutover_recover(import_wf *wf, sbuf *err)
         wf_connect_source(wf, &src, err) != 0 ||
         journal_read(src, wf->def.sidecar, wf->def.name, &rj, &have_r, err) != 0)
         r = STEP_TRANSIENT;
+    /* A reverse can only have run after a switch, whose row stays. */
     if (r == STEP_OK && have_s)
-        r = recover_switch(wf, &sj, err);
+        r = recover_one(wf, &sj, src, err);
     if (r == STEP_OK && have_r && have_s)
-        r = recover_reverse(wf, &rj, &sj, src, err);
+        r = recover_one(wf, &rj, src, err);
+    if (r == STEP_OK && have_s) { /* the authority's row, as recovery left it */
+        journal_clear(&sj);
+        if (journal_read(wf->dest, wf->def.sidecar, wf->def.name, &sj, &have_s, err) != 0)
+            r = STEP_TRANSIENT;
+    }
     if (r == STEP_OK && have_s) {
-        wf->primary = strcmp(sj.writes_on, "destination") == 0;
+        wf->primary = sj.writes_on_dest;
         fence_copy(&wf->source_fence, &sj.source_fence);
         fence_copy(&wf->dest_fence, &sj.dest_fence);
     }

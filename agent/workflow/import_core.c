@@ -117,13 +117,18 @@ void wf_disconnect(import_wf *wf)
 
 /* ---- streams ------------------------------------------------------------------------------ */
 
+void wf_stream_name(const import_wf *wf, bool reverse, sbuf *out)
+{
+    sbuf_addf(out, "%s%s", wf->def.name, reverse ? WF_REVERSE_SUFFIX : "");
+}
+
 void wf_stream_config(const import_wf *wf, bool reverse, const vpos *start, bool reset, const vpos *stop_at,
                       stream_config *cfg)
 {
     stream_config t;
     memset(&t, 0, sizeof t);
     sbuf name = SBUF_INIT;
-    sbuf_addf(&name, "%s%s", wf->def.name, reverse ? WF_REVERSE_SUFFIX : "");
+    wf_stream_name(wf, reverse, &name);
     t.name = name.buf;
     t.source = reverse ? wf->def.dest : wf->source;
     t.target = reverse ? wf->source : wf->def.dest;

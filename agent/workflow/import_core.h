@@ -113,6 +113,9 @@ int wf_connect_source(import_wf *wf, MYSQL **m, sbuf *err);
 
 /* ---- the workflow's streams ---- */
 
+/* The name of the workflow's forward (or reverse) stream: where its
+ * position is saved. */
+void wf_stream_name(const import_wf *wf, bool reverse, sbuf *out);
 /* Configuration of the workflow's forward or reverse stream. */
 void wf_stream_config(const import_wf *wf, bool reverse, const vpos *start, bool reset, const vpos *stop_at,
                       stream_config *cfg);

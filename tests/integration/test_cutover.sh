@@ -169,6 +169,44 @@ for step in $before_commit commit release_fence start_reverse; do
     stop_agent
 done
 
+# ---- kill -9 in the middle of a reverse ------------------------------------------------------------
+# A reverse journals on the source and its completion rewrites the
+# destination's row: cut before, at and after its point of no return.
+start_agent
+wait_for 15 "replicating" wf_state_is WORKFLOW_REPLICATING
+cpctl switch lc >/dev/null
+stop_agent
+for step in fence_destination commit start_forward; do
+    : >"$AGENT_LOG"
+    TABLET_AGENT_TEST_PAUSE_AFTER=$step:3000 start_agent
+    wait_for 15 "primary" wf_state_is WORKFLOW_PRIMARY
+    cpctl reverse lc >/dev/null 2>&1 &
+    paused() { grep -q "pausing 3000 ms after step $step" "$AGENT_LOG"; }
+    wait_for 10 "the reverse at step $step" paused
+    kill9_agent
+    start_agent
+    settled() { local s; s=$(wf_field .state); [ "$s" == WORKFLOW_REPLICATING ] || [ "$s" == WORKFLOW_PRIMARY ]; }
+    wait_for 20 "the workflow settles after kill -9 at $step" settled
+    state=$(wf_field .state)
+    if [ "$step" == fence_destination ]; then
+        assert_eq "$state" "WORKFLOW_PRIMARY" "kill -9 after reverse step $step (before the point of no return)"
+        assert_eq "$(read_only dest)" "0" "destination writable after the rollback at $step"
+    else
+        assert_eq "$state" "WORKFLOW_REPLICATING" "kill -9 after reverse step $step (after the point of no return)"
+        assert_eq "$(read_only dest)" "1" "destination fenced after completing at $step"
+        assert_eq "$(read_only source)" "0" "source writable after completing at $step"
+        rules_source() { [ "$(cpctl --json routing lc | jq -r .writes)" == source ]; }
+        wait_for 10 "the rules follow the reverse the agent finished at $step" rules_source
+        cpctl switch lc >/dev/null
+    fi
+    check_step "kill -9 after reverse step $step -> $state"
+    stop_agent
+done
+start_agent
+wait_for 15 "primary" wf_state_is WORKFLOW_PRIMARY
+cpctl reverse lc >/dev/null
+stop_agent
+
 # ---- detach ---------------------------------------------------------------------------------------
 start_agent
 wait_for 15 "replicating" wf_state_is WORKFLOW_REPLICATING
