@@ -63,7 +63,7 @@ static void fill_tables(pb_workflow_holder *h)
         tabletagent__v1__table_progress__init(t);
         t->schema = h->st.tables[i].schema;
         t->name = h->st.tables[i].name;
-        t->phase = (char *)h->st.tables[i].phase;
+        t->phase = (char *)wf_phase_name(h->st.tables[i].phase);
         t->rows_copied = h->st.tables[i].rows_copied;
         t->rows_estimated = h->st.tables[i].rows_estimated;
         h->table_ptrs[i] = t;

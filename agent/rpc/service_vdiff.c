@@ -40,7 +40,7 @@ static void report_pb(import_wf *wf, vdiff_holder *h)
     Tabletagent__V1__VDiffReport *m = &h->msg;
     tabletagent__v1__vdiff_report__init(m);
     m->name = (char *)import_get_def(wf)->name;
-    m->state = r->state;
+    m->state = (char *)wf_vdiff_state_name(r->state);
     m->message = r->message;
     pbconv_position_out(&h->pos, &r->at);
     m->position = &h->pos;

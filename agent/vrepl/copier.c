@@ -747,7 +747,7 @@ static unsigned statements_running(copier *c)
 }
 
 /* Wait while the source is overloaded; false if the run should end. */
-static bool throttle_wait(copier *c, int64_t until_ms, volatile bool *cancel)
+static bool throttle_wait(copier *c, int64_t until_ms, const atomic_bool *cancel)
 {
     if (!c->cfg.throttle_threads_running)
         return true;
@@ -774,7 +774,7 @@ static bool throttle_wait(copier *c, int64_t until_ms, volatile bool *cancel)
         uv_mutex_unlock(&c->table_lock);
         if (!throttled)
             return true;
-        if (failed || *cancel || clock_mono_ms() >= until_ms)
+        if (failed || atomic_load(cancel) || clock_mono_ms() >= until_ms)
             return false;
         sleep_ms(250);
     }
@@ -788,7 +788,7 @@ typedef struct reader_ctx {
     tplan *plans;
     size_t nplans;
     int64_t until_ms;
-    volatile bool *cancel;
+    const atomic_bool *cancel;
 } reader_ctx;
 
 static bool reader_should_stop(reader_ctx *rc)
@@ -796,7 +796,7 @@ static bool reader_should_stop(reader_ctx *rc)
     uv_mutex_lock(&rc->c->lock);
     bool failed = rc->c->error != 0;
     uv_mutex_unlock(&rc->c->lock);
-    return failed || *rc->cancel || clock_mono_ms() >= rc->until_ms;
+    return failed || atomic_load(rc->cancel) || clock_mono_ms() >= rc->until_ms;
 }
 
 /* Read one page of a table: 1 page queued, 0 table done, -1 error. */
@@ -987,7 +987,7 @@ static void run_reset(copier *c)
 }
 
 int copier_run(copier *c, snapshot *snap, copier_table *tables, size_t n, int64_t until_ms,
-               volatile bool *cancel, sbuf *err)
+               const atomic_bool *cancel, sbuf *err)
 {
     run_reset(c);
     tplan *plans = xcalloc(n, sizeof *plans);

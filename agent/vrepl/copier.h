@@ -17,6 +17,7 @@
 #ifndef COPIER_H
 #define COPIER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -52,10 +53,10 @@ typedef struct copier copier;
 int copier_open(const copier_config *cfg, copier **out, sbuf *err);
 void copier_close(copier *c);
 /* Copy from the snapshot until every table is read, until_ms (on
- * clock_mono_ms) passes, or *cancel turns true; returns once all pages read so far
+ * clock_mono_ms) passes, or cancel is set; returns once all pages read so far
  * are committed. 0, or an error number with err. */
 int copier_run(copier *c, snapshot *snap, copier_table *tables, size_t n, int64_t until_ms,
-               volatile bool *cancel, sbuf *err);
+               const atomic_bool *cancel, sbuf *err);
 /* Whether the last throttle check paused copying, and why. */
 bool copier_throttled(copier *c, sbuf *reason);
 

@@ -278,7 +278,7 @@ static void engine_fail(engine *g, int e, const char *msg)
 
 static bool cancelled(const engine *g)
 {
-    return g->cfg->cancel && *g->cfg->cancel;
+    return g->cfg->cancel && atomic_load(g->cfg->cancel);
 }
 
 static unsigned statements_running(engine *g)
@@ -298,12 +298,12 @@ static void throttle(engine *g)
     unsigned limit = g->cfg->throttle_threads_running;
     while (limit && !cancelled(g) && statements_running(g) > limit) {
         if (g->cfg->throttled)
-            *g->cfg->throttled = true;
+            atomic_store(g->cfg->throttled, true);
         struct timespec ts = {0, 250 * 1000000L};
         nanosleep(&ts, NULL);
     }
     if (g->cfg->throttled)
-        *g->cfg->throttled = false;
+        atomic_store(g->cfg->throttled, false);
 }
 
 static int a_table(engine *g, vdiff_table *t, sbuf *err)

@@ -25,6 +25,7 @@
 #define VDIFF_H
 
 #include <mysql.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -65,9 +66,9 @@ typedef struct vdiff_config {
     /* Called from the engine's threads after each chunk (save progress). */
     void (*chunk_done)(vdiff_table *t, const char *last_key, void *data);
     void *data;
-    volatile bool *cancel;
+    const atomic_bool *cancel;         /* stop between chunks once set */
     unsigned throttle_threads_running; /* pause while side A is busier; 0 off */
-    volatile bool *throttled;          /* set while paused, for status */
+    atomic_bool *throttled;            /* set while paused, for status */
 } vdiff_config;
 
 /* Blocking: compare every table not done. 0, or an error number with err

@@ -175,7 +175,7 @@ static bool wf_commands(import_wf *wf, bool hold)
             uv_cond_wait(&wf->cond, &wf->lock);
         wf_cmd *list = wf->pending;
         wf->pending = NULL;
-        wf->interrupt = false;
+        atomic_store(&wf->interrupt, false);
         uv_mutex_unlock(&wf->lock);
         wf_cmd *rev = NULL; /* oldest first: the list was pushed newest first */
         while (list) {
@@ -367,7 +367,7 @@ void import_command_with(import_wf *wf, wf_cmd_kind kind, const wf_cmd_args *arg
     wf->pending = c;
     /* Interrupt the copy phase; background streams keep running, a switch
      * needs the forward stream alive. */
-    wf->interrupt = true;
+    atomic_store(&wf->interrupt, true);
     if (wf->catchup)
         stream_request_stop(wf->catchup);
     uv_cond_broadcast(&wf->cond);
@@ -411,7 +411,7 @@ static void status_tables(import_wf *wf, wf_status *out)
         t->phase = wf->phases[i];
         t->rows_copied = __atomic_load_n(&ct->rows_copied, __ATOMIC_RELAXED);
         t->rows_estimated = wf->estimates[i] > t->rows_copied ? wf->estimates[i] : t->rows_copied;
-        if (strcmp(t->phase, "done") == 0 || strcmp(t->phase, "indexing") == 0)
+        if (t->phase == WF_PHASE_DONE || t->phase == WF_PHASE_INDEXING)
             t->rows_estimated = t->rows_copied ? t->rows_copied : t->rows_estimated;
         out->rows_copied += t->rows_copied;
         out->rows_estimated += t->rows_estimated;

@@ -37,10 +37,22 @@ typedef enum {
 
 const char *wf_state_name(wf_state s);
 
+/* Where a table's copy stands; the names are the API's TableProgress.phase. */
+typedef enum {
+    WF_PHASE_CREATING, /* setup is creating it on the destination */
+    WF_PHASE_PENDING,
+    WF_PHASE_COPYING,
+    WF_PHASE_COPIED, /* every row in; deferred indexes still to add */
+    WF_PHASE_INDEXING,
+    WF_PHASE_DONE,
+} wf_phase;
+
+const char *wf_phase_name(wf_phase p);
+
 typedef struct wf_table_status {
     char *schema;
     char *name;
-    const char *phase; /* creating, pending, copying, copied, indexing, done */
+    wf_phase phase;
     uint64_t rows_copied;
     uint64_t rows_estimated;
 } wf_table_status;
@@ -146,8 +158,13 @@ typedef struct wf_vdiff_table {
 } wf_vdiff_table;
 
 /* The last VDiff of a workflow, as it stands. */
+/* The names are the API's VDiffReport.state. */
+typedef enum { WF_VDIFF_NONE, WF_VDIFF_RUNNING, WF_VDIFF_DONE, WF_VDIFF_ERROR, WF_VDIFF_CANCELLED } wf_vdiff_state;
+
+const char *wf_vdiff_state_name(wf_vdiff_state s);
+
 typedef struct wf_vdiff_report {
-    char *state;   /* NONE, RUNNING, DONE, ERROR, CANCELLED */
+    wf_vdiff_state state;
     char *message;
     vpos at;             /* the synchronised point, on the writing side */
     bool writes_on_dest; /* the destination was the writing side (switched) */

@@ -152,7 +152,7 @@ static void wf_standin_publish(import_wf *wf, wf_table_status *list, size_t n)
     uv_mutex_unlock(&wf->lock);
 }
 
-static void wf_standin_set(import_wf *wf, size_t i, const char *phase, uint64_t rows_estimated)
+static void wf_standin_set(import_wf *wf, size_t i, wf_phase phase, uint64_t rows_estimated)
 {
     uv_mutex_lock(&wf->lock);
     wf->standin[i].phase = phase;
@@ -178,7 +178,7 @@ static int wf_discover(import_wf *wf, sbuf *err)
     MYSQL_ROW row;
     while ((row = mysql_fetch_row(r)))
         if (table_filter_match(&wf->def.tables, row[0], row[1]))
-            list[n++] = (wf_table_status){xstrdup(row[0]), xstrdup(row[1]), "creating", 0, 0};
+            list[n++] = (wf_table_status){xstrdup(row[0]), xstrdup(row[1]), WF_PHASE_CREATING, 0, 0};
     mysql_free_result(r);
     wf_standin_publish(wf, list, n);
     log_info("workflow", "%s: new import: creating %zu destination table(s)", wf->def.name, n);
@@ -194,13 +194,13 @@ static int wf_discover(import_wf *wf, sbuf *err)
         }
         sbuf deferred = SBUF_INIT;
         if ((e = wf_create_database(wf, t->schema, err)) == 0 && (e = wf_create_table(wf, t, &deferred, err)) == 0) {
-            copy_row c = {.schema = t->schema, .table = t->name, .state = "pending", .rows_estimated = t->est_rows,
+            copy_row c = {.schema = t->schema, .table = t->name, .state = COPY_PENDING, .rows_estimated = t->est_rows,
                           .deferred = deferred.buf};
             e = sidecar_copy_add(wf->dest, wf->def.sidecar, wf->def.name, &c, err);
             added++;
         }
         if (!e)
-            wf_standin_set(wf, i, "pending", t->est_rows);
+            wf_standin_set(wf, i, WF_PHASE_PENDING, t->est_rows);
         sbuf_free(&deferred);
         schema_table_free(t);
     }
@@ -227,7 +227,7 @@ static int wf_load_tables(import_wf *wf, sbuf *err)
         return e;
     copier_table *tables = xcalloc(n + 1, sizeof *tables);
     schema_table **schemas = xcalloc(n + 1, sizeof *schemas);
-    const char **phases = xcalloc(n + 1, sizeof *phases);
+    wf_phase *phases = xcalloc(n + 1, sizeof *phases);
     uint64_t *estimates = xcalloc(n + 1, sizeof *estimates);
     for (size_t i = 0; !e && i < n; i++) {
         if ((e = schema_table_load(wf->src, rows[i].schema, rows[i].table, &schemas[i], err)) != 0)
@@ -235,8 +235,8 @@ static int wf_load_tables(import_wf *wf, sbuf *err)
         copier_table *t = &tables[i];
         t->schema = schemas[i];
         estimates[i] = rows[i].rows_estimated;
-        bool copied = strcmp(rows[i].state, "pending") != 0;
-        phases[i] = strcmp(rows[i].state, "indexed") == 0 ? "done" : copied ? "copied" : "pending";
+        bool copied = rows[i].state != COPY_PENDING;
+        phases[i] = rows[i].state == COPY_INDEXED ? WF_PHASE_DONE : copied ? WF_PHASE_COPIED : WF_PHASE_PENDING;
         t->read_done = copied;
         if (copied) {
             t->rows_copied = rows[i].rows_copied;
@@ -281,7 +281,7 @@ void wf_unload(import_wf *wf)
                                     wf->phases[i], __atomic_load_n(&wf->tables[i].rows_copied, __ATOMIC_RELAXED),
                                     wf->estimates[i]};
     copier_table *tables = wf->tables;
-    const char **phases = wf->phases;
+    wf_phase *phases = wf->phases;
     uint64_t *estimates = wf->estimates;
     size_t n = wf->ntables;
     wf->tables = NULL;
@@ -450,7 +450,7 @@ static void index_build(void *arg)
     if (j->error == ER_DUP_KEYNAME) /* built before a crash */
         j->error = 0;
     if (!j->error)
-        j->error = sidecar_copy_mark(m, wf->def.sidecar, wf->def.name, row->schema, row->table, "indexed", 0, &j->err);
+        j->error = sidecar_copy_mark(m, wf->def.sidecar, wf->def.name, row->schema, row->table, COPY_INDEXED, 0, &j->err);
     if (m)
         mysql_close(m);
     sbuf_free(&q);
@@ -466,22 +466,22 @@ static step_result wf_finish_tables(import_wf *wf, sbuf *err)
     size_t njobs = 0;
     int e = 0;
     for (size_t i = 0; !e && i < wf->ntables; i++) {
-        if (!wf->tables[i].read_done || strcmp(wf->phases[i], "done") == 0)
+        if (!wf->tables[i].read_done || wf->phases[i] == WF_PHASE_DONE)
             continue;
         uint64_t rows = __atomic_load_n(&wf->tables[i].rows_copied, __ATOMIC_RELAXED);
-        if (strcmp(wf->phases[i], "copied") != 0)
+        if (wf->phases[i] != WF_PHASE_COPIED)
             log_info("workflow", "%s: `%s`.`%s` copied: %llu rows in %llu pages", wf->def.name, wf->rows[i].schema,
                      wf->rows[i].table, (unsigned long long)rows, (unsigned long long)wf->tables[i].next_chunk);
-        if (strcmp(wf->phases[i], "copied") != 0 &&
+        if (wf->phases[i] != WF_PHASE_COPIED &&
             (e = sidecar_copy_mark(wf->dest, wf->def.sidecar, wf->def.name, wf->rows[i].schema, wf->rows[i].table,
-                                   "copied", rows, err)) != 0)
+                                   COPY_COPIED, rows, err)) != 0)
             break;
         uv_mutex_lock(&wf->lock);
-        wf->phases[i] = *wf->rows[i].deferred ? "indexing" : "done";
+        wf->phases[i] = *wf->rows[i].deferred ? WF_PHASE_INDEXING : WF_PHASE_DONE;
         uv_mutex_unlock(&wf->lock);
         if (!*wf->rows[i].deferred) {
             e = sidecar_copy_mark(wf->dest, wf->def.sidecar, wf->def.name, wf->rows[i].schema, wf->rows[i].table,
-                                  "indexed", 0, err);
+                                  COPY_INDEXED, 0, err);
             continue;
         }
         jobs[njobs] = (index_job){wf, i, 0, SBUF_INIT};
@@ -494,7 +494,7 @@ static step_result wf_finish_tables(import_wf *wf, sbuf *err)
     for (size_t j = 0; j < njobs; j++) {
         uv_thread_join(&threads[j]);
         uv_mutex_lock(&wf->lock);
-        wf->phases[jobs[j].i] = jobs[j].error ? "copied" : "done";
+        wf->phases[jobs[j].i] = jobs[j].error ? WF_PHASE_COPIED : WF_PHASE_DONE;
         uv_mutex_unlock(&wf->lock);
         if (jobs[j].error && !e) {
             e = jobs[j].error;
@@ -513,7 +513,7 @@ static step_result wf_finish_tables(import_wf *wf, sbuf *err)
 bool wf_copy_complete(import_wf *wf)
 {
     for (size_t i = 0; i < wf->ntables; i++)
-        if (strcmp(wf->phases[i], "done") != 0)
+        if (wf->phases[i] != WF_PHASE_DONE)
             return false;
     return true;
 }
@@ -534,7 +534,7 @@ step_result wf_copy_cycle(import_wf *wf, sbuf *err)
     wf->cycles++;
     for (size_t i = 0; i < wf->ntables; i++)
         if (!wf->tables[i].read_done)
-            wf->phases[i] = "copying";
+            wf->phases[i] = WF_PHASE_COPYING;
     uv_mutex_unlock(&wf->lock);
     wf_set(wf, WF_COPYING, "", "");
     int64_t until = clock_mono_ms() + (int64_t)wf->def.opt.snapshot_seconds * 1000;

@@ -7,6 +7,18 @@
 
 #include "lib/log.h"
 
+const char *wf_phase_name(wf_phase p)
+{
+    static const char *const names[] = {"creating", "pending", "copying", "copied", "indexing", "done"};
+    return (unsigned)p < sizeof names / sizeof names[0] ? names[p] : "?";
+}
+
+const char *wf_vdiff_state_name(wf_vdiff_state s)
+{
+    static const char *const names[] = {"NONE", "RUNNING", "DONE", "ERROR", "CANCELLED"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
 const char *wf_state_name(wf_state s)
 {
     static const char *const names[] = {"STARTING", "COPYING",  "CATCHING_UP", "REPLICATING", "PAUSED",
@@ -62,10 +74,7 @@ int wf_milestone(import_wf *wf, bool *milestone, sbuf *err)
 
 bool wf_interrupted(import_wf *wf)
 {
-    uv_mutex_lock(&wf->lock);
-    bool i = wf->interrupt;
-    uv_mutex_unlock(&wf->lock);
-    return i;
+    return atomic_load(&wf->interrupt);
 }
 
 void wf_stream_changed(void *data)
@@ -218,7 +227,7 @@ step_result wf_run_stream(import_wf *wf, bool reverse, const vpos *stop_at, sbuf
     stream_config_clear(&cfg);
     uv_mutex_lock(&wf->lock);
     wf->catchup = s;
-    if (wf->interrupt)
+    if (atomic_load(&wf->interrupt))
         stream_request_stop(s);
     uv_mutex_unlock(&wf->lock);
     stream_state st = stream_run(s);

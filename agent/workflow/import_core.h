@@ -16,6 +16,7 @@
 #define IMPORT_CORE_H
 
 #include <mysql.h>
+#include <stdatomic.h>
 
 #include "db/probe.h"
 #include "db/schema.h"
@@ -57,7 +58,8 @@ struct import_wf {
     uv_cond_t cond;
     wf_cmd *pending, *completed;
     wf_cmd *stop_cmd; /* completed only once the thread has exited */
-    bool interrupt, paused, stop, thread_done, joined, detached;
+    atomic_bool interrupt; /* a command waits: the copy phase stops early */
+    bool paused, stop, thread_done, joined, detached;
     stream *catchup;  /* a blocking catch-up run of the copy phase */
     stream *fwd, *rev; /* background streams: forward, and reverse after a switch */
     wf_vdiff *vdiff;   /* the current or last VDiff */
@@ -65,7 +67,7 @@ struct import_wf {
     char *error_code, *message;
     unsigned cycles;
     copier_table *tables;
-    const char **phases;
+    wf_phase *phases;
     uint64_t *estimates;
     size_t ntables;
     uint64_t tables_epoch; /* counts the table lists published above */

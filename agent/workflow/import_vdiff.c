@@ -30,8 +30,8 @@ struct wf_vdiff {
     uv_mutex_t lock; /* guards the tables' results and the fields below */
     uv_thread_t thread;
     bool thread_running;
-    volatile bool cancel, throttled;
-    char *state; /* RUNNING, DONE, ERROR, CANCELLED */
+    atomic_bool cancel, throttled;
+    wf_vdiff_state state;
     char *message;
     vpos at;
     bool writes_on_dest;
@@ -66,7 +66,7 @@ static void vd_save(wf_vdiff *v)
     sbuf_adds(&q, " VALUES (");
     db_add_cstring(&q, d->name);
     sbuf_addc(&q, ',');
-    db_add_cstring(&q, v->state);
+    db_add_cstring(&q, wf_vdiff_state_name(v->state));
     sbuf_addc(&q, ',');
     db_add_cstring(&q, v->message);
     sbuf_addc(&q, ',');
@@ -182,18 +182,17 @@ static void vd_finish(wf_vdiff *v, int e, const char *err)
     uv_mutex_lock(&v->lock);
     for (size_t i = 0; i < v->n; i++)
         diffs += v->tables[i].r.mismatched + v->tables[i].r.missing + v->tables[i].r.extra;
-    free(v->state);
     free(v->message);
     v->finished_ms = clock_wall_ms();
     sbuf m = SBUF_INIT;
     if (e) {
-        v->state = xstrdup("ERROR");
+        v->state = WF_VDIFF_ERROR;
         sbuf_addf(&m, "%s; run the vdiff again once the server is back", err);
-    } else if (v->cancel) {
-        v->state = xstrdup("CANCELLED");
+    } else if (atomic_load(&v->cancel)) {
+        v->state = WF_VDIFF_CANCELLED;
         sbuf_adds(&m, "stopped before the end");
     } else {
-        v->state = xstrdup("DONE");
+        v->state = WF_VDIFF_DONE;
         if (diffs)
             sbuf_addf(&m, "%llu row(s) differ", (unsigned long long)diffs);
         else
@@ -223,9 +222,9 @@ static void vd_main(void *arg)
     sbuf err = SBUF_INIT;
     int e = vdiff_run(&cfg, &err);
     vd_finish(v, e, err.buf);
-    if (!v->cancel) /* a cancelled diff stays RUNNING on disk: the next start resumes it */
+    if (!atomic_load(&v->cancel)) /* a cancelled diff stays RUNNING on disk: the next start resumes it */
         vd_save(v);
-    log_info("vdiff", "%s: %s: %s", v->wf->def.name, v->state, v->message);
+    log_info("vdiff", "%s: %s: %s", v->wf->def.name, wf_vdiff_state_name(v->state), v->message);
     mysql_close(v->a);
     mysql_close(v->b);
     v->a = v->b = NULL;
@@ -301,7 +300,6 @@ static void vd_free(wf_vdiff *v)
     if (v->persist)
         mysql_close(v->persist);
     vpos_clear(&v->at);
-    free(v->state);
     free(v->message);
     uv_mutex_destroy(&v->lock);
     free(v);
@@ -314,7 +312,7 @@ void wf_vdiff_stop(import_wf *wf)
     wf->vdiff = NULL;
     uv_mutex_unlock(&wf->lock);
     if (v)
-        v->cancel = true;
+        atomic_store(&v->cancel, true);
     vd_free(v);
 }
 
@@ -341,7 +339,7 @@ static int vd_prepare(wf_vdiff *v, bool resume, sbuf *err)
     return e;
 }
 
-static wf_vdiff *vd_new(import_wf *wf, const char *state, const char *message)
+static wf_vdiff *vd_new(import_wf *wf, wf_vdiff_state state, const char *message)
 {
     wf_vdiff *v = xcalloc(1, sizeof *v);
     v->wf = wf;
@@ -349,7 +347,7 @@ static wf_vdiff *vd_new(import_wf *wf, const char *state, const char *message)
     v->writes_on_dest = wf->primary;
     v->started_ms = clock_wall_ms();
     v->mono0 = clock_mono_ms();
-    v->state = xstrdup(state);
+    v->state = state;
     v->message = xstrdup(message);
     return v;
 }
@@ -357,7 +355,7 @@ static wf_vdiff *vd_new(import_wf *wf, const char *state, const char *message)
 wf_err wf_vdiff_begin(import_wf *wf, bool resume, uint64_t chunk_rows, sbuf *err)
 {
     wf_vdiff_stop(wf);
-    wf_vdiff *v = vd_new(wf, "RUNNING", resume ? "resumed after an agent restart" : "");
+    wf_vdiff *v = vd_new(wf, WF_VDIFF_RUNNING, resume ? "resumed after an agent restart" : "");
     v->chunk_rows = chunk_rows ? chunk_rows : 1000;
     wf_err code = WF_OK;
     if (wf_connect(wf, err) != 0 || vd_prepare(v, resume, err) != 0)
@@ -388,7 +386,7 @@ static bool vd_running(import_wf *wf)
     wf_vdiff *v = wf->vdiff;
     if (v)
         uv_mutex_lock(&v->lock);
-    bool running = v && strcmp(v->state, "RUNNING") == 0;
+    bool running = v && v->state == WF_VDIFF_RUNNING;
     if (v)
         uv_mutex_unlock(&v->lock);
     uv_mutex_unlock(&wf->lock);
@@ -419,7 +417,11 @@ void wf_vdiff_command(import_wf *wf, wf_cmd *c)
  * sidecar tables (no thread: there is nothing left to compare). */
 static void vd_restore(import_wf *wf, MYSQL_ROW row)
 {
-    wf_vdiff *v = vd_new(wf, row[0], row[2]);
+    wf_vdiff_state state = WF_VDIFF_DONE;
+    for (wf_vdiff_state st = WF_VDIFF_NONE; st <= WF_VDIFF_CANCELLED; st++)
+        if (strcmp(row[0], wf_vdiff_state_name(st)) == 0)
+            state = st;
+    wf_vdiff *v = vd_new(wf, state, row[2]);
     sbuf err = SBUF_INIT;
     if (vd_prepare(v, true, &err) != 0) {
         log_warn("vdiff", "%s: cannot read the last vdiff's report: %s", wf->def.name, err.buf);
@@ -453,7 +455,7 @@ void wf_vdiff_resume(import_wf *wf)
     MYSQL_RES *res;
     if (db_query(wf->dest, q.buf, &res, &err) == 0) { /* no table: no diff ever ran */
         MYSQL_ROW row = mysql_fetch_row(res);
-        if (row && strcmp(row[0], "RUNNING") == 0) {
+        if (row && strcmp(row[0], wf_vdiff_state_name(WF_VDIFF_RUNNING)) == 0) {
             sbuf_reset(&err);
             if (wf_vdiff_begin(wf, true, strtoull(row[1], NULL, 10), &err) != 0)
                 log_warn("vdiff", "%s: %s", wf->def.name, err.buf);
@@ -470,7 +472,6 @@ void wf_vdiff_resume(import_wf *wf)
 
 void wf_vdiff_report_clear(wf_vdiff_report *r)
 {
-    free(r->state);
     free(r->message);
     vpos_clear(&r->at);
     for (size_t i = 0; i < r->ntables; i++) {
@@ -499,7 +500,7 @@ static void report_rate(const wf_vdiff *v, wf_vdiff_report *out)
     /* Unsigned: a count below the resume point must not wrap round. */
     uint64_t done = out->total.compared > v->compared0 ? out->total.compared - v->compared0 : 0;
     out->rows_per_second = secs > 0 ? (double)done / secs : 0;
-    if (strcmp(v->state, "RUNNING") != 0)
+    if (v->state != WF_VDIFF_RUNNING)
         out->eta_seconds = 0;
     else
         out->eta_seconds = wf_rate_eta(out->total.compared, out->total.rows_estimated, out->rows_per_second);
@@ -512,18 +513,18 @@ void import_vdiff_report(import_wf *wf, wf_vdiff_report *out)
     wf_vdiff *v = wf->vdiff;
     if (!v) {
         uv_mutex_unlock(&wf->lock);
-        out->state = xstrdup("NONE");
+        out->state = WF_VDIFF_NONE;
         out->message = xstrdup("no vdiff has run since the agent started; start one with VDiff (cpctl vdiff NAME)");
         return;
     }
     uv_mutex_lock(&v->lock);
-    out->state = xstrdup(v->state);
+    out->state = v->state;
     out->message = xstrdup(v->message);
     vpos_set(&out->at, v->at.gtid, v->at.file, v->at.offset);
     out->writes_on_dest = v->writes_on_dest;
     out->started_ms = v->started_ms;
     out->finished_ms = v->finished_ms;
-    out->throttled = v->throttled;
+    out->throttled = atomic_load(&v->throttled);
     out->ntables = v->n;
     out->tables = xcalloc(v->n + 1, sizeof *out->tables);
     out->total.done = true;

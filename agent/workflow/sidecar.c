@@ -9,12 +9,13 @@
 #include "vrepl/applier.h"
 #include "vrepl/copier.h"
 
+static const char *const copy_states[] = {"pending", "copied", "indexed"};
+
 void copy_rows_free(copy_row *rows, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(rows[i].schema);
         free(rows[i].table);
-        free(rows[i].state);
         free(rows[i].deferred);
     }
     free(rows);
@@ -85,7 +86,9 @@ int sidecar_copy_load(MYSQL *m, const char *sidecar, const char *wf, copy_row **
         copy_row *c = &(*rows)[(*n)++];
         c->schema = xstrndup(row[0], len[0]);
         c->table = xstrndup(row[1], len[1]);
-        c->state = xstrdup(row[2]);
+        c->state = strcmp(row[2], copy_states[COPY_INDEXED]) == 0  ? COPY_INDEXED
+                   : strcmp(row[2], copy_states[COPY_COPIED]) == 0 ? COPY_COPIED
+                                                                   : COPY_PENDING;
         c->rows_estimated = strtoull(row[3], NULL, 10);
         c->deferred = xstrndup(row[4], len[4]);
         c->rows_copied = strtoull(row[5], NULL, 10);
@@ -106,7 +109,7 @@ int sidecar_copy_add(MYSQL *m, const char *sidecar, const char *wf, const copy_r
     sbuf_addc(&q, ',');
     db_add_cstring(&q, c->table);
     sbuf_addc(&q, ',');
-    db_add_cstring(&q, c->state);
+    db_add_cstring(&q, copy_states[c->state]);
     sbuf_addf(&q, ",%llu,", (unsigned long long)c->rows_estimated);
     db_add_cstring(&q, c->deferred ? c->deferred : "");
     sbuf_addc(&q, ')');
@@ -116,19 +119,19 @@ int sidecar_copy_add(MYSQL *m, const char *sidecar, const char *wf, const copy_r
 }
 
 int sidecar_copy_mark(MYSQL *m, const char *sidecar, const char *wf, const char *schema, const char *table,
-                      const char *state, uint64_t rows, sbuf *err)
+                      copy_state state, uint64_t rows, sbuf *err)
 {
     sbuf q = SBUF_INIT;
     sbuf_adds(&q, "UPDATE ");
     db_add_table(&q, sidecar, "copy_state");
     sbuf_adds(&q, " SET state = ");
-    db_add_cstring(&q, state);
+    db_add_cstring(&q, copy_states[state]);
     if (rows)
         sbuf_addf(&q, ", rows_copied = %llu", (unsigned long long)rows);
     where_workflow(&q, wf);
     and_table(&q, schema, table);
     int e = db_exec(m, q.buf, err);
-    if (!e && strcmp(state, "copied") == 0) {
+    if (!e && state == COPY_COPIED) {
         sbuf_reset(&q);
         sbuf_adds(&q, "DELETE FROM ");
         db_add_table(&q, sidecar, "copy_chunks");

@@ -12,10 +12,13 @@
 
 #include "lib/sbuf.h"
 
+/* A table's copy, as saved (the names are what copy_state holds). */
+typedef enum { COPY_PENDING, COPY_COPIED, COPY_INDEXED } copy_state;
+
 typedef struct copy_row {
     char *schema;
     char *table;
-    char *state; /* pending, copied, indexed */
+    copy_state state;
     uint64_t rows_estimated;
     uint64_t rows_copied; /* kept once the table is copied */
     char *deferred; /* "ADD KEY ..., ADD UNIQUE KEY ..." or "" */
@@ -29,10 +32,10 @@ int sidecar_workflow_save(MYSQL *m, const char *sidecar, const char *name, const
 int sidecar_workflow_state(MYSQL *m, const char *sidecar, const char *name, sbuf *state, bool *found, sbuf *err);
 int sidecar_copy_load(MYSQL *m, const char *sidecar, const char *wf, copy_row **rows, size_t *n, sbuf *err);
 int sidecar_copy_add(MYSQL *m, const char *sidecar, const char *wf, const copy_row *row, sbuf *err);
-/* Move a table to state (and record rows, when not 0); "copied" also
+/* Move a table to state (and record rows, when not 0); COPY_COPIED also
  * drops its page rows. */
 int sidecar_copy_mark(MYSQL *m, const char *sidecar, const char *wf, const char *schema, const char *table,
-                      const char *state, uint64_t rows, sbuf *err);
+                      copy_state state, uint64_t rows, sbuf *err);
 /* Where a table's copy resumes: the end of the longest run of consecutive
  * committed pages from page 0. */
 int sidecar_chunks_resume(MYSQL *m, const char *sidecar, const char *wf, const char *schema, const char *table,
