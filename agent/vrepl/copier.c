@@ -39,6 +39,7 @@
 #include <uv.h>
 
 #include "db/key.h"
+#include "lib/bqueue.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -85,10 +86,7 @@ struct copier {
     uv_thread_t *threads;
     MYSQL *probe; /* throttle checks */
     uv_mutex_t lock;
-    uv_cond_t nonempty, nonfull;
-    page *q[QUEUE_PAGES];
-    size_t qhead, qcount;
-    bool closed;      /* no more pages this run */
+    bqueue *pages;    /* readers -> writers */
     int error;        /* first fatal error of this run */
     sbuf error_msg;
     bool throttled;
@@ -409,38 +407,6 @@ static void page_free(page *pg)
     free(pg);
 }
 
-/* ---- queue ------------------------------------------------------------------------- */
-
-static bool queue_push(copier *c, page *pg)
-{
-    uv_mutex_lock(&c->lock);
-    while (c->qcount == QUEUE_PAGES && !c->error)
-        uv_cond_wait(&c->nonfull, &c->lock);
-    bool ok = !c->error;
-    if (ok) {
-        c->q[(c->qhead + c->qcount++) % QUEUE_PAGES] = pg;
-        uv_cond_signal(&c->nonempty);
-    }
-    uv_mutex_unlock(&c->lock);
-    return ok;
-}
-
-static page *queue_pop(copier *c)
-{
-    uv_mutex_lock(&c->lock);
-    while (c->qcount == 0 && !c->closed && !c->error)
-        uv_cond_wait(&c->nonempty, &c->lock);
-    page *pg = NULL;
-    if (c->qcount && !c->error) {
-        pg = c->q[c->qhead];
-        c->qhead = (c->qhead + 1) % QUEUE_PAGES;
-        c->qcount--;
-        uv_cond_signal(&c->nonfull);
-    }
-    uv_mutex_unlock(&c->lock);
-    return pg;
-}
-
 static void copier_fail(copier *c, int e, const char *msg)
 {
     uv_mutex_lock(&c->lock);
@@ -448,9 +414,8 @@ static void copier_fail(copier *c, int e, const char *msg)
         c->error = e ? e : CR_UNKNOWN_ERROR;
         sbuf_setf(&c->error_msg, "%s", msg);
     }
-    uv_cond_broadcast(&c->nonempty);
-    uv_cond_broadcast(&c->nonfull);
     uv_mutex_unlock(&c->lock);
+    bqueue_close(c->pages, true); /* readers stop queueing, writers stop writing */
 }
 
 /* ---- writers ----------------------------------------------------------------------- */
@@ -706,7 +671,7 @@ static void writer_main(void *arg)
     copier *c = wa->c;
     sbuf sql = SBUF_INIT, data = SBUF_INIT, err = SBUF_INIT;
     page *pg;
-    while ((pg = queue_pop(c))) {
+    while ((pg = bqueue_pop(c->pages, -1))) {
         int e = writer_apply(c, wa->idx, pg, &sql, &data, &err);
         if (e) {
             sbuf msg = SBUF_INIT;
@@ -825,7 +790,7 @@ static int reader_page(reader_ctx *rc, tplan *p, sbuf *q, sbuf *err)
     if (n < p->limit)
         t->read_done = true;
     plan_fit_limit(p, r, rc->c->cfg.chunk_rows);
-    if (!queue_push(rc->c, pg)) {
+    if (!bqueue_push(rc->c->pages, pg, 0)) {
         page_free(pg);
         return -1;
     }
@@ -940,8 +905,7 @@ int copier_open(const copier_config *cfg, copier **out, sbuf *err)
         c->cfg.chunk_rows = 10000;
     uv_mutex_init(&c->lock);
     uv_mutex_init(&c->table_lock);
-    uv_cond_init(&c->nonempty);
-    uv_cond_init(&c->nonfull);
+    c->pages = bqueue_new(QUEUE_PAGES, 0);
     c->writers = xcalloc(c->cfg.writers, sizeof *c->writers);
     c->threads = xcalloc(c->cfg.writers, sizeof *c->threads);
     for (unsigned i = 0; i < c->cfg.writers; i++) {
@@ -972,16 +936,14 @@ void copier_close(copier *c)
     sbuf_free(&c->throttle_reason);
     uv_mutex_destroy(&c->lock);
     uv_mutex_destroy(&c->table_lock);
-    uv_cond_destroy(&c->nonempty);
-    uv_cond_destroy(&c->nonfull);
+    bqueue_free(c->pages);
     free(c);
 }
 
 static void run_reset(copier *c)
 {
-    c->closed = false;
     c->error = 0;
-    c->qhead = c->qcount = 0;
+    bqueue_reopen(c->pages);
     c->next_table = 0;
     sbuf_reset(&c->error_msg);
 }
@@ -1009,15 +971,12 @@ int copier_run(copier *c, snapshot *snap, copier_table *tables, size_t n, int64_
     reader_main(&rcs[0]); /* the caller's thread reads too */
     for (size_t i = 1; i < nreaders; i++)
         uv_thread_join(&rthreads[i]);
-    uv_mutex_lock(&c->lock);
-    c->closed = true;
-    uv_cond_broadcast(&c->nonempty);
-    uv_mutex_unlock(&c->lock);
+    bqueue_close(c->pages, false); /* writers finish what is queued */
     for (unsigned i = 0; i < c->cfg.writers; i++)
         uv_thread_join(&c->threads[i]);
     /* After a failure, pages still queued were never written. */
-    for (; c->qcount; c->qcount--, c->qhead = (c->qhead + 1) % QUEUE_PAGES)
-        page_free(c->q[c->qhead]);
+    for (page *pg; (pg = bqueue_take(c->pages));)
+        page_free(pg);
     for (size_t i = 0; i < n; i++)
         plan_free(&plans[i]);
     free(plans);

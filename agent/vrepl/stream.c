@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/bqueue.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -38,14 +39,6 @@ typedef struct qitem {
     char *errmsg;
 } qitem;
 
-typedef struct queue {
-    uv_mutex_t lock;
-    uv_cond_t nonempty, nonfull;
-    qitem *items;
-    size_t head, count;
-    size_t bytes;
-    bool closed;
-} queue;
 
 struct stream {
     stream_config cfg;
@@ -69,7 +62,7 @@ struct stream {
     uint32_t last_ts;
 
     /* supervisor-thread only */
-    queue q;
+    bqueue *q; /* reader -> applier: qitem */
     uv_thread_t reader;
     bool reader_started;
     streamer *streamer; /* the reader's, for interrupting */
@@ -190,95 +183,33 @@ static bool stop_requested(stream *s)
     return stop;
 }
 
-/* ---- queue -------------------------------------------------------------------------- */
-
-static void queue_init(queue *q)
-{
-    uv_mutex_init(&q->lock);
-    uv_cond_init(&q->nonempty);
-    uv_cond_init(&q->nonfull);
-    q->items = xcalloc(QUEUE_MAX_ITEMS, sizeof *q->items);
-}
-
-static void queue_destroy(queue *q)
-{
-    uv_mutex_destroy(&q->lock);
-    uv_cond_destroy(&q->nonempty);
-    uv_cond_destroy(&q->nonfull);
-    free(q->items);
-}
-
-/* Blocks while full; false when the queue was closed. */
-static bool queue_push(queue *q, qitem *it)
-{
-    uv_mutex_lock(&q->lock);
-    while (!q->closed && (q->count == QUEUE_MAX_ITEMS || (q->bytes > QUEUE_MAX_BYTES && q->count > 0)))
-        uv_cond_wait(&q->nonfull, &q->lock);
-    bool ok = !q->closed;
-    if (ok) {
-        q->items[(q->head + q->count) % QUEUE_MAX_ITEMS] = *it;
-        q->count++;
-        q->bytes += it->ev.bytes;
-        uv_cond_signal(&q->nonempty);
-    }
-    uv_mutex_unlock(&q->lock);
-    return ok;
-}
-
-/* Waits up to timeout_ms; false when nothing came. */
-static bool queue_pop(queue *q, qitem *out, unsigned timeout_ms)
-{
-    uv_mutex_lock(&q->lock);
-    if (q->count == 0 && timeout_ms && !q->closed)
-        uv_cond_timedwait(&q->nonempty, &q->lock, (uint64_t)timeout_ms * 1000000ULL);
-    bool got = q->count > 0;
-    if (got) {
-        *out = q->items[q->head];
-        q->head = (q->head + 1) % QUEUE_MAX_ITEMS;
-        q->count--;
-        q->bytes -= out->ev.bytes;
-        uv_cond_signal(&q->nonfull);
-    }
-    uv_mutex_unlock(&q->lock);
-    return got;
-}
-
-static bool queue_empty(queue *q)
-{
-    uv_mutex_lock(&q->lock);
-    bool e = q->count == 0;
-    uv_mutex_unlock(&q->lock);
-    return e;
-}
+/* ---- queue ------------------------------------------------------------------------- */
 
 static void qitem_free(qitem *it)
 {
+    if (!it)
+        return;
     stream_event_free(&it->ev);
     free(it->errmsg);
+    free(it);
 }
 
-static void queue_reset(queue *q, bool closed)
+/* Empty the queue (the reader has stopped or is stopping). */
+static void queue_drain(bqueue *q)
 {
-    uv_mutex_lock(&q->lock);
-    while (q->count) {
-        qitem_free(&q->items[q->head]);
-        q->head = (q->head + 1) % QUEUE_MAX_ITEMS;
-        q->count--;
-    }
-    q->bytes = 0;
-    q->closed = closed;
-    uv_cond_broadcast(&q->nonfull);
-    uv_cond_broadcast(&q->nonempty);
-    uv_mutex_unlock(&q->lock);
+    qitem *it;
+    while ((it = bqueue_take(q)))
+        qitem_free(it);
 }
 
 /* ---- reader thread ------------------------------------------------------------------- */
 
 static void reader_fail(stream *s, int e, const char *msg)
 {
-    qitem it = {.error = e ? e : CR_UNKNOWN_ERROR, .errmsg = xstrdup(msg)};
-    if (!queue_push(&s->q, &it))
-        free(it.errmsg);
+    qitem *it = xcalloc(1, sizeof *it);
+    *it = (qitem){.error = e ? e : CR_UNKNOWN_ERROR, .errmsg = xstrdup(msg)};
+    if (!bqueue_push(s->q, it, 0))
+        qitem_free(it);
 }
 
 static void reader_main(void *arg)
@@ -306,20 +237,21 @@ static void reader_main(void *arg)
     }
     uv_mutex_lock(&s->streamer_lock);
     s->streamer = st;
-    bool stopping = s->q.closed;
+    bool stopping = bqueue_closed(s->q);
     uv_mutex_unlock(&s->streamer_lock);
     while (!stopping) {
-        qitem it = {0};
-        e = streamer_next(st, &it.ev, &err);
+        qitem *it = xcalloc(1, sizeof *it);
+        e = streamer_next(st, &it->ev, &err);
         if (e) {
+            qitem_free(it);
             reader_fail(s, e, err.buf);
             break;
         }
         uv_mutex_lock(&s->lock);
         s->st.events++;
         uv_mutex_unlock(&s->lock);
-        if (!queue_push(&s->q, &it)) {
-            qitem_free(&it);
+        if (!bqueue_push(s->q, it, it->ev.bytes)) {
+            qitem_free(it);
             break;
         }
     }
@@ -335,14 +267,16 @@ static void reader_stop(stream *s)
 {
     if (!s->reader_started)
         return;
-    queue_reset(&s->q, true);
+    bqueue_close(s->q, false);
+    queue_drain(s->q);
     uv_mutex_lock(&s->streamer_lock);
     if (s->streamer)
         streamer_interrupt(s->streamer);
     uv_mutex_unlock(&s->streamer_lock);
     uv_thread_join(&s->reader);
     s->reader_started = false;
-    queue_reset(&s->q, false);
+    queue_drain(s->q);
+    bqueue_reopen(s->q);
 }
 
 /* ---- supervisor: applying ---------------------------------------------------------------- */
@@ -414,7 +348,7 @@ static int commit_batch(stream *s, uint32_t ts, sbuf *err)
         s->careful_left = s->careful_left > 1 ? s->careful_left - 1 : 0;
     if (!s->careful_left)
         applier_set_careful(s->applier, false);
-    status_progress(s, queue_empty(&s->q));
+    status_progress(s, bqueue_empty(s->q));
     return 0;
 }
 
@@ -451,7 +385,7 @@ static int apply_ddl(stream *s, const stream_event *begin, stream_event *ev, sbu
     sbuf_free(&text);
     vpos_set(&s->committed, s->pending.gtid, s->pending.file, s->pending.offset);
     s->trx_committed = s->trx_pending;
-    status_progress(s, queue_empty(&s->q));
+    status_progress(s, bqueue_empty(s->q));
     return stop_position_reached(s) ? RUN_STOP_REACHED : -1;
 }
 
@@ -466,7 +400,7 @@ typedef struct batch {
 
 static bool batch_due(stream *s, const batch *b)
 {
-    return s->careful_left || b->trx >= s->cfg.batch_trx || queue_empty(&s->q) ||
+    return s->careful_left || b->trx >= s->cfg.batch_trx || bqueue_empty(s->q) ||
            applier_pending_bytes(s->applier) >= BATCH_MAX_BYTES || clock_mono_ms() - b->started >= s->cfg.batch_ms;
 }
 
@@ -532,7 +466,7 @@ static int apply_event(stream *s, batch *b, qitem *it, sbuf *err, sbuf *label)
             b->open = false;
             b->trx = 0;
         }
-        status_progress(s, queue_empty(&s->q));
+        status_progress(s, bqueue_empty(s->q));
         return -1;
     }
     return -1;
@@ -565,8 +499,8 @@ static run_result apply_loop(stream *s, sbuf *err)
             break;
         }
         int64_t wait = b.open ? s->cfg.batch_ms - (clock_mono_ms() - b.started) : 200;
-        qitem it;
-        if (!queue_pop(&s->q, &it, wait > 0 ? (unsigned)wait : 0)) {
+        qitem *it = bqueue_pop(s->q, wait > 0 ? wait : 0);
+        if (!it) {
             if (b.open && !b.have_begin && clock_mono_ms() - b.started >= s->cfg.batch_ms) {
                 if (commit_batch(s, b.last_ts, err) != 0)
                     r = classify(s, applier_last_errno(s->applier));
@@ -575,22 +509,22 @@ static run_result apply_loop(stream *s, sbuf *err)
             }
             continue;
         }
-        if (it.error) {
-            stream_error final = final_source_code(it.error);
+        if (it->error) {
+            stream_error final = final_source_code(it->error);
             s->fail_code = final ? final : STREAM_E_SOURCE;
-            sbuf_setf(err, "%s", it.errmsg);
+            sbuf_setf(err, "%s", it->errmsg);
             if (stop_requested(s))
                 r = RUN_STOPPED;
             else if (final)
                 r = RUN_ERROR_FATAL;
             else
-                r = it.error == STREAMER_EINTERRUPTED || db_error_is_transient((unsigned)it.error)
+                r = it->error == STREAMER_EINTERRUPTED || db_error_is_transient((unsigned)it->error)
                         ? RUN_ERROR_TRANSIENT : RUN_ERROR_FATAL;
-            qitem_free(&it);
+            qitem_free(it);
             break;
         }
-        r = apply_event(s, &b, &it, err, &label);
-        qitem_free(&it); /* a BEGIN owns no memory: its copy in b stays valid */
+        r = apply_event(s, &b, it, err, &label);
+        qitem_free(it); /* a BEGIN owns no memory: its copy in b stays valid */
     }
     sbuf_free(&label);
     return (run_result)r;
@@ -846,7 +780,7 @@ stream *stream_new(const stream_config *cfg, void (*notify)(void *data), void *d
     s->notify_data = data;
     uv_mutex_init(&s->lock);
     uv_mutex_init(&s->streamer_lock);
-    queue_init(&s->q);
+    s->q = bqueue_new(QUEUE_MAX_ITEMS, QUEUE_MAX_BYTES);
     s->st.state = STREAM_STARTING;
     s->st.started_ms = clock_wall_ms();
     s->st.message = xstrdup("");
@@ -862,9 +796,7 @@ void stream_request_stop(stream *s)
     if (s->streamer)
         streamer_interrupt(s->streamer);
     uv_mutex_unlock(&s->streamer_lock);
-    uv_mutex_lock(&s->q.lock);
-    uv_cond_broadcast(&s->q.nonempty);
-    uv_mutex_unlock(&s->q.lock);
+    bqueue_wake(s->q);
 }
 
 static void stream_async_notify(void *data)
@@ -912,7 +844,7 @@ bool stream_running(const stream *s)
 
 static void stream_destroy(stream *s)
 {
-    queue_destroy(&s->q);
+    bqueue_free(s->q);
     uv_mutex_destroy(&s->lock);
     uv_mutex_destroy(&s->streamer_lock);
     stream_status_clear(&s->st);
