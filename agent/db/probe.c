@@ -57,21 +57,6 @@ void probe_result_clear(probe_result *r)
     memset(r, 0, sizeof *r);
 }
 
-void probe_result_copy(probe_result *dst, const probe_result *src)
-{
-    *dst = *src;
-    dst->error = dup_or_null(src->error);
-    dst->version = dup_or_null(src->version);
-    dst->server_uuid = dup_or_null(src->server_uuid);
-    dst->binlog_format = dup_or_null(src->binlog_format);
-    dst->binlog_row_image = dup_or_null(src->binlog_row_image);
-    dst->binlog_row_metadata = dup_or_null(src->binlog_row_metadata);
-    dst->gtid = dup_or_null(src->gtid);
-    dst->file = dup_or_null(src->file);
-    dst->oldest_file = dup_or_null(src->oldest_file);
-    dst->oldest_gtid = dup_or_null(src->oldest_gtid);
-}
-
 /* Explain a connection failure in terms an operator can act on. */
 static void probe_explain_connect(const probe *p, unsigned e, const char *detail, probe_result *out)
 {

@@ -44,7 +44,5 @@ probe *probe_new(const db_endpoint *ep);
 void probe_free(probe *p);
 void probe_run(probe *p, probe_result *out);
 void probe_result_clear(probe_result *r);
-/* Deep copy, for handing a result from the worker to the loop. */
-void probe_result_copy(probe_result *dst, const probe_result *src);
 
 #endif

@@ -17,11 +17,6 @@ void log_set_level(log_level level)
     log_min = level;
 }
 
-log_level log_get_level(void)
-{
-    return log_min;
-}
-
 int log_level_parse(const char *s, log_level *out)
 {
     static const char *const names[] = {"debug", "info", "warn", "error"};

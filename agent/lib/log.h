@@ -11,7 +11,6 @@
 typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
 
 void log_set_level(log_level level);
-log_level log_get_level(void);
 /* "debug", "info", "warn", "error"; returns -1 for anything else. */
 int log_level_parse(const char *s, log_level *out);
 

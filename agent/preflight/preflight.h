@@ -9,18 +9,9 @@
  * the copy and the streams will do, read-only (a consistent snapshot, SHOW
  * MASTER STATUS, a binlog dump opened and closed, SELECT ... LIMIT 0).
  *
- * Check ids (stable; see the table in preflight.c for what each verifies):
- *   source.connection source.version source.log_bin source.binlog_format
- *   source.binlog_row_image source.binlog_row_metadata source.gtid_mode
- *   source.server_id source.binlog_retention source.grant.snapshot
- *   source.grant.binlog_monitor source.grant.replication_slave
- *   source.grant.select source.grant.show_view source.grant.reload
- *   schema.tables schema.key schema.engine schema.charset
- *   schema.foreign_keys schema.triggers schema.routines schema.events
- *   schema.views schema.generated_columns schema.identifiers schema.size
- *   destination.connection destination.distinct destination.version destination.grants
- *   destination.log_bin destination.binlog_format destination.tables_empty
- *   destination.sql_mode destination.charset
+ * Check ids are stable ("source.binlog_format", "destination.distinct"):
+ * the steps table at the end of preflight.c lists every one, in report
+ * order, with what it verifies and how.
  * A check whose prerequisite failed (no connection, binary log off) is not
  * reported at all rather than reported as a cascade of unrelated failures;
  * the failing prerequisite's message says what was skipped. */

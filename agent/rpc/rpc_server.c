@@ -376,24 +376,9 @@ void rpc_call_on_cancel(rpc_call *c, rpc_cancel_cb cb, void *data)
     c->cancel_data = data;
 }
 
-bool rpc_call_is_cancelled(const rpc_call *c)
-{
-    return c->cancelled;
-}
-
 const char *rpc_call_method(const rpc_call *c)
 {
     return c->method ? c->method->path : "(unknown method)";
-}
-
-int64_t rpc_call_deadline_ms(const rpc_call *c)
-{
-    if (gpr_time_cmp(c->deadline, gpr_inf_future(c->deadline.clock_type)) == 0)
-        return -1;
-    gpr_timespec now = gpr_now(c->deadline.clock_type);
-    gpr_timespec left = gpr_time_sub(c->deadline, now);
-    int64_t ms = (int64_t)left.tv_sec * 1000 + left.tv_nsec / 1000000;
-    return ms < 0 ? 0 : ms;
 }
 
 static void call_on_recv(rpc_call *c, int ok, void *ctx)

@@ -68,9 +68,6 @@ void rpc_call_fail(rpc_call *call, grpc_status_code code, const char *fmt, ...)
 int rpc_call_send(rpc_call *call, const ProtobufCMessage *msg);
 void rpc_call_end(rpc_call *call, grpc_status_code code, const char *message);
 void rpc_call_on_cancel(rpc_call *call, rpc_cancel_cb cb, void *data);
-bool rpc_call_is_cancelled(const rpc_call *call);
 const char *rpc_call_method(const rpc_call *call);
-/* Deadline of the call in ms from now; -1 when the client set none. */
-int64_t rpc_call_deadline_ms(const rpc_call *call);
 
 #endif

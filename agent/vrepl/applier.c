@@ -670,11 +670,6 @@ void applier_set_careful(applier *a, bool careful)
     a->careful = careful;
 }
 
-bool applier_dirty(const applier *a)
-{
-    return a->in_trx || a->ntbs > 0 || a->sql.len > 0;
-}
-
 size_t applier_pending_bytes(const applier *a)
 {
     size_t n = a->sql.len;

@@ -61,8 +61,6 @@ int applier_ddl(applier *a, const char *schema, const char *statement, const vpo
 /* Compaction on (fast) or off (one statement per change, for pinpointing
  * the exact failing transaction). */
 void applier_set_careful(applier *a, bool careful);
-/* Changes pending in the open destination transaction. */
-bool applier_dirty(const applier *a);
 size_t applier_pending_bytes(const applier *a);
 /* Row changes applied (each row of each event, before compaction). */
 uint64_t applier_rows_applied(const applier *a);

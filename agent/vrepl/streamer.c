@@ -815,7 +815,3 @@ void streamer_close(streamer *s)
     free(s);
 }
 
-server_flavor streamer_flavor(const streamer *s)
-{
-    return s->flavor;
-}

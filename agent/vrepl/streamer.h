@@ -104,7 +104,6 @@ int streamer_open(const streamer_config *cfg, streamer **out, sbuf *err);
 int streamer_next(streamer *s, stream_event *ev, sbuf *err);
 void streamer_interrupt(streamer *s);
 void streamer_close(streamer *s);
-server_flavor streamer_flavor(const streamer *s);
 /* Forget cached schemas (after DDL). */
 void streamer_schema_invalidate(streamer *s);
 

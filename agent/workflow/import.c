@@ -460,11 +460,6 @@ const import_def *import_get_def(const import_wf *wf)
     return &wf->def;
 }
 
-bool import_finished(const import_wf *wf)
-{
-    return wf->joined;
-}
-
 static void wf_closed(uv_handle_t *h)
 {
     import_wf *wf = h->data;

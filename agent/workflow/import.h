@@ -197,6 +197,5 @@ void import_vdiff_report(import_wf *wf, wf_vdiff_report *out);
 const import_def *import_get_def(const import_wf *wf);
 /* Frees a workflow whose thread has stopped (after WF_CMD_STOP). */
 void import_free(import_wf *wf);
-bool import_finished(const import_wf *wf);
 
 #endif
