@@ -1,6 +1,7 @@
 /* args: table-driven option parsing for cpctl subcommands. See args.h. */
 #include "args.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,40 @@ int args_parse(int argc, char **argv, const arg_opt *opts, size_t nopts, const c
         }
     }
     return 0;
+}
+
+int args_command(int argc, char **argv, const arg_opt *opts, size_t nopts, const char **pos, size_t npos,
+                 const char *pos_name, const char *synopsis)
+{
+    sbuf err = SBUF_INIT, usage = SBUF_INIT;
+    size_t got = 0;
+    int rc = 0;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            rc = 1;
+    if (!rc && args_parse(argc, argv, opts, nopts, pos, npos, &got, &err) != 0)
+        rc = -1;
+    if (!rc && got != npos) {
+        sbuf_setf(&err, "%s is required", pos_name ? pos_name : "an argument");
+        rc = -1;
+    }
+    if (rc) {
+        args_usage(synopsis, opts, nopts, &usage);
+        /* the command's own words: the synopsis up to its first argument */
+        size_t n = 0;
+        for (const char *w = synopsis; *w && *w != '[' && *w != '-' && !(*w >= 'A' && *w <= 'Z');) {
+            const char *sp = strchr(w, ' ');
+            n = (size_t)((sp ? sp : w + strlen(w)) - synopsis);
+            w = sp ? sp + 1 : w + strlen(w);
+        }
+        if (rc < 0)
+            fprintf(stderr, "cpctl: %.*s: %s\n%s", (int)n, synopsis, err.buf, usage.buf);
+        else
+            fputs(usage.buf, stdout);
+    }
+    sbuf_free(&err);
+    sbuf_free(&usage);
+    return rc;
 }
 
 void args_list_free(arg_list *l)

@@ -29,6 +29,12 @@ typedef struct arg_list {
  * npos of them); *got says how many came. */
 int args_parse(int argc, char **argv, const arg_opt *opts, size_t nopts, const char **pos, size_t npos,
                size_t *got, sbuf *err);
+/* A command's arguments, the same way for every command: exactly npos
+ * positional names (pos_name says what the first is, for the message).
+ * --help prints the usage on stdout: returns 1. A problem is printed with
+ * the usage on stderr: returns -1. Else 0. synopsis follows "cpctl ". */
+int args_command(int argc, char **argv, const arg_opt *opts, size_t nopts, const char **pos, size_t npos,
+                 const char *pos_name, const char *synopsis);
 void args_list_free(arg_list *l);
 void args_usage(const char *synopsis, const arg_opt *opts, size_t nopts, sbuf *out);
 

@@ -23,19 +23,14 @@ struct cp_client {
     char *target;
 };
 
+/* A whole PEM file as a C string, or NULL with err. */
 static char *slurp(const char *path, sbuf *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        sbuf_setf(err, "cannot read %s: %m", path);
+    sbuf b = SBUF_INIT;
+    if (sbuf_read_file(&b, path, err) != 0) {
+        sbuf_free(&b);
         return NULL;
     }
-    sbuf b = SBUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sbuf_add(&b, chunk, n);
-    fclose(f);
     return sbuf_detach(&b, NULL);
 }
 
@@ -154,6 +149,18 @@ static gpr_timespec deadline_in(unsigned ms)
     return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME), gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
+/* The first four ops of every call (ops zeroed by the caller): send the
+ * request whole, read the server's initial metadata. */
+static void request_ops(grpc_op *ops, cp_call *k, grpc_byte_buffer *send)
+{
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = send;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &k->initial_md;
+}
+
 grpc_status_code cp_client_unary(cp_client *c, const char *method, const ProtobufCMessage *req,
                                  const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
                                  unsigned timeout_ms, sbuf *err)
@@ -164,12 +171,7 @@ grpc_status_code cp_client_unary(cp_client *c, const char *method, const Protobu
     grpc_byte_buffer *send = pbbuf_pack(req), *recv = NULL;
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = send;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &k.initial_md;
+    request_ops(ops, &k, send);
     ops[4].op = GRPC_OP_RECV_MESSAGE;
     ops[4].data.recv_message.recv_message = &recv;
     ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
@@ -198,12 +200,7 @@ static int stream_start(cp_call *k, const ProtobufCMessage *req)
     grpc_byte_buffer *send = pbbuf_pack(req);
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = send;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &k->initial_md;
+    request_ops(ops, k, send);
     int ok = grpc_call_start_batch(k->call, ops, 4, (void *)1, NULL) == GRPC_CALL_OK &&
              call_wait(k, (void *)1, gpr_inf_future(GPR_CLOCK_REALTIME));
     grpc_byte_buffer_destroy(send);

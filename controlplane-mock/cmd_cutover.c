@@ -348,15 +348,12 @@ int cmd_lifecycle(cp_ctx *ctx, int argc, char **argv)
         {"keep", ARG_STR, &keep, "detach: refuse unless the writes are on this side (source or destination)"},
     };
     const char *pos[1];
-    size_t got;
-    sbuf err = SBUF_INIT;
-    if (args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &got, &err) != 0 || got != 1) {
-        fprintf(stderr, "usage: cpctl %s NAME [--timeout-ms N] [--max-lag S] [--force] [--keep SIDE] %s\n", argv[0],
-                err.len ? err.buf : "");
-        sbuf_free(&err);
-        return EXIT_USAGE;
-    }
-    sbuf_free(&err);
+    sbuf synopsis = SBUF_INIT;
+    sbuf_addf(&synopsis, "%s NAME [--timeout-ms N] [--max-lag S] [--force] [--keep SIDE] [--watch]", argv[0]);
+    int prc = args_command(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, "a workflow NAME", synopsis.buf);
+    sbuf_free(&synopsis);
+    if (prc)
+        return prc < 0 ? EXIT_USAGE : EXIT_OK;
     unsigned t = timeout ? (unsigned)strtoul(timeout, NULL, 10) : 0;
     double lag = max_lag ? atof(max_lag) : 0;
     if (strcmp(argv[0], "validate") == 0)

@@ -320,14 +320,11 @@ int cmd_serve(cp_ctx *ctx, int argc, char **argv)
         {"listen", ARG_STR, &listen, "address to serve controlplane.v1.Routing on"},
         {"state", ARG_STR, &state, "file keeping the routing rules"},
     };
-    const char *pos[1];
-    size_t got;
+    int prc = args_command(argc, argv, opts, sizeof opts / sizeof opts[0], NULL, 0, NULL,
+                           "serve [--listen HOST:PORT] [--state FILE]   (follows the agent given by --agent)");
+    if (prc)
+        return prc < 0 ? EXIT_USAGE : EXIT_OK;
     sbuf err = SBUF_INIT;
-    if (args_parse(argc, argv, opts, 2, pos, 0, &got, &err) != 0) {
-        fprintf(stderr, "cpctl: serve: %s\n", err.buf);
-        sbuf_free(&err);
-        return EXIT_USAGE;
-    }
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     server s = {.path = state};

@@ -90,17 +90,10 @@ static int stream_start(cp_ctx *ctx, int argc, char **argv)
         {"reset", ARG_FLAG, &reset, "forget a saved position and begin at the start position"},
     };
     const char *pos[1];
-    size_t got;
-    sbuf err = SBUF_INIT;
-    if (args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &got, &err) != 0 || got != 1) {
-        fprintf(stderr, "cpctl: stream start: %s\n", got != 1 && !err.len ? "a stream NAME is required" : err.buf);
-        sbuf_reset(&err);
-        args_usage("stream start NAME --target-host H --target-user U --gtid G [options]", opts,
-                   sizeof opts / sizeof opts[0], &err);
-        fputs(sbuf_cstr(&err), stderr);
-        sbuf_free(&err);
-        return EXIT_USAGE;
-    }
+    int prc = args_command(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, "a stream NAME",
+                           "stream start NAME --target-host H --target-user U --gtid G [options]");
+    if (prc)
+        return prc < 0 ? EXIT_USAGE : EXIT_OK;
     bool ok;
     Tabletagent__V1__StartStreamRequest req = TABLETAGENT__V1__START_STREAM_REQUEST__INIT;
     Tabletagent__V1__Endpoint target, source;
@@ -136,7 +129,6 @@ static int stream_start(cp_ctx *ctx, int argc, char **argv)
         rc = stream_call(ctx, PATH("StartStream"), "stream start", &req.base);
     args_list_free(&include);
     args_list_free(&exclude);
-    sbuf_free(&err);
     return rc;
 }
 

@@ -54,17 +54,10 @@ int cmd_vdiff(cp_ctx *ctx, int argc, char **argv)
         {"show", ARG_FLAG, &show, "print the current or last report once"},
     };
     const char *pos[1];
-    size_t got;
-    sbuf err = SBUF_INIT;
-    if (args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &got, &err) != 0 || got != 1) {
-        fprintf(stderr, "cpctl: vdiff: %s\n", err.len ? err.buf : "a workflow NAME is required");
-        sbuf_reset(&err);
-        args_usage("vdiff NAME [--chunk-rows N] [--follow | --show]", opts, sizeof opts / sizeof opts[0], &err);
-        fputs(sbuf_cstr(&err), stderr);
-        sbuf_free(&err);
-        return EXIT_USAGE;
-    }
-    sbuf_free(&err);
+    int prc = args_command(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, "a workflow NAME",
+                           "vdiff NAME [--chunk-rows N] [--follow | --show]");
+    if (prc)
+        return prc < 0 ? EXIT_USAGE : EXIT_OK;
     char *end = NULL;
     uint64_t chunk_rows = chunk ? strtoull(chunk, &end, 10) : 0;
     if (chunk && (*end || chunk_rows == 0)) {

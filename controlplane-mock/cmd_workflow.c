@@ -93,15 +93,11 @@ int cmd_import(cp_ctx *ctx, int argc, char **argv)
         {"override", ARG_LIST, &overrides, "accept this failing preflight check knowingly (its id; repeatable)"},
     };
     const char *pos[1];
-    size_t got;
-    sbuf err = SBUF_INIT;
     int rc = EXIT_USAGE;
-    if (args_parse(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, &got, &err) != 0 || got != 1) {
-        fprintf(stderr, "cpctl: import: %s\n", err.len ? err.buf : "a workflow NAME is required");
-        sbuf_reset(&err);
-        args_usage("import NAME --dest-host H --dest-user U --dest-password-file F [options]", opts,
-                   sizeof opts / sizeof opts[0], &err);
-        fputs(sbuf_cstr(&err), stderr);
+    int prc = args_command(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, "a workflow NAME",
+                           "import NAME --dest-host H --dest-user U --dest-password-file F [options]");
+    if (prc) {
+        rc = prc < 0 ? EXIT_USAGE : EXIT_OK;
         goto out;
     }
     Tabletagent__V1__CreateImportRequest req = TABLETAGENT__V1__CREATE_IMPORT_REQUEST__INIT;
@@ -143,7 +139,6 @@ out:
     args_list_free(&include);
     args_list_free(&exclude);
     args_list_free(&overrides);
-    sbuf_free(&err);
     return rc;
 }
 

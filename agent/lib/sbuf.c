@@ -1,6 +1,7 @@
 /* sbuf: growable byte strings. See sbuf.h for the contract. */
 #include "sbuf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,26 @@ void sbuf_add_bytes(sbuf *sb, uint64_t b)
         sbuf_addf(sb, "%.1f kB", (double)b / 1e3);
     else
         sbuf_addf(sb, "%llu B", (unsigned long long)b);
+}
+
+int sbuf_read_file(sbuf *sb, const char *path, sbuf *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sbuf_setf(err, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        sbuf_add(sb, chunk, n);
+    int e = ferror(f) ? errno : 0;
+    fclose(f);
+    if (e) {
+        sbuf_setf(err, "cannot read %s: %s", path, strerror(e));
+        return -1;
+    }
+    return 0;
 }
 
 const char *sbuf_cstr(const sbuf *sb)

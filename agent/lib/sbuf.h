@@ -53,6 +53,9 @@ bool utf8_valid(const void *data, size_t len);
 /* The length of the well-formed UTF-8 sequence at p (1-4), or 0. */
 size_t utf8_seq_len(const unsigned char *p, size_t avail);
 
+/* Append a whole file (certificates, keys); -1 with err naming it. */
+int sbuf_read_file(sbuf *sb, const char *path, sbuf *err);
+
 /* Never NULL: "" for an empty, unallocated buffer. */
 const char *sbuf_cstr(const sbuf *sb);
 /* Hand the heap string to the caller; the sbuf is left empty. */

@@ -175,6 +175,17 @@ static ProtobufCMessage *request_decode(const ProtobufCMessageDescriptor *d, grp
 /* Replies quote live agent state (a server's error, a table's name) that is
  * not always UTF-8; strict clients would refuse the whole message, so such
  * strings go out escaped, from a copy (pbcheck.h). */
+/* A whole PEM file as a C string, or NULL with err. */
+static char *file_slurp(const char *path, sbuf *err)
+{
+    sbuf b = SBUF_INIT;
+    if (sbuf_read_file(&b, path, err) != 0) {
+        sbuf_free(&b);
+        return NULL;
+    }
+    return sbuf_detach(&b, NULL);
+}
+
 static grpc_byte_buffer *reply_pack(const rpc_call *c, const ProtobufCMessage *m)
 {
     ProtobufCMessage *copy;
@@ -550,22 +561,6 @@ rpc_server *rpc_server_new(uv_loop_t *loop, void *ctx)
     srv->cq = grpc_completion_queue_create_for_next(NULL);
     uv_mutex_init(&srv->lock);
     return srv;
-}
-
-static char *file_slurp(const char *path, sbuf *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        sbuf_setf(err, "cannot read %s: %m", path);
-        return NULL;
-    }
-    sbuf b = SBUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        sbuf_add(&b, chunk, n);
-    fclose(f);
-    return sbuf_detach(&b, NULL);
 }
 
 static grpc_server_credentials *tls_credentials(const rpc_tls *tls, sbuf *err)

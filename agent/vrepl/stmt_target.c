@@ -211,6 +211,23 @@ static bool parse_insert(lexer *lx, const char *default_db, stmt_target *out)
     return parse_table(lx, default_db, out);
 }
 
+/* An optional "[AS] alias" after a table: *next is the token after it.
+ * A word in not_alias is not an alias but what follows the table; false
+ * when AS is not followed by a name. */
+static bool skip_alias(lexer *lx, const char *const *not_alias, token *next)
+{
+    token t = lex_next(lx);
+    if (word_is(t, "AS")) {
+        if (!is_name(lex_next(lx)))
+            return false;
+        t = lex_next(lx);
+    } else if (is_name(t) && !word_in(t, not_alias)) {
+        t = lex_next(lx);
+    }
+    *next = t;
+    return true;
+}
+
 /* UPDATE tbl [[AS] alias] SET: a comma or a join after the table makes it
  * a multi-table UPDATE, whose targets are in the SET list. */
 static bool parse_update(lexer *lx, const char *default_db, stmt_target *out)
@@ -219,15 +236,8 @@ static bool parse_update(lexer *lx, const char *default_db, stmt_target *out)
     skip_words(lx, mods);
     if (!parse_table(lx, default_db, out))
         return false;
-    token t = lex_next(lx);
-    if (word_is(t, "AS")) {
-        if (!is_name(lex_next(lx)))
-            return false;
-        t = lex_next(lx);
-    } else if (is_name(t) && !word_is(t, "SET")) {
-        t = lex_next(lx);
-    }
-    return word_is(t, "SET");
+    token t;
+    return skip_alias(lx, (const char *const[]){"SET", NULL}, &t) && word_is(t, "SET");
 }
 
 /* DELETE FROM tbl [[AS] alias] then the end or a clause of the
@@ -237,18 +247,13 @@ static bool parse_delete(lexer *lx, const char *default_db, stmt_target *out)
 {
     static const char *const mods[] = {"LOW_PRIORITY", "QUICK", "IGNORE", "HISTORY", NULL};
     static const char *const tail[] = {"WHERE", "ORDER", "LIMIT", "RETURNING", "PARTITION", "FOR", "BEFORE", NULL};
+    static const char *const not_alias[] = {"WHERE", "ORDER", "LIMIT",  "RETURNING", "PARTITION",
+                                            "FOR",   "BEFORE", "USING", NULL};
     skip_words(lx, mods);
     if (!word_is(lex_next(lx), "FROM") || !parse_table(lx, default_db, out))
         return false;
-    token t = lex_next(lx);
-    if (word_is(t, "AS")) {
-        if (!is_name(lex_next(lx)))
-            return false;
-        t = lex_next(lx);
-    } else if (is_name(t) && !word_in(t, tail) && !word_is(t, "USING")) {
-        t = lex_next(lx);
-    }
-    return t.kind == TK_END || punct_is(t, ';') || word_in(t, tail);
+    token t;
+    return skip_alias(lx, not_alias, &t) && (t.kind == TK_END || punct_is(t, ';') || word_in(t, tail));
 }
 
 /* LOAD DATA|XML ... INTO TABLE tbl: the file name and options before INTO

@@ -141,18 +141,25 @@ stop_agent
 
 # ---- kill -9 after each step of a switch ---------------------------------------------------
 before_commit="check fence_source source_position catch_up stop_forward dest_position"
-for step in $before_commit commit release_fence start_reverse; do
+# cut_at OP STEP FROM_STATE: run OP (switch or reverse) with the agent
+# pausing after STEP, kill -9 it there, start it again; $state is where the
+# workflow settles.
+cut_at() {
+    local op=$1 step=$2 from=$3
     : >"$AGENT_LOG"
     TABLET_AGENT_TEST_PAUSE_AFTER=$step:3000 start_agent
-    wait_for 15 "replicating" wf_state_is WORKFLOW_REPLICATING
-    cpctl switch lc >/dev/null 2>&1 &
+    wait_for 15 "$from before the $op" wf_state_is "$from"
+    cpctl "$op" lc >/dev/null 2>&1 &
     paused() { grep -q "pausing 3000 ms after step $step" "$AGENT_LOG"; }
-    wait_for 10 "the switch at step $step" paused
+    wait_for 10 "the $op at step $step" paused
     kill9_agent
     start_agent
     settled() { local s; s=$(wf_field .state); [ "$s" == WORKFLOW_REPLICATING ] || [ "$s" == WORKFLOW_PRIMARY ]; }
     wait_for 20 "the workflow settles after kill -9 at $step" settled
     state=$(wf_field .state)
+}
+for step in $before_commit commit release_fence start_reverse; do
+    cut_at switch "$step" WORKFLOW_REPLICATING
     if [[ " $before_commit " == *" $step "* ]]; then
         assert_eq "$state" "WORKFLOW_REPLICATING" "kill -9 after $step (before the point of no return)"
         assert_eq "$(read_only source)" "0" "source writable after the rollback at $step"
@@ -177,17 +184,7 @@ wait_for 15 "replicating" wf_state_is WORKFLOW_REPLICATING
 cpctl switch lc >/dev/null
 stop_agent
 for step in fence_destination commit start_forward; do
-    : >"$AGENT_LOG"
-    TABLET_AGENT_TEST_PAUSE_AFTER=$step:3000 start_agent
-    wait_for 15 "primary" wf_state_is WORKFLOW_PRIMARY
-    cpctl reverse lc >/dev/null 2>&1 &
-    paused() { grep -q "pausing 3000 ms after step $step" "$AGENT_LOG"; }
-    wait_for 10 "the reverse at step $step" paused
-    kill9_agent
-    start_agent
-    settled() { local s; s=$(wf_field .state); [ "$s" == WORKFLOW_REPLICATING ] || [ "$s" == WORKFLOW_PRIMARY ]; }
-    wait_for 20 "the workflow settles after kill -9 at $step" settled
-    state=$(wf_field .state)
+    cut_at reverse "$step" WORKFLOW_PRIMARY
     if [ "$step" == fence_destination ]; then
         assert_eq "$state" "WORKFLOW_PRIMARY" "kill -9 after reverse step $step (before the point of no return)"
         assert_eq "$(read_only dest)" "0" "destination writable after the rollback at $step"
