@@ -19,18 +19,6 @@
 #include "workflow/streams.h"
 #include "workflow/workflows.h"
 
-uint64_t agent_rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, rss = 0;
-    if (!f)
-        return 0;
-    if (fscanf(f, "%lu %lu", &size, &rss) != 2)
-        rss = 0;
-    fclose(f);
-    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 /* What the monitor and the registries call when something visible changed. */
 static void agent_on_change(void *data)
 {
@@ -39,7 +27,6 @@ static void agent_on_change(void *data)
 
 void agent_changed(agent *a)
 {
-    a->sequence++;
     if (a->service)
         service_notify(a->service);
 }
@@ -65,10 +52,10 @@ int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err
     agent *a = xcalloc(1, sizeof *a);
     a->loop = loop;
     a->cfg = cfg;
-    a->started_ms = clock_mono_ms();
-    a->service = service_new(a);
     a->streams = streams_new(loop, cfg->server_id, agent_on_change, a);
     a->workflows = workflows_new(loop, cfg->state_dir, &cfg->source, agent_on_change, a);
+    service_deps deps = {loop, cfg, NULL, a->streams, a->workflows};
+    a->service = service_new(&deps);
     a->rpc = rpc_server_new(loop, a->service);
     if (agent_listen(a, err) != 0) {
         rpc_server_shutdown(a->rpc, 0, NULL, NULL);
@@ -79,11 +66,12 @@ int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err
         return -1;
     }
     a->monitor = monitor_start(loop, &cfg->source, cfg->probe_interval_ms, agent_on_change, a);
+    service_set_monitor(a->service, a->monitor);
     sbuf werr = SBUF_INIT;
     if (workflows_restore(a->workflows, &werr) != 0)
         log_error("agent", "cannot restore workflows: %s", werr.buf);
     sbuf_free(&werr);
-    log_info("agent", "tablet-agent %s listening on %s%s%s%s", AGENT_VERSION, cfg->listen,
+    log_info("agent", "tablet-agent %s listening on %s%s%s%s", TABLET_AGENT_VERSION, cfg->listen,
              config_tls_enabled(cfg) ? " (mTLS)" : "",
              *cfg->health_listen ? ", health-only on " : "", cfg->health_listen);
     *out = a;

@@ -14,7 +14,6 @@
 #include "lib/sbuf.h"
 #include "monitor.h"
 
-#define AGENT_VERSION "0.1.0"
 
 typedef struct rpc_server rpc_server;
 typedef struct service service;
@@ -24,8 +23,6 @@ typedef struct workflows workflows;
 typedef struct agent {
     uv_loop_t *loop;
     const agent_config *cfg;
-    int64_t started_ms; /* monotonic: for the uptime */
-    uint64_t sequence; /* bumped whenever visible state changes */
     monitor *monitor;
     rpc_server *rpc;
     service *service;
@@ -42,6 +39,5 @@ int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err
 void agent_stop(agent *a, void (*done)(void *), void *arg);
 /* Visible state changed: bump the sequence and tell watchers. */
 void agent_changed(agent *a);
-uint64_t agent_rss_bytes(void);
 
 #endif

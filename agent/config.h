@@ -19,6 +19,8 @@
 #include "lib/log.h"
 #include "lib/sbuf.h"
 
+#define TABLET_AGENT_VERSION "0.1.0"
+
 typedef struct agent_config {
     char *listen;        /* main gRPC address, host:port */
     char *health_listen; /* plaintext grpc.health.v1-only address; "" = off */

@@ -77,7 +77,7 @@ int main(int argc, char **argv)
             sbuf_adds(&err, "-- on the destination\n");
             preflight_grants_sql(PF_ROLE_DEST, FLAVOR_MARIADB, "'tablet_agent'@'%'", cfg.sidecar_schema, &err);
         } else {
-            sbuf_addf(&err, "tablet-agent %s\n", AGENT_VERSION);
+            sbuf_addf(&err, "tablet-agent %s\n", TABLET_AGENT_VERSION);
         }
         fputs(err.buf, stdout);
         sbuf_free(&err);

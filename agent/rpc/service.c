@@ -5,8 +5,10 @@
  * without copies. A watcher is a stream call plus the last serving state it
  * saw: StreamHealth gets every update, Health.Watch only changes (that is
  * what the gRPC health protocol specifies). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "lib/clock.h"
@@ -37,12 +39,35 @@ static char *S(const char *s)
     return (char *)(s ? s : "");
 }
 
-service *service_new(agent *a)
+service *service_new(const service_deps *deps)
 {
     service *s = xcalloc(1, sizeof *s);
-    s->agent = a;
-    s->secrets = config_secret_policy(a->cfg);
+    s->loop = deps->loop;
+    s->cfg = deps->cfg;
+    s->monitor = deps->monitor;
+    s->streams = deps->streams;
+    s->workflows = deps->workflows;
+    s->started_ms = clock_mono_ms();
+    s->secrets = config_secret_policy(s->cfg);
     return s;
+}
+
+void service_set_monitor(service *s, monitor *m)
+{
+    s->monitor = m;
+}
+
+/* The agent's own resident memory. */
+static uint64_t self_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, rss = 0;
+    if (!f)
+        return 0;
+    if (fscanf(f, "%lu %lu", &size, &rss) != 2)
+        rss = 0;
+    fclose(f);
+    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 void service_free(service *s)
@@ -74,7 +99,7 @@ typedef struct status_msg {
     size_t nworkflows;
 } status_msg;
 
-static void status_fill_source(status_msg *m, const agent *a, const probe_result *r)
+static void status_fill_source(status_msg *m, const service *a, const probe_result *r)
 {
     Tabletagent__V1__SourceStatus *src = &m->source;
     tabletagent__v1__source_status__init(src);
@@ -110,17 +135,17 @@ static void status_fill_source(status_msg *m, const agent *a, const probe_result
     src->probe_duration_ms = r->duration_ms;
 }
 
-static void status_build(status_msg *m, const agent *a)
+static void status_build(status_msg *m, const service *a)
 {
-    const probe_result *r = monitor_last(a->monitor);
+    const probe_result *r = a->monitor ? monitor_last(a->monitor) : NULL;
     tabletagent__v1__agent_status__init(&m->status);
     status_fill_source(m, a, r);
     Tabletagent__V1__AgentStatus *st = &m->status;
     st->source = &m->source;
-    st->agent_version = AGENT_VERSION;
+    st->agent_version = TABLET_AGENT_VERSION;
     st->uptime_seconds = (clock_mono_ms() - a->started_ms) / 1000;
     st->sequence = a->sequence;
-    st->rss_bytes = agent_rss_bytes();
+    st->rss_bytes = self_rss_bytes();
     m->nstreams = streams_count(a->streams);
     m->streams = xcalloc(m->nstreams, sizeof *m->streams);
     m->stream_ptrs = xcalloc(m->nstreams, sizeof *m->stream_ptrs);
@@ -139,7 +164,7 @@ static void status_build(status_msg *m, const agent *a)
     }
     st->n_workflows = m->nworkflows;
     st->workflows = m->workflow_ptrs;
-    if (monitor_serving(a->monitor)) {
+    if (a->monitor && monitor_serving(a->monitor)) {
         st->state = TABLETAGENT__V1__SERVING_STATE__SERVING;
     } else {
         st->state = TABLETAGENT__V1__SERVING_STATE__NOT_SERVING;
@@ -201,7 +226,7 @@ static Grpc__Health__V1__HealthCheckResponse__ServingStatus health_state(const s
 {
     if (strcmp(name, LIVENESS_SERVICE_NAME) == 0)
         return GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
-    return monitor_serving(s->agent->monitor) ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+    return s->monitor && monitor_serving(s->monitor) ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
                                               : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
 }
 
@@ -221,10 +246,11 @@ static int watcher_push(service *s, watcher *w, const status_msg *m)
 
 void service_notify(service *s)
 {
+    s->sequence++;
     if (!s->watchers)
         return;
     status_msg m;
-    status_build(&m, s->agent);
+    status_build(&m, s);
     for (watcher *w = s->watchers, *next; w; w = next) {
         next = w->next;
         if (watcher_push(s, w, &m) != 0) {
@@ -277,7 +303,7 @@ import_wf *service_workflow(service *s, rpc_call *call, const char *name)
 {
     if (!name_valid(call, name))
         return NULL;
-    import_wf *wf = workflows_get(s->agent->workflows, name);
+    import_wf *wf = workflows_get(s->workflows, name);
     if (!wf)
         rpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no workflow named \"%s\"; cpctl workflow list shows them", name);
     return wf;
@@ -287,7 +313,7 @@ stream *service_stream(service *s, rpc_call *call, const char *name)
 {
     if (!name_valid(call, name))
         return NULL;
-    stream *st = streams_get(s->agent->streams, name);
+    stream *st = streams_get(s->streams, name);
     if (!st)
         rpc_call_fail(call, GRPC_STATUS_NOT_FOUND, "no stream named \"%s\"; cpctl status lists them", name);
     return st;
@@ -303,7 +329,7 @@ bool service_name_taken_by_workflow(service *s, const char *name, sbuf *err)
         sbuf_add(&owner, name, n - k);
     else
         sbuf_adds(&owner, name);
-    bool taken = workflows_get(s->agent->workflows, owner.buf) != NULL;
+    bool taken = workflows_get(s->workflows, owner.buf) != NULL;
     if (taken)
         sbuf_setf(err, "%s is the name of workflow %s's %s stream; a workflow's streams are its own (pick "
                        "another name)", name, owner.buf, owner.len == n ? "forward" : "reverse");
@@ -315,8 +341,8 @@ bool service_name_taken_by_stream(service *s, const char *name, sbuf *err)
 {
     sbuf rev = SBUF_INIT;
     sbuf_addf(&rev, "%s" REVERSE_SUFFIX, name);
-    const char *taken = streams_get(s->agent->streams, name) ? name
-                        : streams_get(s->agent->streams, rev.buf) ? rev.buf : NULL;
+    const char *taken = streams_get(s->streams, name) ? name
+                        : streams_get(s->streams, rev.buf) ? rev.buf : NULL;
     if (taken)
         sbuf_setf(err, "a stream named %s exists; a workflow named %s would run streams %s and %s, so pick "
                        "another name", taken, name, name, rev.buf);
@@ -360,7 +386,7 @@ void svc_job_start(service *s, rpc_call *call, svc_job *j, const char *what, svc
     j->done = done;
     atomic_init(&j->cancel, false);
     j->work.data = j;
-    int e = uv_queue_work(s->agent->loop, &j->work, svc_job_work, svc_job_after);
+    int e = uv_queue_work(s->loop, &j->work, svc_job_work, svc_job_after);
     if (e != 0) {
         rpc_call_fail(call, GRPC_STATUS_UNAVAILABLE, "cannot schedule %s: %s; retry", what, uv_strerror(e));
         j->call = NULL;
@@ -378,7 +404,7 @@ static void handle_get_status(rpc_call *call, const ProtobufCMessage *req, void 
     service *s = ctx;
     (void)req;
     status_msg m;
-    status_build(&m, s->agent);
+    status_build(&m, s);
     rpc_call_reply(call, &m.status.base);
     status_release(&m);
 }
@@ -389,7 +415,7 @@ static void handle_stream_health(rpc_call *call, const ProtobufCMessage *req, vo
     (void)req;
     watcher_add(s, call, WATCH_STATUS);
     status_msg m;
-    status_build(&m, s->agent);
+    status_build(&m, s);
     if (rpc_call_send(call, &m.status.base) != 0) {
         watcher_remove(s, s->watchers);
         rpc_call_end(call, GRPC_STATUS_UNAVAILABLE, "cannot send");
@@ -431,7 +457,7 @@ static void handle_health_watch(rpc_call *call, const ProtobufCMessage *req, voi
     watcher_add(s, call, WATCH_HEALTH);
     s->watchers->health_name = xstrdup(S(r->service));
     status_msg m;
-    status_build(&m, s->agent);
+    status_build(&m, s);
     if (watcher_push(s, s->watchers, &m) != 0) {
         watcher_remove(s, s->watchers);
         rpc_call_end(call, GRPC_STATUS_UNAVAILABLE, "cannot send");

@@ -10,17 +10,34 @@
 
 #include <stddef.h>
 
+#include <uv.h>
+
 #include "rpc/rpc_server.h"
 
-typedef struct agent agent;
 typedef struct service service;
+typedef struct monitor monitor;
+typedef struct streams streams;
+typedef struct workflows workflows;
+typedef struct agent_config agent_config;
 
-service *service_new(agent *a);
+/* What the service reads and drives; all of it outlives the service. */
+typedef struct service_deps {
+    uv_loop_t *loop;
+    const agent_config *cfg;
+    monitor *monitor; /* NULL until service_set_monitor */
+    streams *streams;
+    workflows *workflows;
+} service_deps;
+
+service *service_new(const service_deps *deps);
 void service_free(service *s);
+/* The monitor starts after the RPC server listens (a bad address fails
+ * before anything touches the database). */
+void service_set_monitor(service *s, monitor *m);
 /* Method tables: the full API, and the health-only subset. */
 const rpc_method *service_methods(size_t *n);
 const rpc_method *service_health_methods(size_t *n);
-/* Push the current state to every watcher. */
+/* Visible state changed: a new status sequence, pushed to every watcher. */
 void service_notify(service *s);
 /* End every watch stream (shutdown). */
 void service_close(service *s);

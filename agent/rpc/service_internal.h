@@ -4,7 +4,10 @@
 
 #include <stdatomic.h>
 
-#include "agent.h"
+#include "config.h"
+#include "monitor.h"
+#include "workflow/streams.h"
+#include "workflow/workflows.h"
 #include "rpc/pbconv.h"
 #include "rpc/rpc_server.h"
 #include "rpc/service.h"
@@ -12,7 +15,13 @@
 typedef struct watcher watcher;
 
 struct service {
-    agent *agent;
+    uv_loop_t *loop;
+    const agent_config *cfg;
+    monitor *monitor;
+    streams *streams;
+    workflows *workflows;
+    int64_t started_ms; /* clock_mono_ms, for the uptime */
+    uint64_t sequence;  /* grows with every status change */
     secret_policy secrets; /* what a request's password references may name */
     watcher *watchers;
     unsigned nwatchers;

@@ -55,7 +55,7 @@ static bool preflight_endpoint_given(const pb_Endpoint *e)
 static int preflight_job_from(const service *s, const Tabletagent__V1__PreflightRequest *r, preflight_job *j,
                               sbuf *err)
 {
-    const agent *a = s->agent;
+    const service *a = s;
     if (r->retention_hours > PREFLIGHT_MAX_RETENTION_HOURS) {
         sbuf_setf(err, "retention_hours %u is more than ten years (%u)", r->retention_hours,
                   PREFLIGHT_MAX_RETENTION_HOURS);

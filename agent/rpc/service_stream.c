@@ -25,16 +25,16 @@ static void reply_stream(rpc_call *call, stream *s)
     pbconv_stream_release(&h);
 }
 
-static bool source_is_mariadb(const agent *a)
+static bool source_is_mariadb(const service *a)
 {
-    const probe_result *r = monitor_last(a->monitor);
+    const probe_result *r = a->monitor ? monitor_last(a->monitor) : NULL;
     return !r || r->flavor != FLAVOR_MYSQL;
 }
 
 static int stream_config_from(const service *s, const Tabletagent__V1__StartStreamRequest *r, stream_config *cfg,
                               sbuf *err)
 {
-    const agent *a = s->agent;
+    const service *a = s;
     memset(cfg, 0, sizeof *cfg);
     if (pbconv_name(r->name, "name", err) != 0 || pbconv_endpoint(r->target, "target", &s->secrets, &cfg->target, err) != 0)
         return -1;
@@ -47,7 +47,7 @@ static int stream_config_from(const service *s, const Tabletagent__V1__StartStre
         free(src);
         cfg->source.read_timeout_s = 600;
     }
-    bool mariadb = r->source ? true : source_is_mariadb(a);
+    bool mariadb = r->source ? true : source_is_mariadb(s);
     if (pbconv_position(r->start, "start", mariadb, &cfg->start, err) != 0 ||
         pbconv_position(r->stop_at, "stop_at", mariadb, &cfg->stop_at, err) != 0 ||
         pbconv_filter(r->tables, &cfg->filter, err) != 0)
@@ -69,8 +69,8 @@ static grpc_status_code start_allowed(service *s, const stream_config *cfg, sbuf
 {
     if (service_name_taken_by_workflow(s, cfg->name, err))
         return GRPC_STATUS_ALREADY_EXISTS;
-    for (size_t i = 0; i < streams_count(s->agent->streams); i++) {
-        stream *o = streams_at(s->agent->streams, i);
+    for (size_t i = 0; i < streams_count(s->streams); i++) {
+        stream *o = streams_at(s->streams, i);
         const stream_config *oc = stream_get_config(o);
         if (stream_running(o) && oc->server_id == cfg->server_id && strcmp(oc->name, cfg->name) != 0) {
             sbuf_setf(err, "server_id %u is used by stream %s; give another or leave it 0", cfg->server_id,
@@ -135,12 +135,12 @@ static void start_checked(svc_job *job)
     }
     if (!j->code)
         j->code = start_allowed(s, &j->cfg, &j->msg);
-    if (!j->code && streams_start(s->agent->streams, &j->cfg, &j->msg) != WF_OK)
+    if (!j->code && streams_start(s->streams, &j->cfg, &j->msg) != WF_OK)
         j->code = GRPC_STATUS_FAILED_PRECONDITION;
     if (j->code)
         rpc_call_fail(job->call, j->code, "%s", j->msg.buf);
     else
-        reply_stream(job->call, streams_get(s->agent->streams, j->cfg.name));
+        reply_stream(job->call, streams_get(s->streams, j->cfg.name));
     start_job_free(j);
 }
 
@@ -153,7 +153,7 @@ void handle_start_stream(rpc_call *call, const ProtobufCMessage *req, void *ctx)
     grpc_status_code code = GRPC_STATUS_INVALID_ARGUMENT;
     if (stream_config_from(s, r, &j->cfg, &j->msg) == 0) {
         j->explicit_id = r->server_id != 0;
-        j->cfg.server_id = r->server_id ? r->server_id : streams_server_id(s->agent->streams, j->cfg.name);
+        j->cfg.server_id = r->server_id ? r->server_id : streams_server_id(s->streams, j->cfg.name);
         code = start_allowed(s, &j->cfg, &j->msg);
     }
     if (code) {
@@ -175,7 +175,7 @@ void handle_stop_stream(rpc_call *call, const ProtobufCMessage *req, void *ctx)
     service *s = ctx;
     const Tabletagent__V1__StopStreamRequest *r = (const void *)req;
     if (service_stream(s, call, r->name))
-        streams_stop(s->agent->streams, r->name, stop_done, call);
+        streams_stop(s->streams, r->name, stop_done, call);
 }
 
 void handle_get_stream(rpc_call *call, const ProtobufCMessage *req, void *ctx)

@@ -23,7 +23,7 @@
 static void reply_workflow(service *s, rpc_call *call, import_wf *wf)
 {
     pb_workflow_holder h;
-    pbconv_workflow(wf, &s->agent->cfg->source, &h);
+    pbconv_workflow(wf, &s->cfg->source, &h);
     rpc_call_reply(call, &h.msg.base);
     pbconv_workflow_release(&h);
 }
@@ -35,8 +35,8 @@ static int import_def_from(const service *s, const Tabletagent__V1__CreateImport
         pbconv_filter(r->tables, &d->tables, err) != 0 || pbconv_import_options(r->options, &d->opt, err) != 0)
         return -1;
     d->name = xstrdup(r->name);
-    d->sidecar = xstrdup(s->agent->cfg->sidecar_schema);
-    d->fence_exempt = xstrdup(s->agent->cfg->fence_exempt);
+    d->sidecar = xstrdup(s->cfg->sidecar_schema);
+    d->fence_exempt = xstrdup(s->cfg->fence_exempt);
     d->created_ms = clock_wall_ms();
     return 0;
 }
@@ -122,13 +122,13 @@ static void create_checked(svc_job *job)
     } else {
         sbuf_reset(&msg);
         wf_err rc = service_name_taken_by_stream(s, j->def.name, &msg) ? WF_EEXISTS
-                                                                        : workflows_create(s->agent->workflows, &j->def, &msg);
+                                                                        : workflows_create(s->workflows, &j->def, &msg);
         if (rc != WF_OK) {
             rpc_call_fail(job->call, service_status(rc), "%s", msg.buf);
         } else {
             for (size_t i = 0; i < j->noverrides; i++)
                 log_warn("workflow", "%s: created with preflight check %s overridden", j->def.name, j->overrides[i]);
-            reply_workflow(s, job->call, workflows_get(s->agent->workflows, j->def.name));
+            reply_workflow(s, job->call, workflows_get(s->workflows, j->def.name));
         }
     }
     sbuf_free(&msg);
@@ -154,7 +154,7 @@ void handle_create_import(rpc_call *call, const ProtobufCMessage *req, void *ctx
             code = GRPC_STATUS_INVALID_ARGUMENT;
         }
     }
-    if (!code && (workflows_get(s->agent->workflows, j->def.name) || service_name_taken_by_stream(s, j->def.name, &err))) {
+    if (!code && (workflows_get(s->workflows, j->def.name) || service_name_taken_by_stream(s, j->def.name, &err))) {
         if (!err.len)
             sbuf_setf(&err, "a workflow named %s exists already", j->def.name);
         code = GRPC_STATUS_ALREADY_EXISTS;
@@ -169,7 +169,7 @@ void handle_create_import(rpc_call *call, const ProtobufCMessage *req, void *ctx
     j->overrides = xcalloc(r->n_override_checks + 1, sizeof *j->overrides);
     for (size_t i = 0; i < r->n_override_checks; i++)
         j->overrides[j->noverrides++] = xstrdup(r->override_checks[i]);
-    db_endpoint *src = db_endpoint_dup(&s->agent->cfg->source);
+    db_endpoint *src = db_endpoint_dup(&s->cfg->source);
     j->source = *src;
     free(src);
     j->source.read_timeout_s = 60;
@@ -189,11 +189,11 @@ void handle_list_workflows(rpc_call *call, const ProtobufCMessage *req, void *ct
 {
     service *s = ctx;
     (void)req;
-    size_t n = workflows_count(s->agent->workflows);
+    size_t n = workflows_count(s->workflows);
     pb_workflow_holder *h = xcalloc(n + 1, sizeof *h);
     Tabletagent__V1__Workflow **ptrs = xcalloc(n + 1, sizeof *ptrs);
     for (size_t i = 0; i < n; i++) {
-        pbconv_workflow(workflows_at(s->agent->workflows, i), &s->agent->cfg->source, &h[i]);
+        pbconv_workflow(workflows_at(s->workflows, i), &s->cfg->source, &h[i]);
         ptrs[i] = &h[i].msg;
     }
     Tabletagent__V1__ListWorkflowsResponse resp = TABLETAGENT__V1__LIST_WORKFLOWS_RESPONSE__INIT;
@@ -272,7 +272,7 @@ static void cutover_done(import_wf *wf, const wf_cmd_result *res, void *data)
     Tabletagent__V1__Position src, dst;
     Tabletagent__V1__CutoverStep steps[CUTOVER_MAX_STEPS], *ptrs[CUTOVER_MAX_STEPS];
     pb_workflow_holder h;
-    pbconv_workflow(wf, &p->s->agent->cfg->source, &h);
+    pbconv_workflow(wf, &p->s->cfg->source, &h);
     pbconv_position_out(&src, &r->source);
     pbconv_position_out(&dst, &r->dest);
     for (size_t i = 0; i < r->nsteps; i++) {
@@ -358,7 +358,7 @@ static void detach_done(import_wf *wf, const wf_cmd_result *res, void *data)
     resp.primary = side_pb(res->primary);
     resp.message = res->message;
     rpc_call_reply(p->call, &resp.base);
-    workflows_forget(p->s->agent->workflows, wf);
+    workflows_forget(p->s->workflows, wf);
     free(name);
     free(p);
 }
