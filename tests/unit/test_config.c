@@ -164,7 +164,7 @@ static void test_usage_lists_everything(void)
     config_usage(&out);
     CU_ASSERT_PTR_NOT_NULL(strstr(out.buf, "--probe-interval-ms"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out.buf, "TABLET_AGENT_PROBE_INTERVAL_MS"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out.buf, "Precedence: flags > environment > config file > defaults"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out.buf, "Precedence: flags > environment > config file (--config or TABLET_AGENT_CONFIG) > defaults"));
     sbuf_free(&out);
 }
 
