@@ -20,7 +20,7 @@ WARN     := -Wall -Wextra -Werror -Werror=implicit-function-declaration \
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -fno-strict-aliasing -pthread
 CPPFLAGS += -Iagent -I$(GEN) $(MARIADB_CFLAGS) -D_GNU_SOURCE
-LDLIBS   := -lgrpc -lgpr -lprotobuf-c -luv $(MARIADB_LIBS) -lz -lm -pthread
+LDLIBS   := -lgrpc -lgpr -lprotobuf-c -luv $(MARIADB_LIBS) -lssl -lcrypto -lz -lm -pthread
 
 PROTO_SRC   := $(shell find proto -name '*.proto' | sort)
 HEALTH_DIR  := /usr/share/grpc-proto
@@ -41,6 +41,7 @@ TOOLS       := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
 LIBAGENT    := $(BUILD)/libagent.a
 AGENT_BIN   := $(BUILD)/tablet-agent
+ROUTER_BIN  := $(BUILD)/tablet-router
 CLI_BIN     := $(BUILD)/cpctl
 UNIT_BIN    := $(BUILD)/unit-tests
 
@@ -48,7 +49,7 @@ UNIT_BIN    := $(BUILD)/unit-tests
         bench-apply bench-copy bench-cutover bench-vdiff sandbox-up sandbox-down
 .SECONDARY:
 
-all: $(AGENT_BIN) $(CLI_BIN) $(TOOLS)
+all: $(AGENT_BIN) $(ROUTER_BIN) $(CLI_BIN) $(TOOLS)
 
 # --- protobuf-c code, generated at build time, never committed -------------
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
@@ -79,6 +80,10 @@ $(LIBAGENT): $(AGENT_O) $(PROTO_O)
 	@ar rcs $@ $^
 
 $(AGENT_BIN): $(BUILD)/agent/main.o $(LIBAGENT)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(ROUTER_BIN): $(BUILD)/agent/router/main.o $(LIBAGENT)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

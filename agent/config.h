@@ -18,8 +18,7 @@
 #include "db/db.h"
 #include "lib/log.h"
 #include "lib/sbuf.h"
-
-#define TABLET_AGENT_VERSION "0.1.0"
+#include "lib/version.h"
 
 typedef struct agent_config {
     char *listen;        /* main gRPC address, host:port */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/log.h"
 #include "lib/secret.h"
@@ -24,6 +25,12 @@ static const setting *setting_find(const settings_spec *spec, const char *name, 
             return &spec->table[i];
     return NULL;
 }
+
+static const struct {
+    const char *word;
+    bool value;
+} bools[] = {{"true", true}, {"yes", true}, {"on", true}, {"1", true},
+             {"false", false}, {"no", false}, {"off", false}, {"0", false}};
 
 static int setting_set(void *cfg, const setting *o, const char *value, const char *origin, sbuf *err)
 {
@@ -57,6 +64,14 @@ static int setting_set(void *cfg, const setting *o, const char *value, const cha
     case SETTING_FLAG:
         *(bool *)field = true;
         return 0;
+    case SETTING_BOOL:
+        for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++)
+            if (strcasecmp(value, bools[i].word) == 0) {
+                *(bool *)field = bools[i].value;
+                return 0;
+            }
+        sbuf_setf(err, "%s: %s must be true or false (yes/no, on/off, 1/0), got \"%s\"", origin, o->name, value);
+        return -1;
     }
     return 0;
 }

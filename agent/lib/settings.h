@@ -22,6 +22,7 @@ typedef enum {
     SETTING_UINT,        /* unsigned: strict decimal */
     SETTING_LEVEL,       /* log_level */
     SETTING_FLAG,        /* bool, flags only: --help */
+    SETTING_BOOL,        /* bool from true/false, yes/no, on/off, 1/0 */
     SETTING_SECRET_FILE, /* secret *: the path is kept, the content read when used */
 } setting_kind;
 

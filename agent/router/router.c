@@ -1,0 +1,463 @@
+/* router: listener, shared state, rules, accounts, probes. See router.h.
+ *
+ * Everything here runs on the loop thread. Rules change session_env in
+ * place: sessions read it for every command, so a new mode applies from
+ * each session's next statement (a statement in flight finishes where it
+ * started; a transaction stays where it is open, see session.c).
+ *
+ * Accounts: libuv's fs poll stats the file every second (a Kubernetes
+ * Secret is a symlink swapped on update, which a stat sees and an inotify
+ * on the old target may not); a change is read and parsed on the thread
+ * pool and swapped in on the loop. A file that does not parse leaves the
+ * old accounts in place and says why in the log. */
+#include "router/router.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "router/accounts.h"
+#include "router/conn.h"
+#include "router/session.h"
+#include "router/wire.h"
+
+#define DEFAULT_VERSION "10.11.0-MariaDB-tablet-router"
+
+/* A look at a server: connect, read its greeting, hang up. */
+typedef struct probe {
+    conn c;
+    router *rt;
+    side s;
+    uv_connect_t req;
+    uv_timer_t timer;
+    bool done;
+    int handles; /* the socket and the timer, until libuv closed both */
+} probe;
+
+typedef struct server_view {
+    bool up, seen;
+    char version[96];
+    uint8_t charset;
+    sbuf error;
+    int64_t checked_mono_ms;
+} server_view;
+
+struct router {
+    uv_loop_t *loop;
+    const router_config *cfg;
+    uv_tcp_t listener;
+    session_env env;
+    accounts *accts;
+    uv_fs_poll_t accounts_poll;
+    uv_work_t reload;
+    bool reloading;
+    sbuf reload_text, reload_err;
+    accounts *reload_result;
+    SSL_CTX *ssl;
+    uv_timer_t probe_timer;
+    probe *probes[SIDES];
+    server_view servers[SIDES];
+    int64_t started_ms;
+    /* The router is freed when nothing refers to it: the running router
+     * itself (until router_stop), each handle until closed, each probe,
+     * an accounts reload in flight. */
+    int refs;
+    bool stopping;
+    void (*stopped)(void *);
+    void *stopped_arg;
+};
+
+/* ---- rules ---- */
+
+static void set_address(router *rt, side s, const char *from_rules)
+{
+    const char *cfg = s == SIDE_SOURCE ? rt->cfg->source : rt->cfg->destination;
+    const char *addr = *cfg ? cfg : from_rules;
+    free(rt->env.address[s]);
+    rt->env.address[s] = xstrdup(addr ? addr : "");
+}
+
+/* Apply a mode: which side reads, which writes. */
+static void apply_mode(router *rt, const char *mode, const char *src, const char *dst)
+{
+    session_env *env = &rt->env;
+    set_address(rt, SIDE_SOURCE, src);
+    set_address(rt, SIDE_DESTINATION, dst);
+    env->read_side = strcmp(mode, "source") == 0 ? SIDE_SOURCE : SIDE_DESTINATION;
+    env->write_side = strcmp(mode, "primary") == 0 ? SIDE_DESTINATION : SIDE_SOURCE;
+    env->have_rules = *env->address[env->read_side] && *env->address[env->write_side];
+    env->no_rules_why = env->have_rules ? NULL : "the rules name no server address";
+    log_info("router", "routing %s: reads to the %s (%s), writes to the %s (%s)", mode, side_name(env->read_side),
+             env->address[env->read_side], side_name(env->write_side), env->address[env->write_side]);
+}
+
+/* ---- probes ---- */
+
+static void unref(router *rt);
+
+static void probe_release(probe *p)
+{
+    if (--p->handles > 0)
+        return;
+    router *rt = p->rt;
+    rt->probes[p->s] = NULL;
+    free(p);
+    unref(rt);
+}
+
+static void probe_timer_closed(uv_handle_t *h)
+{
+    probe_release(h->data);
+}
+
+static void probe_finish(probe *p, const char *error, const wire_handshake *h)
+{
+    if (p->done)
+        return;
+    p->done = true;
+    server_view *v = &p->rt->servers[p->s];
+    v->seen = true;
+    v->checked_mono_ms = clock_mono_ms();
+    sbuf_reset(&v->error);
+    if (h) {
+        if (!v->up)
+            log_info("router", "the %s (%s) answers: %s", side_name(p->s), p->rt->env.address[p->s], h->version);
+        v->up = true;
+        snprintf(v->version, sizeof v->version, "%s", h->version);
+        v->charset = h->charset;
+        session_env *env = &p->rt->env;
+        if (p->s == env->write_side && !*p->rt->cfg->server_version) {
+            snprintf(env->server_version, sizeof env->server_version, "%s", h->version);
+            env->server_charset = h->charset;
+        }
+    } else {
+        if (v->up)
+            log_warn("router", "the %s (%s) does not answer: %s", side_name(p->s), p->rt->env.address[p->s], error);
+        v->up = false;
+        sbuf_adds(&v->error, error);
+    }
+    uv_timer_stop(&p->timer);
+    conn_close(&p->c);
+    uv_close((uv_handle_t *)&p->timer, probe_timer_closed);
+}
+
+static void probe_data(conn *c)
+{
+    probe *p = conn_owner(c);
+    const uint8_t *d = conn_data(c);
+    size_t n = conn_avail(c);
+    if (n < WIRE_HEADER || n < WIRE_HEADER + (size_t)wire_frame_len(d))
+        return;
+    wire_handshake h;
+    wire_error e;
+    if (d[WIRE_HEADER] == 0xff && wire_parse_err(d + WIRE_HEADER, wire_frame_len(d), &e) == 0) {
+        sbuf why = SBUF_INIT;
+        sbuf_adds(&why, "refused: ");
+        sbuf_add_printable(&why, e.msg, e.msg_len, 200);
+        probe_finish(p, why.buf, NULL);
+        sbuf_free(&why);
+    } else if (wire_parse_handshake(d + WIRE_HEADER, wire_frame_len(d), &h) != 0) {
+        probe_finish(p, "not a MySQL server (no protocol 10 greeting)", NULL);
+    } else {
+        probe_finish(p, NULL, &h);
+    }
+    conn_consume(c, n);
+}
+
+static void probe_gone(conn *c, int status)
+{
+    probe_finish(conn_owner(c), status == UV_EOF ? "closed the connection at once" : uv_strerror(status), NULL);
+}
+
+static void probe_closed(conn *c)
+{
+    probe_release(conn_owner(c));
+}
+
+static const conn_ops probe_ops = {probe_data, NULL, probe_gone, probe_closed};
+
+static void probe_connected(uv_connect_t *req, int status)
+{
+    probe *p = req->data;
+    if (p->done)
+        return;
+    if (status < 0) {
+        probe_finish(p, uv_strerror(status), NULL);
+        return;
+    }
+    conn_start(&p->c);
+}
+
+static void probe_timeout(uv_timer_t *t)
+{
+    probe_finish(t->data, "no greeting within the connect timeout", NULL);
+}
+
+static void probe_side(router *rt, side s)
+{
+    const char *addr = rt->env.address[s];
+    if (rt->probes[s] || !addr || !*addr)
+        return;
+    char host[256] = "", port[16] = "";
+    const char *colon = strrchr(addr, ':');
+    struct sockaddr_storage ss;
+    if (colon) {
+        size_t hl = (size_t)(colon - addr);
+        if (hl >= 2 && addr[0] == '[')
+            addr++, hl -= 2;
+        if (hl < sizeof host) {
+            memcpy(host, addr, hl);
+            host[hl] = '\0';
+        }
+        snprintf(port, sizeof port, "%s", colon + 1);
+    }
+    if (uv_ip4_addr(host, atoi(port), (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(host, atoi(port), (struct sockaddr_in6 *)&ss) != 0)
+        return; /* names: sessions resolve them; the probe only looks at literal addresses */
+    probe *p = xcalloc(1, sizeof *p);
+    p->rt = rt;
+    p->s = s;
+    p->handles = 2;
+    rt->refs++;
+    rt->probes[s] = p;
+    conn_init(&p->c, rt->loop, &probe_ops, p);
+    uv_timer_init(rt->loop, &p->timer);
+    p->timer.data = p;
+    uv_timer_start(&p->timer, probe_timeout, rt->cfg->connect_timeout_ms, 0);
+    p->req.data = p;
+    int rc = uv_tcp_connect(&p->req, &p->c.tcp, (struct sockaddr *)&ss, probe_connected);
+    if (rc < 0)
+        probe_finish(p, uv_strerror(rc), NULL);
+}
+
+static void on_probe_timer(uv_timer_t *t)
+{
+    router *rt = t->data;
+    for (int i = 0; i < SIDES; i++)
+        probe_side(rt, (side)i);
+}
+
+/* ---- accounts ---- */
+
+static int load_accounts(router *rt, sbuf *err)
+{
+    sbuf text = SBUF_INIT;
+    if (sbuf_read_file(&text, rt->cfg->accounts_file, err) != 0) {
+        sbuf_free(&text);
+        return -1;
+    }
+    accounts *a = accounts_parse(text.buf, text.len, rt->cfg->accounts_file, err);
+    sbuf_wipe(&text);
+    if (!a)
+        return -1;
+    accounts_free(rt->accts);
+    rt->accts = a;
+    rt->env.accts = a;
+    return 0;
+}
+
+static void reload_work(uv_work_t *w)
+{
+    router *rt = w->data;
+    sbuf_reset(&rt->reload_err);
+    if (sbuf_read_file(&rt->reload_text, rt->cfg->accounts_file, &rt->reload_err) == 0)
+        rt->reload_result =
+            accounts_parse(rt->reload_text.buf, rt->reload_text.len, rt->cfg->accounts_file, &rt->reload_err);
+    sbuf_wipe(&rt->reload_text);
+}
+
+static void reload_done(uv_work_t *w, int status)
+{
+    router *rt = w->data;
+    rt->reloading = false;
+    if (rt->stopping) {
+        accounts_free(rt->reload_result);
+        rt->reload_result = NULL;
+        unref(rt);
+        return;
+    }
+    if (status == 0 && rt->reload_result) {
+        accounts_free(rt->accts);
+        rt->accts = rt->reload_result;
+        rt->env.accts = rt->accts;
+        log_info("router", "accounts file re-read: %zu accounts", accounts_count(rt->accts));
+    } else if (status == 0) {
+        log_warn("router", "accounts file changed but cannot be used (%s); keeping the %zu accounts loaded before",
+                 rt->reload_err.buf, accounts_count(rt->accts));
+    }
+    rt->reload_result = NULL;
+    unref(rt);
+}
+
+static void on_accounts_changed(uv_fs_poll_t *h, int status, const uv_stat_t *prev, const uv_stat_t *curr)
+{
+    (void)prev;
+    (void)curr;
+    router *rt = h->data;
+    if (status < 0) {
+        log_warn("router", "cannot look at the accounts file %s: %s; keeping the accounts loaded before",
+                 rt->cfg->accounts_file, uv_strerror(status));
+        return;
+    }
+    if (rt->reloading)
+        return;
+    rt->reloading = true;
+    rt->reload.data = rt;
+    rt->refs++;
+    if (uv_queue_work(rt->loop, &rt->reload, reload_work, reload_done) != 0) {
+        rt->reloading = false;
+        rt->refs--;
+    }
+}
+
+/* ---- TLS ---- */
+
+static int tls_setup(router *rt, sbuf *err)
+{
+    if (!*rt->cfg->tls_cert)
+        return 0;
+    rt->ssl = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_set_min_proto_version(rt->ssl, TLS1_2_VERSION);
+    if (SSL_CTX_use_certificate_chain_file(rt->ssl, rt->cfg->tls_cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(rt->ssl, rt->cfg->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(rt->ssl) != 1) {
+        char buf[256];
+        ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+        sbuf_setf(err, "cannot use the TLS certificate %s and key %s: %s", rt->cfg->tls_cert, rt->cfg->tls_key, buf);
+        return -1;
+    }
+    rt->env.ssl_ctx = rt->ssl;
+    rt->env.require_tls = rt->cfg->require_tls;
+    return 0;
+}
+
+/* ---- listening ---- */
+
+static void on_client(uv_stream_t *server, int status)
+{
+    router *rt = server->data;
+    if (status < 0) {
+        log_warn("router", "accepting a client failed: %s", uv_strerror(status));
+        return;
+    }
+    session_accept(&rt->env, server);
+}
+
+static int listen_on(router *rt, sbuf *err)
+{
+    const char *addr = rt->cfg->listen;
+    const char *colon = strrchr(addr, ':');
+    char host[256];
+    struct sockaddr_storage ss;
+    if (!colon || (size_t)(colon - addr) >= sizeof host) {
+        sbuf_setf(err, "listen address \"%s\" is not host:port", addr);
+        return -1;
+    }
+    size_t hl = (size_t)(colon - addr);
+    const char *h = addr;
+    if (hl >= 2 && h[0] == '[')
+        h++, hl -= 2;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    int port = atoi(colon + 1);
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0) {
+        sbuf_setf(err, "listen address \"%s\": \"%s\" is not an IP address", addr, host);
+        return -1;
+    }
+    int rc = uv_tcp_bind(&rt->listener, (struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&rt->listener, 1024, on_client);
+    if (rc != 0) {
+        sbuf_setf(err, "cannot listen on %s: %s", addr, uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- lifecycle ---- */
+
+router *router_new(uv_loop_t *loop, const router_config *cfg, sbuf *err)
+{
+    (void)err;
+    router *rt = xcalloc(1, sizeof *rt);
+    rt->loop = loop;
+    rt->cfg = cfg;
+    rt->env.loop = loop;
+    rt->env.connect_timeout_ms = cfg->connect_timeout_ms;
+    rt->env.max_packet = cfg->max_packet;
+    rt->env.max_connections = cfg->max_connections;
+    snprintf(rt->env.server_version, sizeof rt->env.server_version, "%s",
+             *cfg->server_version ? cfg->server_version : DEFAULT_VERSION);
+    rt->env.server_charset = 45; /* utf8mb4_general_ci until a server says otherwise */
+    rt->env.address[SIDE_SOURCE] = xstrdup("");
+    rt->env.address[SIDE_DESTINATION] = xstrdup("");
+    rt->env.no_rules_why = "waiting for the control plane's first rules";
+    rt->started_ms = clock_mono_ms();
+    /* Every handle exists from the start, so stopping can close them all. */
+    uv_tcp_init(loop, &rt->listener);
+    uv_fs_poll_init(loop, &rt->accounts_poll);
+    uv_timer_init(loop, &rt->probe_timer);
+    rt->listener.data = rt->accounts_poll.data = rt->probe_timer.data = rt;
+    rt->refs = 4; /* itself and three handles */
+    return rt;
+}
+
+int router_start(router *rt, sbuf *err)
+{
+    if (load_accounts(rt, err) != 0 || tls_setup(rt, err) != 0 || listen_on(rt, err) != 0)
+        return -1;
+    uv_fs_poll_start(&rt->accounts_poll, on_accounts_changed, rt->cfg->accounts_file, 1000);
+    if (*rt->cfg->mode)
+        apply_mode(rt, rt->cfg->mode, rt->cfg->source, rt->cfg->destination);
+    uv_timer_start(&rt->probe_timer, on_probe_timer, 0, rt->cfg->probe_interval_ms);
+    log_info("router", "listening on %s for applications (%zu accounts%s)", rt->cfg->listen,
+             accounts_count(rt->accts), rt->ssl ? ", TLS offered" : "");
+    return 0;
+}
+
+static void unref(router *rt)
+{
+    if (--rt->refs > 0)
+        return;
+    for (int i = 0; i < SIDES; i++) {
+        free(rt->env.address[i]);
+        sbuf_free(&rt->servers[i].error);
+    }
+    accounts_free(rt->accts);
+    if (rt->ssl)
+        SSL_CTX_free(rt->ssl);
+    sbuf_free(&rt->reload_err);
+    sbuf_free(&rt->reload_text);
+    void (*done)(void *) = rt->stopped;
+    void *arg = rt->stopped_arg;
+    free(rt);
+    if (done)
+        done(arg);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    unref(h->data);
+}
+
+void router_stop(router *rt, void (*done)(void *), void *arg)
+{
+    rt->stopping = true;
+    rt->stopped = done;
+    rt->stopped_arg = arg;
+    log_info("router", "stopping: closing %u client connections", rt->env.stats.connections);
+    while (rt->env.list)
+        session_close(rt->env.list);
+    for (int i = 0; i < SIDES; i++)
+        if (rt->probes[i])
+            probe_finish(rt->probes[i], "router stopping", NULL);
+    uv_close((uv_handle_t *)&rt->listener, on_handle_closed);
+    uv_close((uv_handle_t *)&rt->accounts_poll, on_handle_closed);
+    uv_close((uv_handle_t *)&rt->probe_timer, on_handle_closed);
+    unref(rt);
+}

@@ -1,0 +1,107 @@
+/* router_config: the router's settings table and its checks. See
+ * router_config.h; loading is lib/settings. */
+#include "router/router_config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "lib/settings.h"
+
+#define F(field) offsetof(router_config, field)
+static const setting opts[] = {
+    {"listen", SETTING_STR, F(listen), "127.0.0.1:6033", "MySQL protocol address (host:port) applications connect to"},
+    {"status-listen", SETTING_STR, F(status_listen), "127.0.0.1:15992", "gRPC status address (off if empty)"},
+    {"control-plane", SETTING_STR, F(control_plane), "", "control plane (host:port) whose routing rules to follow"},
+    {"workflow", SETTING_STR, F(workflow), "", "the workflow whose rules to follow"},
+    {"router-id", SETTING_STR, F(router_id), "", "this router's name in the control plane (default: host name and port)"},
+    {"mode", SETTING_STR, F(mode), "", "fixed rules instead of a control plane: source, validate or primary"},
+    {"source", SETTING_STR, F(source), "", "the source server (host:port); overrides the rules' address"},
+    {"destination", SETTING_STR, F(destination), "", "the destination server (host:port); overrides the rules' address"},
+    {"accounts-file", SETTING_STR, F(accounts_file), "",
+     "who may connect: lines of \"name *HASH\" (SELECT PASSWORD('...')); re-read when it changes"},
+    {"tls-cert", SETTING_STR, F(tls_cert), "", "certificate (PEM) offered to clients; with tls-key enables TLS"},
+    {"tls-key", SETTING_STR, F(tls_key), "", "private key (PEM) of tls-cert"},
+    {"require-tls", SETTING_BOOL, F(require_tls), "false", "refuse clients that do not use TLS"},
+    {"connect-timeout-ms", SETTING_UINT, F(connect_timeout_ms), "5000", "limit for connecting and logging in to a server"},
+    {"max-packet", SETTING_UINT, F(max_packet), "67108864", "largest command a client may send, in bytes"},
+    {"max-connections", SETTING_UINT, F(max_connections), "10000", "client connections at most"},
+    {"server-version", SETTING_STR, F(server_version), "",
+     "version string shown to clients (default: the write side's own)"},
+    {"probe-interval-ms", SETTING_UINT, F(probe_interval_ms), "5000", "how often the servers are looked at for status"},
+    {"log-level", SETTING_LEVEL, F(log_level), "info", "debug, info, warn or error"},
+    {"help", SETTING_FLAG, F(help), NULL, "print this help"},
+    {"version", SETTING_FLAG, F(version), NULL, "print the version"},
+};
+#undef F
+
+static const settings_spec spec = {"tablet-router", "TABLET_ROUTER_", opts, sizeof opts / sizeof opts[0], NULL, 0};
+
+static int check(router_config *cfg, sbuf *err)
+{
+    bool fixed = *cfg->mode;
+    if (fixed && strcmp(cfg->mode, "source") != 0 && strcmp(cfg->mode, "validate") != 0 &&
+        strcmp(cfg->mode, "primary") != 0) {
+        sbuf_setf(err, "mode must be source, validate or primary, got \"%s\"", cfg->mode);
+        return -1;
+    }
+    if (fixed && (!*cfg->source || !*cfg->destination)) {
+        sbuf_setf(err, "--mode=%s needs --source and --destination (host:port of each server)", cfg->mode);
+        return -1;
+    }
+    if (!fixed && (!*cfg->control_plane || !*cfg->workflow)) {
+        sbuf_setf(err, "say where the routing rules come from: --control-plane=HOST:PORT and --workflow=NAME, "
+                       "or fixed rules with --mode=source|validate|primary --source=... --destination=...");
+        return -1;
+    }
+    if (fixed && *cfg->control_plane) {
+        sbuf_setf(err, "--mode and --control-plane exclude each other: fixed rules, or the control plane's");
+        return -1;
+    }
+    if (!*cfg->accounts_file) {
+        sbuf_setf(err, "accounts-file is not set: the router checks every login against it "
+                       "(lines of \"name *HASH\", see README, Router)");
+        return -1;
+    }
+    if (!!*cfg->tls_cert != !!*cfg->tls_key) {
+        sbuf_setf(err, "TLS needs both tls-cert and tls-key");
+        return -1;
+    }
+    if (cfg->require_tls && !*cfg->tls_cert) {
+        sbuf_setf(err, "require-tls needs tls-cert and tls-key");
+        return -1;
+    }
+    if (cfg->max_packet < 1024) {
+        sbuf_setf(err, "max-packet must be at least 1024 bytes, got %u", cfg->max_packet);
+        return -1;
+    }
+    if (cfg->connect_timeout_ms < 100) {
+        sbuf_setf(err, "connect-timeout-ms must be at least 100, got %u", cfg->connect_timeout_ms);
+        return -1;
+    }
+    if (cfg->probe_interval_ms < 100) {
+        sbuf_setf(err, "probe-interval-ms must be at least 100, got %u", cfg->probe_interval_ms);
+        return -1;
+    }
+    return 0;
+}
+
+int router_config_load(router_config *cfg, int argc, char **argv, sbuf *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    if (settings_load(&spec, cfg, argc, argv, err) != 0)
+        return -1;
+    if (cfg->help || cfg->version)
+        return 0;
+    return check(cfg, err);
+}
+
+void router_config_free(router_config *cfg)
+{
+    settings_free(&spec, cfg);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+void router_config_usage(sbuf *out)
+{
+    settings_usage(&spec, out);
+}

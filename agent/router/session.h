@@ -1,0 +1,65 @@
+/* session: one application connection to the router, from its handshake
+ * to its COM_QUIT.
+ *
+ * The session speaks the server side of the protocol to the client and
+ * drives up to two backends (source, destination) as the same account.
+ * For each command it decides the side (route), brings that backend's
+ * session state up to date (schema, settings, prepared statements) and
+ * forwards the command; the reply flows back untouched but for prepared
+ * statement ids, which the client sees as the router's own.
+ *
+ * What the session needs from the router comes in a session_env the
+ * router owns and updates (rules, accounts, limits, counters), so this
+ * file knows nothing of how rules arrive. */
+#ifndef ROUTER_SESSION_H
+#define ROUTER_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "router/accounts.h"
+#include "router/backend.h"
+
+typedef struct session session;
+
+/* Counters, read by the status API. */
+typedef struct session_stats {
+    uint64_t statements[SIDES]; /* commands sent to each side for a client */
+    uint64_t errors;            /* errors the router itself answered */
+    uint64_t connections_total;
+    uint32_t connections; /* open client connections */
+} session_stats;
+
+typedef struct session_env {
+    uv_loop_t *loop;
+    /* The rules now. No rules: every new command is refused with why. */
+    bool have_rules;
+    side read_side, write_side;
+    char *address[SIDES];
+    const char *no_rules_why;
+    /* Who may connect. */
+    const accounts *accts;
+    /* What the router tells clients it is. */
+    char server_version[96];
+    uint8_t server_charset;
+    void *ssl_ctx; /* SSL_CTX * for clients, or NULL */
+    bool require_tls;
+    /* Limits. */
+    unsigned connect_timeout_ms;
+    size_t max_packet;
+    uint32_t max_connections;
+    session_stats stats;
+    /* Every open session, for status and shutdown. */
+    session *list;
+    uint32_t next_id;
+} session_env;
+
+/* Accept one client from a listening socket; NULL if accept failed. */
+session *session_accept(session_env *env, uv_stream_t *server);
+/* Close (shutdown): backends first, running statements killed. */
+void session_close(session *s);
+/* The next session in env->list. */
+session *session_next(const session *s);
+
+#endif
