@@ -327,7 +327,7 @@ static void on_auth(backend *b, const uint8_t *p, uint32_t n, uint8_t seq)
 
 static void on_reply_bytes(backend *b)
 {
-    while (b->state == B_READY && b->head && b->sent && conn_avail(&b->c)) {
+    while (b->state == B_READY && b->head && b->sent && (conn_avail(&b->c) || resp_complete(&b->rp))) {
         bk_cmd *cmd = b->head;
         uint8_t *data = conn_data_mut(&b->c);
         size_t used = 0;

@@ -160,6 +160,11 @@ static bool needs_whole(const resp_parser *p, uint8_t first, uint32_t n)
     }
 }
 
+bool resp_complete(const resp_parser *p)
+{
+    return p->state == S_DONE && !p->skip && !p->continues;
+}
+
 resp_event resp_feed(resp_parser *p, const uint8_t *buf, size_t len, size_t *used)
 {
     size_t off = 0;

@@ -62,5 +62,8 @@ void resp_start(resp_parser *p, resp_kind kind);
  * that must be seen whole (call again with more) or, after RESP_DONE, not
  * part of this reply. */
 resp_event resp_feed(resp_parser *p, const uint8_t *buf, size_t len, size_t *used);
+/* The reply is complete (a feed of no bytes would say RESP_DONE): after
+ * RESP_PREPARED of a statement without parameters or columns. */
+bool resp_complete(const resp_parser *p);
 
 #endif
