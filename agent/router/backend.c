@@ -573,20 +573,32 @@ static void killer_failed(backend *k, void *owner, uint16_t code, const char *sq
 
 static const backend_ops killer_ops = {NULL, killer_failed, NULL, NULL, NULL};
 
+/* A fresh connection as the same account runs KILL for b's thread, then
+ * leaves; the account may always kill its own threads. */
+static void spawn_killer(backend *b, bool query_only)
+{
+    backend_login l = {b->user.buf, b->user.len, b->stage1, NULL, b->charset, b->caps, NULL, 0, b->timeout_ms};
+    backend *k = backend_open(b->loop, b->s, b->address, &l, &killer_ops, NULL);
+    k->kill_id = b->hs.conn_id;
+    bk_cmd *cmd = bk_cmd_new(RESP_SIMPLE, killer_done, NULL);
+    uint8_t seq = 0;
+    size_t start = wire_begin(&cmd->pkt);
+    sbuf_addf(&cmd->pkt, "%c%s %u", COM_QUERY, query_only ? "KILL QUERY" : "KILL CONNECTION", b->hs.conn_id);
+    wire_end(&cmd->pkt, start, &seq);
+    backend_send(k, cmd); /* killer_done closes it, whatever happens */
+}
+
 void backend_abort(backend *b)
 {
-    if (b->state == B_READY && b->head && b->sent) {
-        backend_login l = {b->user.buf, b->user.len, b->stage1, NULL, b->charset, b->caps, NULL, 0, b->timeout_ms};
-        backend *k = backend_open(b->loop, b->s, b->address, &l, &killer_ops, NULL);
-        k->kill_id = b->hs.conn_id;
-        bk_cmd *cmd = bk_cmd_new(RESP_SIMPLE, killer_done, NULL);
-        uint8_t seq = 0;
-        size_t start = wire_begin(&cmd->pkt);
-        sbuf_addf(&cmd->pkt, "%cKILL CONNECTION %u", COM_QUERY, b->hs.conn_id);
-        wire_end(&cmd->pkt, start, &seq);
-        backend_send(k, cmd); /* killer_done closes it, whatever happens */
-    }
+    if (b->state == B_READY && b->head && b->sent)
+        spawn_killer(b, false);
     backend_close(b);
+}
+
+void backend_kill_query(backend *b)
+{
+    if (b->state == B_READY && b->head && b->sent)
+        spawn_killer(b, true);
 }
 
 /* ---- accessors ---- */

@@ -92,6 +92,8 @@ void backend_close(backend *b);
  * connection as the same account): a client that left mid-query must not
  * leave its query running. */
 void backend_abort(backend *b);
+/* Stop the statement running on it (KILL QUERY), keep the connection. */
+void backend_kill_query(backend *b);
 
 void backend_send(backend *b, bk_cmd *cmd);
 /* Raw bytes to the server right now (LOCAL INFILE data from the client). */

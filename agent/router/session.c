@@ -38,6 +38,7 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/log.h"
 #include "router/classify.h"
@@ -55,6 +56,7 @@
 #define PAUSE_CLIENT_OUT (4u << 20) /* a slow client: stop reading the backend */
 #define PAUSE_CLIENT_IN (1u << 20)  /* commands piling up: stop reading the client */
 #define STMT_BUCKETS 64
+#define ROUTER_ID_BASE 0x40000000u
 
 typedef enum {
     S_GREETED,    /* handshake sent, waiting for the login (or SSLRequest) */
@@ -761,8 +763,81 @@ static bool have_rules(session *s)
     return false;
 }
 
+/* ---- KILL of a router connection ---- */
+
+/* "KILL [QUERY|CONNECTION] <id>": true with the id, else false. */
+static bool parse_kill(const uint8_t *sql, size_t len, bool *query_only, uint32_t *id)
+{
+    size_t i = 0;
+    const char *words[3] = {NULL, NULL, NULL};
+    size_t lens[3] = {0, 0, 0};
+    int n = 0;
+    while (n < 3) {
+        while (i < len && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r'))
+            i++;
+        if (i == len || sql[i] == ';')
+            break;
+        words[n] = (const char *)sql + i;
+        while (i < len && sql[i] != ' ' && sql[i] != '\t' && sql[i] != '\n' && sql[i] != '\r' && sql[i] != ';')
+            i++;
+        lens[n] = (size_t)((const char *)sql + i - words[n]);
+        n++;
+    }
+    while (i < len && (sql[i] == ' ' || sql[i] == ';' || sql[i] == '\n' || sql[i] == '\r' || sql[i] == '\t'))
+        i++;
+    if (i != len || n < 2 || lens[0] != 4 || strncasecmp(words[0], "kill", 4) != 0)
+        return false;
+    int idw = 1;
+    *query_only = false;
+    if (n == 3) {
+        if (lens[1] == 5 && strncasecmp(words[1], "query", 5) == 0)
+            *query_only = true;
+        else if (!(lens[1] == 10 && strncasecmp(words[1], "connection", 10) == 0))
+            return false;
+        idw = 2;
+    }
+    uint64_t v = 0;
+    for (size_t k = 0; k < lens[idw]; k++) {
+        if (words[idw][k] < '0' || words[idw][k] > '9' || (v = v * 10 + (uint64_t)(words[idw][k] - '0')) > UINT32_MAX)
+            return false;
+    }
+    *id = (uint32_t)v;
+    return lens[idw] > 0;
+}
+
+/* The id a client saw in the handshake is the router's: a KILL of it
+ * (what drivers send on a query timeout) stops that session's work. An
+ * id that is not a router connection goes to the server as it is. */
+static bool kill_router_session(session *s, uint32_t id, bool query_only)
+{
+    session *t = s->env->list;
+    while (t && t->id != id)
+        t = t->next;
+    if (!t)
+        return false;
+    if (t->user.len != s->user.len || memcmp(t->user.buf, s->user.buf, s->user.len) != 0) {
+        send_errf(s, WERR_ROUTER, "You are not owner of thread %u", id);
+        return true;
+    }
+    if (query_only) {
+        if ((t->state == S_BUSY || t->state == S_INFILE) && t->bk[t->cmd_side])
+            backend_kill_query(t->bk[t->cmd_side]);
+        send_ok(s);
+    } else if (t == s) {
+        close_session(s, true);
+    } else {
+        close_session(t, true);
+        send_ok(s);
+    }
+    return true;
+}
+
 static void cmd_query(session *s, const uint8_t *sql, size_t len)
 {
+    bool query_only;
+    uint32_t kill_id;
+    if (len < 64 && parse_kill(sql, len, &query_only, &kill_id) && kill_router_session(s, kill_id, query_only))
+        return;
     classify_statement((const char *)sql, len, &s->cl);
     if (!have_rules(s))
         return;
@@ -1045,6 +1120,16 @@ static void dispatch(session *s, const uint8_t *payload, size_t len, const uint8
         return;
     case COM_RESET_CONNECTION:
         cmd_reset_connection(s);
+        return;
+    case COM_PROCESS_KILL:
+        if (len >= 5 &&
+            kill_router_session(s, (uint32_t)payload[1] | (uint32_t)payload[2] << 8 | (uint32_t)payload[3] << 16 |
+                                       (uint32_t)payload[4] << 24,
+                                false))
+            return;
+        take_command(s, raw, rawlen);
+        if (have_rules(s))
+            forward_to(s, s->env->write_side, RESP_SIMPLE);
         return;
     case COM_CHANGE_USER:
         cmd_change_user(s, payload, len);
@@ -1340,7 +1425,9 @@ session *session_accept(session_env *env, uv_stream_t *server)
         return NULL;
     }
     s->env = env;
-    s->id = ++env->next_id;
+    /* Ids far above the servers' own thread ids, so a KILL names one or
+     * the other, never both. */
+    s->id = ROUTER_ID_BASE + ++env->next_id % ROUTER_ID_BASE;
     s->last_side = -1;
     conn_peer(&s->c, &s->peer);
     s->next = env->list;
