@@ -39,7 +39,7 @@
 // Step 8 is a plain `USE` query: mysql2 has no COM_INIT_DB, and its
 // changeUser({database}) would be COM_CHANGE_USER, a different command.
 // On the first failure: `error STEP MESSAGE` (STEP is the key being worked
-// on, or connect/args; the message on one line) and exit status 1.
+// on, or connect, args or internal; the message on one line) and exit status 1.
 // The password is never printed.
 'use strict';
 const mysql = require('mysql2/promise');

@@ -42,7 +42,7 @@ Output on stdout, one flushed line per result, `key value...`:
   done
 Steps 10 and 11 (big values, reset, change user) are the C client's.
 On the first failure: `error STEP MESSAGE` (STEP is the key being worked on,
-or connect/args; the message on one line) and exit status 1.
+or connect, args or internal; the message on one line) and exit status 1.
 The password is never printed.
 """
 import argparse
@@ -188,6 +188,9 @@ def main(argv):
                 pass  # already closed by the failure being reported
     except StepError as e:
         out("error", e.step, e)
+        return 1
+    except Exception as e:  # a library failure outside any MySQLError: still one line
+        out("error", "internal", "%s: %s" % (type(e).__name__, e))
         return 1
     out("done")
     return 0

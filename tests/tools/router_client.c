@@ -42,7 +42,7 @@
  *   change_user ok           mysql_change_user to the same account, a query
  *   done
  * On the first failure: `error STEP MESSAGE` (STEP is the key being worked
- * on, or connect/args; the message on one line) and exit status 1.
+ * on, or connect, args or internal; the message on one line) and exit status 1.
  * --big needs max_allowed_packet >= 18 MB on the server.
  *
  * A plain libmariadb program on purpose: nothing of the agent's code, so
