@@ -12,6 +12,7 @@ PKGS=(
     valgrind clang libclang-rt-14-dev
     jq openssl procps
     sysbench mydumper
+    python3-pymysql
 )
 # Node.js runs the independent gRPC client test; any installed node will do.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
