@@ -28,7 +28,7 @@ Output on stdout, one flushed line per result, `key value...`:
   read_server ID        1. SELECT @@server_id
   insert_id N           2. INSERT (sid = @@server_id), autocommit on
   last_insert_id N         SELECT LAST_INSERT_ID()
-  write_server SID         the sid that insert stored: who executed it
+  write_server SID         the sid that insert stored: who executed it (waits up to 10 s for the row: replication lag)
   affected N            3. UPDATE of this client's row (cursor.rowcount)
   tx_read_server ID     4. conn.begin() (BEGIN), INSERT, SELECT @@server_id,
   tx_count N               COUNT(*), SELECT of the new row's sid,
@@ -48,6 +48,7 @@ The password is never printed.
 import argparse
 import re
 import sys
+import time
 
 import pymysql
 from pymysql.constants import CLIENT
@@ -106,6 +107,17 @@ class Session:
             raise StepError(step, "%s: a column is NULL: %r" % (sql, rows[0]))
         return [str(v) for v in rows[0]]
 
+    def row_wait(self, step, sql, ncols):
+        # Step 2's read of the row just written: through a router in
+        # VALIDATE mode it runs on the destination, which replication
+        # reaches a moment later. Wait up to 10 s, as an application that
+        # tolerates lag would.
+        for _ in range(100):
+            if self.execute(step, sql).fetchall():
+                break
+            time.sleep(0.1)
+        return self.row(step, sql, ncols)
+
     def call(self, step, what, fn, *args):
         try:
             return fn(*args)
@@ -126,7 +138,7 @@ def scenario(s, o):
     new_id = s.execute("insert_id", insert, (o.client, o.token)).lastrowid
     out("insert_id", new_id)
     out("last_insert_id", *s.row("last_insert_id", "SELECT LAST_INSERT_ID()", 1))
-    out("write_server", *s.row("write_server", "SELECT sid FROM events WHERE id = %d" % int(new_id), 1))
+    out("write_server", *s.row_wait("write_server", "SELECT sid FROM events WHERE id = %d" % int(new_id), 1))
 
     cur = s.execute("affected", "UPDATE events SET v = v + 1 WHERE token = %s AND client = %s", (o.token, o.client))
     out("affected", cur.rowcount)

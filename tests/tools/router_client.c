@@ -23,7 +23,7 @@
  *   read_server ID        1. SELECT @@server_id
  *   insert_id N           2. prepared INSERT (sid = @@server_id), autocommit
  *   last_insert_id N         SELECT LAST_INSERT_ID()
- *   write_server SID         the sid that insert stored: who executed it
+ *   write_server SID         the sid that insert stored: who executed it (waits up to 10 s for the row: replication lag)
  *   affected N            3. prepared UPDATE of this client's row
  *   tx_read_server ID     4. mysql_autocommit(0), prepared INSERT, prepared
  *   tx_count N               SELECT @@server_id, COUNT(*), SELECT of the
@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define VAL_MAX 256 /* one result value as text; longer ones are an error */
 #define BIG_LEN (17u * 1024 * 1024 + 3) /* over one 16 MB packet: split */
@@ -132,6 +133,26 @@ static void query_row(MYSQL *m, const char *step, const char *sql, value *row, u
         row[i][lens[i]] = '\0';
     }
     mysql_free_result(res);
+}
+
+/* Step 2's read of the row just written. Through a router in VALIDATE
+ * mode it runs on the destination, which the replication stream reaches
+ * a moment after the source: wait up to 10 s for the row, as an
+ * application that tolerates replication lag would. */
+static void query_row_wait(MYSQL *m, const char *step, const char *sql, value *row, unsigned ncols)
+{
+    for (int i = 0; i < 100; i++) {
+        query(m, step, sql);
+        MYSQL_RES *res = mysql_store_result(m);
+        if (!res)
+            fail(step, "%s: no result set: %s", sql, mysql_errno(m) ? mysql_error(m) : "the statement returned none");
+        unsigned long long n = mysql_num_rows(res);
+        mysql_free_result(res);
+        if (n)
+            break;
+        usleep(100 * 1000);
+    }
+    query_row(m, step, sql, row, ncols);
 }
 
 static MYSQL_STMT *ps_prepare(MYSQL *m, const char *step, const char *sql)
@@ -242,7 +263,7 @@ static void steps_writes(MYSQL *m, const opts *o)
     query_row(m, "last_insert_id", "SELECT LAST_INSERT_ID()", row, 1);
     out("last_insert_id %s", row[0]);
     sql_with_id(sql, sizeof sql, "SELECT sid FROM events WHERE id = ", id);
-    query_row(m, "write_server", sql, row, 1);
+    query_row_wait(m, "write_server", sql, row, 1);
     out("write_server %s", row[0]);
 
     MYSQL_STMT *upd = ps_prepare(m, "affected", "UPDATE events SET v = v + 1 WHERE token = ? AND client = ?");
