@@ -7,6 +7,7 @@
 #   source    SANDBOX_PORT_BASE      agent     SANDBOX_PORT_BASE + 10
 #   dest      SANDBOX_PORT_BASE + 1  health    SANDBOX_PORT_BASE + 11
 #                                    mock      SANDBOX_PORT_BASE + 12
+#                                    router    SANDBOX_PORT_BASE + 13 (status + 14)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$REPO/build
@@ -17,6 +18,8 @@ DEST_PORT=$((SANDBOX_PORT_BASE + 1))
 AGENT_PORT=$((SANDBOX_PORT_BASE + 10))
 HEALTH_PORT=$((SANDBOX_PORT_BASE + 11))
 MOCK_PORT=$((SANDBOX_PORT_BASE + 12))
+ROUTER_PORT=$((SANDBOX_PORT_BASE + 13))
+ROUTER_STATUS_PORT=$((SANDBOX_PORT_BASE + 14))
 AGENT_ADDR=127.0.0.1:$AGENT_PORT
 PASSWORD_FILE=$SANDBOX_DIR/agent.pass
 TEST_NAME=$(basename "${0%.sh}")
@@ -78,6 +81,53 @@ kill9_agent() {
 }
 
 trap 'stop_agent' EXIT
+
+# ---- router helpers ------------------------------------------------------
+
+ROUTER_PID=
+ROUTER_LOG=$WORK/router.log
+# Debian's python3: the one on PATH may be a build that misses python3-pymysql.
+PY=/usr/bin/python3
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_router [flags...]: tablet-router for applications on ROUTER_PORT
+# (status on ROUTER_STATUS_PORT); later flags override these.
+start_router() {
+    "${TABLET_ROUTER_BIN:-$BUILD/tablet-router}" --listen="127.0.0.1:$ROUTER_PORT" \
+        --status-listen="127.0.0.1:$ROUTER_STATUS_PORT" "$@" >>"$ROUTER_LOG" 2>&1 &
+    ROUTER_PID=$!
+    wait_for 10 "the router listens on $ROUTER_PORT" port_open "$ROUTER_PORT"
+}
+
+stop_router() {
+    [ -n "$ROUTER_PID" ] || return 0
+    kill -TERM "$ROUTER_PID" 2>/dev/null || true
+    wait "$ROUTER_PID" 2>/dev/null || true
+    ROUTER_PID=
+}
+
+# The mariadb CLI through the router: via_router USER PASSWORD [args...].
+via_router() {
+    local u=$1 p=$2
+    shift 2
+    mariadb -h127.0.0.1 -P"$ROUTER_PORT" -u"$u" -p"$p" -N -B "$@"
+}
+
+# A router account for an application account on both servers, created
+# without binary logging so no stream carries it: router_account USER PASSWORD GRANTS_ON...
+router_account() {
+    local u=$1 p=$2 n db
+    shift 2
+    for n in source dest; do
+        sandbox sql $n -e "SET sql_log_bin = 0; DROP USER IF EXISTS '$u'@'127.0.0.1';
+            CREATE USER '$u'@'127.0.0.1' IDENTIFIED VIA mysql_native_password USING PASSWORD('$p')"
+        for db in "$@"; do
+            sandbox sql $n -e "SET sql_log_bin = 0; GRANT ALL PRIVILEGES ON \`$db\`.* TO '$u'@'127.0.0.1'"
+        done
+    done
+    echo "$u $(sql_source -e "SELECT PASSWORD('$p')")"
+}
 
 status_json() { cpctl --json status; }
 source_gtid() { sql_source -e "SELECT @@gtid_binlog_pos"; }

@@ -66,6 +66,7 @@ struct backend {
     uint16_t status;
     backend_sync sync;
     uint32_t kill_id; /* a killer: log in, KILL this thread, leave */
+    bool was_ready;
 };
 
 const char *side_name(side s)
@@ -286,6 +287,7 @@ static void on_auth(backend *b, const uint8_t *p, uint32_t n, uint8_t seq)
         if (wire_parse_status(p, n, &st) == 0)
             b->status = st;
         b->state = B_READY;
+        b->was_ready = true;
         uv_timer_stop(&b->timer);
         if (b->kill_id == 0 && b->ops && b->ops->ready)
             b->ops->ready(b, b->owner);
@@ -616,6 +618,11 @@ void backend_resume(backend *b)
 bool backend_ready(const backend *b)
 {
     return b->state == B_READY;
+}
+
+bool backend_was_ready(const backend *b)
+{
+    return b->was_ready;
 }
 
 bool backend_failed(const backend *b)

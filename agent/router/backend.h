@@ -103,6 +103,8 @@ void backend_pause(backend *b);
 void backend_resume(backend *b);
 
 bool backend_ready(const backend *b);
+/* Did it ever log in? (A failure before is "cannot connect".) */
+bool backend_was_ready(const backend *b);
 /* Failed, or closed: it will never run anything again. */
 bool backend_failed(const backend *b);
 bool backend_idle(const backend *b);

@@ -127,6 +127,9 @@ struct session {
     classify_result cl;
     stmt *cmd_stmt;
     sbuf cmd_err;     /* why a preparatory command failed */
+    sbuf lost_why;    /* why the command's backend failed */
+    uint16_t lost_code; /* the server's error number, when it refused */
+    char lost_state[6];
     bool cmd_reroute; /* it failed on the read side: run on the write side */
     sbuf big;         /* a command of several frames, reassembled */
     sbuf out;         /* packets the router writes itself */
@@ -562,6 +565,8 @@ static void command_over(session *s)
     s->state = S_READY;
     s->cmd_stmt = NULL;
     sbuf_reset(&s->cmd_err);
+    sbuf_reset(&s->lost_why);
+    s->lost_code = 0;
     s->cmd_reroute = false;
     if (s->close_after) {
         close_session(s, false);
@@ -653,11 +658,25 @@ static void fwd_done(backend *b, bk_cmd *cmd, bk_outcome how, const resp_parser 
                   s->cmd_err.len ? s->cmd_err.buf : "unknown error");
         break;
     case BK_LOST:
+        if (!backend_was_ready(b) && s->lost_code) {
+            /* The server refused the login (too many connections, a
+             * locked account): its own error, saying which side. */
+            sbuf msg = SBUF_INIT;
+            sbuf_addf(&msg, "tablet-router: the %s (%s) refused the connection: %s", side_name(sd),
+                      backend_address(b), s->lost_why.buf);
+            send_server_err(s, s->lost_code, s->lost_state, msg.buf);
+            sbuf_free(&msg);
+            break;
+        }
+        if (!backend_was_ready(b)) {
+            send_errf(s, WERR_NO_BACKEND, "tablet-router: %s; the statement did not run. Retry, or check the %s",
+                      s->lost_why.len ? s->lost_why.buf : "cannot reach the server", side_name(sd));
+            break;
+        }
         if (r->any)
             s->seq = (uint8_t)(r->seq + 1);
-        send_errf(s, WERR_LOST_BACKEND, "lost the connection to the %s (%s) during this statement%s", side_name(sd),
-                  backend_address(b),
-                  r->any ? "; its result is incomplete" : "; it may or may not have run");
+        send_errf(s, WERR_LOST_BACKEND, "tablet-router: %s; %s", s->lost_why.len ? s->lost_why.buf : "lost the server",
+                  r->any ? "the statement's result is incomplete" : "the statement may or may not have run");
         break;
     }
     if (s->cmd == COM_STMT_PREPARE && st && how != BK_REPLIED) {
@@ -691,11 +710,16 @@ static void bk_failed(backend *b, void *owner, uint16_t code, const char *sqlsta
         if (code)
             send_server_err(s, code, sqlstate, why);
         else
-            send_errf(s, WERR_NO_BACKEND, "%s; retry, or check that the %s is up", why, side_name(sd));
+            send_errf(s, WERR_NO_BACKEND, "tablet-router: %s; retry, or check that the %s is up", why, side_name(sd));
         close_session(s, false);
         return;
     }
     log_info("router", "session %u: %s", s->id, why);
+    if ((s->state == S_BUSY || s->state == S_INFILE) && s->cmd_side == sd) {
+        sbuf_setf(&s->lost_why, "%s", why);
+        s->lost_code = code;
+        snprintf(s->lost_state, sizeof s->lost_state, "%s", sqlstate ? sqlstate : "");
+    }
     for (int i = 0; i < STMT_BUCKETS; i++)
         for (stmt *st = s->stmts[i]; st; st = st->next)
             st->on[sd] = st->preparing[sd] = st->types_sent[sd] = false;
@@ -1374,6 +1398,7 @@ static void on_client_closed(conn *c)
     sbuf_free(&s->peer);
     sbuf_free(&s->fwd.pkt);
     sbuf_free(&s->cmd_err);
+    sbuf_free(&s->lost_why);
     sbuf_free(&s->big);
     sbuf_free(&s->out);
     secure_zero(s->stage1, sizeof s->stage1);

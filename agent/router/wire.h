@@ -89,8 +89,12 @@ typedef enum {
     WERR_PACKET_TOO_BIG, /* 1153 08S01 */
     WERR_OUT_OF_ORDER,   /* 1156 08S01 */
     WERR_UNKNOWN_STMT,   /* 1243 HY000 */
-    WERR_NO_BACKEND,     /* 2003 HY000: a backend cannot be reached */
-    WERR_LOST_BACKEND,   /* 2013 HY000: a backend went away mid-statement */
+    /* A server behind the router is out of reach. Not the client library's
+     * own 2003/2013: libmariadb reports any 2xxx code a server sends as
+     * "malformed packet". SQLSTATE 08S01 (communication link failure) is
+     * what drivers map to a retryable connection error. */
+    WERR_NO_BACKEND,   /* 1429 08S01: a backend cannot be reached */
+    WERR_LOST_BACKEND, /* 1927 08S01: a backend went away mid-statement */
     WERR_ROUTER,         /* 1105 HY000: the router cannot route now (no rules, ...) */
     WERR_TOO_MANY,       /* 1040 08004 */
 } wire_err;
