@@ -1130,7 +1130,10 @@ void classify_statement(const char *sql, size_t len, classify_result *out)
         return;
     if (alt.route != out->route)
         out->route = CLASSIFY_ROUTE_WRITE;
-    if (alt.flags & CLASSIFY_PIN)
+    /* A pin, or a replay the two readings disagree on, pins. */
+    if ((alt.flags & CLASSIFY_PIN) ||
+        ((alt.flags ^ out->flags) & (CLASSIFY_SESSION_SET | CLASSIFY_USE | CLASSIFY_AUTOCOMMIT)) ||
+        strcmp(alt.key, out->key) != 0 || strcmp(alt.name, out->name) != 0 || alt.autocommit != out->autocommit)
         pin(out);
     out->flags |= alt.flags & CLASSIFY_LOCAL_INFILE;
 }

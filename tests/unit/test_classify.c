@@ -394,6 +394,8 @@ static const cls_case cases[] = {
     {"SELECT \"a\\\" FOR UPDATE -- \"", WR, SEL, 0, NULL},
     {"SELECT 'a\\'; DELETE FROM t; -- '", WR, SEL, 0, NULL},
     {"SET NAMES 'x\\'; SET @a = 1; -- '", WR, SET, PIN, NULL},
+    {"SET sql_mode = 'a\\', time_zone = \\''", WR, SET, PIN, NULL}, /* one variable, or two */
+    {"SET sql_mode = 'a\\\\b'", WR, SET, SS, "sql_mode"},           /* the same either way */
     {"INSERT INTO t VALUES ('a\\';')", WR, INS, 0, NULL},
     {"SELECT `a\\` FROM t", RD, SEL, 0, NULL},
 };
