@@ -3,7 +3,8 @@
  * Each call gets its own pluck-style completion queue and runs its batches
  * one after another. A unary call sends everything and receives everything
  * in one batch. A stream reads message by message, polling the queue every
- * 200 ms so an interrupt (Ctrl-C) can cancel it promptly. */
+ * 200 ms, from the first batch on, so an interrupt (Ctrl-C, or a thread
+ * told to stop) cancels it promptly even while the channel connects. */
 #include "rpc_client.h"
 
 #include <grpc/grpc.h>
@@ -17,6 +18,9 @@
 
 #include "rpc/pbbuf.h"
 #include "rpc/rpc_server.h"
+
+#define RECONNECT_BACKOFF_MAX_MS 5000
+#define POLL_MS 200
 
 struct rpc_client {
     grpc_channel *channel;
@@ -66,7 +70,9 @@ rpc_client *rpc_client_open(const char *target, const rpc_client_tls *tls, sbuf 
     }
     rpc_client *c = xcalloc(1, sizeof *c);
     c->target = xstrdup(target);
-    c->channel = grpc_channel_create(target, creds, NULL);
+    grpc_arg backoff = {GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, {.integer = RECONNECT_BACKOFF_MAX_MS}};
+    grpc_channel_args args = {1, &backoff};
+    c->channel = grpc_channel_create(target, creds, &args);
     grpc_channel_credentials_release(creds);
     return c;
 }
@@ -106,9 +112,11 @@ static bool call_wait(rpc_client_call *k, void *tag, gpr_timespec deadline)
     return ev.type == GRPC_OP_COMPLETE && ev.success;
 }
 
-/* Whether the last failed call's status came from the server itself (see
- * RPC_ANSWERED_KEY). cpctl's commands make one call at a time. */
-static _Atomic bool last_answered;
+/* Whether the calling thread's last call got its status from the server
+ * itself (see RPC_ANSWERED_KEY). Per thread, not per process: calls are
+ * blocking, so "the last call" is only well defined within one thread, and
+ * the router's watcher and reporter threads call at the same time. */
+static _Thread_local bool last_answered;
 
 bool rpc_client_last_answered(void)
 {
@@ -195,19 +203,43 @@ grpc_status_code rpc_client_unary(rpc_client *c, const char *method, const Proto
     return call_end(&k, err);
 }
 
-static int stream_start(rpc_client_call *k, const ProtobufCMessage *req)
+/* Wait for tag, polling every POLL_MS so *stop can cancel the call: 1 done
+ * (ok says whether it succeeded), 0 cancelled. */
+static int stream_wait(rpc_client_call *k, void *tag, bool *ok, volatile sig_atomic_t *stop)
+{
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_pluck(k->cq, tag, deadline_in(POLL_MS), NULL);
+        if (ev.type == GRPC_OP_COMPLETE) {
+            *ok = ev.success;
+            return 1;
+        }
+        if (stop && *stop) {
+            grpc_call_cancel(k->call, NULL);
+            grpc_completion_queue_pluck(k->cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+            return 0;
+        }
+    }
+}
+
+/* 0: the request is out and the server's metadata in; -1: the call failed
+ * (its status says why); -2: stopped. While the channel connects this can
+ * take long (a server that accepted the connection but does not answer),
+ * so it waits like a stream read does, watching *stop. */
+static int stream_start(rpc_client_call *k, const ProtobufCMessage *req, volatile sig_atomic_t *stop)
 {
     grpc_byte_buffer *send = pbbuf_pack(req);
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     request_ops(ops, k, send);
-    int ok = grpc_call_start_batch(k->call, ops, 4, (void *)1, NULL) == GRPC_CALL_OK &&
-             call_wait(k, (void *)1, gpr_inf_future(GPR_CLOCK_REALTIME));
+    bool ok = false;
+    int r = -1;
+    if (grpc_call_start_batch(k->call, ops, 4, (void *)1, NULL) == GRPC_CALL_OK)
+        r = stream_wait(k, (void *)1, &ok, stop) ? (ok ? 0 : -1) : -2;
     grpc_byte_buffer_destroy(send);
-    return ok ? 0 : -1;
+    return r;
 }
 
-/* 1: got a message, 0: end of stream, -1: interrupted. */
+/* 1: got a message, 0: end of stream, -1: stopped. */
 static int stream_next(rpc_client_call *k, grpc_byte_buffer **msg, volatile sig_atomic_t *stop)
 {
     grpc_op op;
@@ -216,19 +248,13 @@ static int stream_next(rpc_client_call *k, grpc_byte_buffer **msg, volatile sig_
     op.data.recv_message.recv_message = msg;
     if (grpc_call_start_batch(k->call, &op, 1, (void *)2, NULL) != GRPC_CALL_OK)
         return 0;
-    for (;;) {
-        grpc_event ev = grpc_completion_queue_pluck(k->cq, (void *)2, deadline_in(200), NULL);
-        if (ev.type == GRPC_OP_COMPLETE)
-            return *msg ? 1 : 0;
-        if (stop && *stop) {
-            grpc_call_cancel(k->call, NULL);
-            grpc_completion_queue_pluck(k->cq, (void *)2, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-            if (*msg)
-                grpc_byte_buffer_destroy(*msg);
-            *msg = NULL;
-            return -1;
-        }
-    }
+    bool ok;
+    if (stream_wait(k, (void *)2, &ok, stop))
+        return *msg ? 1 : 0;
+    if (*msg)
+        grpc_byte_buffer_destroy(*msg);
+    *msg = NULL;
+    return -1;
 }
 
 grpc_status_code rpc_client_stream(rpc_client *c, const char *method, const ProtobufCMessage *req,
@@ -237,8 +263,8 @@ grpc_status_code rpc_client_stream(rpc_client *c, const char *method, const Prot
 {
     rpc_client_call k;
     call_begin(c, &k, method, gpr_inf_future(GPR_CLOCK_REALTIME));
-    int r = stream_start(&k, req);
-    bool stopped = false;
+    int r = stream_start(&k, req, stop);
+    bool stopped = r == -2;
     while (r == 0) {
         grpc_byte_buffer *bb = NULL;
         int got = stream_next(&k, &bb, stop);
