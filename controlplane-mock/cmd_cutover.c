@@ -6,7 +6,7 @@
  *   cpctl switch NAME        SwitchTraffic, then reads+writes -> destination
  *   cpctl reverse NAME       ReverseTraffic, then everything -> source
  *   cpctl detach NAME        Detach, writes stay on the side that has them
- *   cpctl routing NAME [--watch]
+ *   cpctl routing NAME [--watch]   the rules, then the routers that apply them
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +331,12 @@ static int cmd_routing(cp_ctx *ctx, const char *name, bool watch)
     int rc = routing_get(ctx, name, &r);
     if (rc == EXIT_OK) {
         print_rules(ctx, r);
+        if (!ctx->json) {
+            sbuf out = SBUF_INIT;
+            render_routers(&r->base, &out);
+            fputs(sbuf_cstr(&out), stdout);
+            sbuf_free(&out);
+        }
         protobuf_c_message_free_unpacked(&r->base, NULL);
     }
     return rc;

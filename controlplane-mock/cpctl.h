@@ -112,10 +112,15 @@ void render_workflow_fit(const ProtobufCMessage *workflow, const ProtobufCMessag
  * text of several lines takes on a screen `cols` wide, wrapped lines
  * included. */
 size_t render_width(const char *s, size_t len);
+/* Text in exactly `width` columns: padded, or cut with an ellipsis. */
+void render_pad(sbuf *out, const char *s, size_t width);
 int render_rows(const char *text, int cols);
 void render_workflow_line(const ProtobufCMessage *workflow, sbuf *out);
 void render_count(uint64_t n, sbuf *out);
 void render_vdiff(const ProtobufCMessage *report, sbuf *out);
 void render_vdiff_line(const ProtobufCMessage *report, sbuf *out);
+/* render_router.c: the routers of a workflow's RoutingRules (GetRouting):
+ * a summary line, then one line per router. */
+void render_routers(const ProtobufCMessage *rules, sbuf *out);
 
 #endif

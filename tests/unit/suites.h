@@ -13,7 +13,8 @@
     X(stmt_target)     \
     X(preflight)       \
     X(pbcheck)         \
-    X(progress)
+    X(progress)        \
+    X(router)
 
 #define UNIT_DECLARE(name) int suite_##name(void);
 UNIT_SUITES(UNIT_DECLARE)
