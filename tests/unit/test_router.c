@@ -1,6 +1,7 @@
-/* Unit tests: the router's side of the control plane. cpctl's view of the
- * routers that report for a workflow (who is behind, who is silent, names
- * from the network escaped and aligned). */
+/* Unit tests: the router's side of the control plane. What the rules
+ * watcher accepts from a control plane (addresses, modes, versions), and
+ * cpctl's view of the routers that report for a workflow (who is behind,
+ * who is silent, names from the network escaped and aligned). */
 #include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,127 @@
 
 #include "../../controlplane-mock/cpctl.h"
 #include "controlplane/v1/routing.pb-c.h"
+#include "router/rules.h"
+
+/* ---- the rules a router accepts ------------------------------------------------------------ */
+
+static void test_address_valid(void)
+{
+    static const char *const good[] = {"127.0.0.1:3306", "db-1.prod.example:3306", "db_2:1", "[::1]:3306",
+                                       "[fe80::1:2]:65535", "localhost:6033"};
+    static const char *const bad[] = {"", "db", "db:", ":3306", "db:0", "db:65536", "db:99999", "db:+1",
+                                      "db:33o6", "db :3306", "-db:3306", "db-:3306", "a..b:1", "[::1:3306",
+                                      "[zz::1]:1", "db:3306\n", "db;drop:1", "[]:1"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        CU_ASSERT_TRUE(rules_address_valid(good[i]));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (rules_address_valid(bad[i]))
+            CU_FAIL(bad[i]);
+}
+
+static void rules_msg(Controlplane__V1__RoutingRules *m, uint64_t version, int mode)
+{
+    controlplane__v1__routing_rules__init(m);
+    m->workflow = "shop";
+    m->version = version;
+    m->mode = mode;
+    m->source = "10.0.0.1:3306";
+    m->destination = "10.0.0.2:3306";
+}
+
+/* decode m, expecting failure with a message containing want. */
+static void expect_refused(const Controlplane__V1__RoutingRules *m, const char *want)
+{
+    router_rules r;
+    sbuf err = SBUF_INIT;
+    CU_ASSERT_EQUAL(rules_decode(m, "shop", &r, &err), -1);
+    if (!strstr(sbuf_cstr(&err), want)) {
+        fprintf(stderr, "\n  got: %s\n  want: %s\n", sbuf_cstr(&err), want);
+        CU_FAIL("message");
+    }
+    sbuf_free(&err);
+}
+
+static void test_decode_good(void)
+{
+    Controlplane__V1__RoutingRules m;
+    rules_msg(&m, 7, CONTROLPLANE__V1__MODE__MODE_VALIDATE);
+    m.reads = "destination";
+    m.writes = "source";
+    m.updated_at_unix_ms = 1234;
+    router_rules r;
+    sbuf err = SBUF_INIT;
+    CU_ASSERT_EQUAL(rules_decode(&m, "shop", &r, &err), 0);
+    CU_ASSERT_EQUAL(r.version, 7);
+    CU_ASSERT_EQUAL(r.mode, ROUTER_MODE_VALIDATE);
+    CU_ASSERT_STRING_EQUAL(r.source, "10.0.0.1:3306");
+    CU_ASSERT_STRING_EQUAL(r.destination, "10.0.0.2:3306");
+    CU_ASSERT_EQUAL(r.updated_at_unix_ms, 1234);
+    CU_ASSERT_TRUE(router_mode_reads_destination(r.mode));
+    CU_ASSERT_FALSE(router_mode_writes_destination(r.mode));
+    /* SOURCE needs no destination; version 0 is "no rules yet", not garbage */
+    rules_msg(&m, 1, CONTROLPLANE__V1__MODE__MODE_SOURCE);
+    m.destination = "";
+    CU_ASSERT_EQUAL(rules_decode(&m, "shop", &r, &err), 0);
+    rules_msg(&m, 0, CONTROLPLANE__V1__MODE__MODE_UNSPECIFIED);
+    m.source = "";
+    CU_ASSERT_EQUAL(rules_decode(&m, "shop", &r, &err), 0);
+    CU_ASSERT_EQUAL(r.mode, ROUTER_MODE_NONE);
+    sbuf_free(&err);
+}
+
+static void test_decode_refused(void)
+{
+    Controlplane__V1__RoutingRules m;
+    rules_msg(&m, 3, 9);
+    expect_refused(&m, "mode 9 is not one this router knows (SOURCE, VALIDATE, PRIMARY)");
+    rules_msg(&m, 3, CONTROLPLANE__V1__MODE__MODE_UNSPECIFIED);
+    expect_refused(&m, "mode 0 is not one this router knows");
+    rules_msg(&m, 3, CONTROLPLANE__V1__MODE__MODE_PRIMARY);
+    m.destination = "";
+    expect_refused(&m, "mode PRIMARY needs the destination's address, and the rules name none");
+    rules_msg(&m, 3, CONTROLPLANE__V1__MODE__MODE_SOURCE);
+    m.source = "";
+    expect_refused(&m, "mode SOURCE needs the source's address");
+    rules_msg(&m, 3, CONTROLPLANE__V1__MODE__MODE_SOURCE);
+    m.destination = "db\n2:99999"; /* not used by the mode, still checked; shown escaped */
+    expect_refused(&m, "the destination's address \"db\\x0A2:99999\" is not host:port");
+    rules_msg(&m, 3, CONTROLPLANE__V1__MODE__MODE_VALIDATE);
+    m.reads = "source";
+    expect_refused(&m, "mode VALIDATE sends reads to the destination and writes to the source, but the rules say "
+                       "reads \"source\"");
+    rules_msg(&m, 3, CONTROLPLANE__V1__MODE__MODE_SOURCE);
+    m.workflow = "other";
+    expect_refused(&m, "they are for workflow \"other\", not shop");
+    char longaddr[300];
+    memset(longaddr, 'a', sizeof longaddr - 1);
+    longaddr[sizeof longaddr - 1] = '\0';
+    rules_msg(&m, 3, CONTROLPLANE__V1__MODE__MODE_SOURCE);
+    m.source = longaddr;
+    expect_refused(&m, "an address is longer than 255 bytes");
+}
+
+static void test_check_next(void)
+{
+    router_rules none = {0}, v7 = {.version = 7, .mode = ROUTER_MODE_PRIMARY}, next = v7;
+    strcpy(v7.source, "a:1");
+    next = v7;
+    sbuf err = SBUF_INIT;
+    CU_ASSERT_EQUAL(rules_check_next(&none, &v7, &err), 0); /* the first rules */
+    CU_ASSERT_EQUAL(rules_check_next(&v7, &next, &err), 0); /* the same again, after a reconnection */
+    next.version = 8;
+    next.mode = ROUTER_MODE_SOURCE;
+    CU_ASSERT_EQUAL(rules_check_next(&v7, &next, &err), 0);
+    next.version = 5;
+    CU_ASSERT_EQUAL(rules_check_next(&v7, &next, &err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.buf, "its version went back from v7 to v5"));
+    next.version = 0; /* a control plane that forgot the workflow */
+    CU_ASSERT_EQUAL(rules_check_next(&v7, &next, &err), -1);
+    next.version = 7; /* same version, other content */
+    CU_ASSERT_EQUAL(rules_check_next(&v7, &next, &err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.buf, "v7 changed content without a new version"));
+    sbuf_free(&err);
+}
 
 /* ---- cpctl routing: the routers ------------------------------------------------------------ */
 
@@ -101,7 +223,11 @@ static void test_routers_escaped(void)
 int suite_router(void)
 {
     CU_pSuite s = CU_add_suite("router", NULL, NULL);
-    if (!s || !CU_add_test(s, "routers: none", test_routers_none) ||
+    if (!s || !CU_add_test(s, "rules: host:port", test_address_valid) ||
+        !CU_add_test(s, "rules: decoded", test_decode_good) ||
+        !CU_add_test(s, "rules: garbage refused", test_decode_refused) ||
+        !CU_add_test(s, "rules: versions only go forward", test_check_next) ||
+        !CU_add_test(s, "routers: none", test_routers_none) ||
         !CU_add_test(s, "routers: all current", test_routers_all_current) ||
         !CU_add_test(s, "routers: behind and silent", test_routers_behind_and_silent) ||
         !CU_add_test(s, "routers: names escaped", test_routers_escaped))
