@@ -133,11 +133,12 @@ test: deps
 	@tests/run-tests.sh
 
 # The agent again with AddressSanitizer and UndefinedBehaviorSanitizer, for
-# the second pass of the integration tests (tests/run-tests.sh).
+# the second pass of the integration tests (tests/run-tests.sh), and the
+# control plane and router follower that test_router_rules.sh runs.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan-agent:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
-		$(BUILD)/asan/tablet-agent
+		$(BUILD)/asan/tablet-agent $(BUILD)/asan/cpctl $(BUILD)/asan/tools/rules_follow
 
 # Only the sanitizer pass.
 test-asan: deps
