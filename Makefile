@@ -61,8 +61,10 @@ $(GEN)/grpc/health/v1/health.pb-c.c $(GEN)/grpc/health/v1/health.pb-c.h: $(HEALT
 	@echo "  PROTOC  $(HEALTH_SRC)"
 	@protoc-c --c_out=$(GEN) -I$(HEALTH_DIR) $(HEALTH_SRC)
 
-# Generated code is not ours to fix: compile it without -Werror.
-$(GEN)/%.pb-c.o: $(GEN)/%.pb-c.c
+# Generated code is not ours to fix: compile it without -Werror. A .proto
+# may import another (router.proto uses controlplane's Mode), so every
+# header is generated first.
+$(GEN)/%.pb-c.o: $(GEN)/%.pb-c.c | $(PROTO_C)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -w -c -o $@ $<
 

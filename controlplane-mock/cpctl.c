@@ -36,6 +36,7 @@ static const command commands[] = {
     {"vdiff", cmd_vdiff, "compare source and destination row by row (exit 1 when they differ)"},
     {"routing", cmd_lifecycle, "show (or --watch) a workflow's routing rules"},
     {"serve", cmd_serve, "run the control-plane mock: routing rules over gRPC"},
+    {"router", cmd_router, "router status --router HOST:PORT: a router's rules, control plane, backends"},
     {"stream", cmd_stream, "start, stop or show a replication stream"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -74,6 +74,7 @@ int cp_routing_register(cp_ctx *ctx, const char *wf);
 int cmd_workflow(cp_ctx *ctx, int argc, char **argv);
 int cmd_watch(cp_ctx *ctx, int argc, char **argv);
 int cmd_health(cp_ctx *ctx, int argc, char **argv);
+int cmd_router(cp_ctx *ctx, int argc, char **argv);
 
 /* follow.c: poll `method` until settled(reply), redrawing the view. On
  * EXIT_OK *last is the final reply, the caller's to free. */
@@ -122,5 +123,7 @@ void render_vdiff_line(const ProtobufCMessage *report, sbuf *out);
 /* render_router.c: the routers of a workflow's RoutingRules (GetRouting):
  * a summary line, then one line per router. */
 void render_routers(const ProtobufCMessage *rules, sbuf *out);
+/* A router's GetStatus (router.v1.RouterStatus), reached at addr. */
+void render_router_status(const ProtobufCMessage *status, const char *addr, sbuf *out);
 
 #endif

@@ -7,6 +7,11 @@
  * gone, or cut off from the control plane and serving older rules), is
  * named as such.
  *
+ * `cpctl router status` shows one router's own view (router.v1.Router/
+ * GetStatus): per workflow the rules it serves and whether it hears the
+ * control plane (a problem on its own line), then its backends and where
+ * its statements went.
+ *
  * Router ids, addresses and error texts come from the network: shown
  * escaped (sbuf_add_printable) and bounded, columns padded by display
  * width. */
@@ -16,6 +21,7 @@
 
 #include "controlplane/v1/routing.pb-c.h"
 #include "cpctl.h"
+#include "router/v1/router.pb-c.h"
 
 #define SILENT_SECONDS 60
 #define CELL_MAX 64 /* input bytes shown of an id or address */
@@ -89,4 +95,114 @@ void render_routers(const ProtobufCMessage *msg, sbuf *out)
         sbuf_adds(out, standing(ri, r->version) == R_SILENT ? " ago (silent)\n" : " ago\n");
     }
     free(cells);
+}
+
+/* ---- one router's status ------------------------------------------------------------------ */
+
+static const char *mode_name(int mode)
+{
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&controlplane__v1__mode__descriptor, mode);
+    return v && mode ? v->name + strlen("MODE_") : "NONE";
+}
+
+/* "destination (10.0.0.2:3306)": a side and its address. */
+static void render_side(const char *side, const Router__V1__WorkflowRoute *r, sbuf *out)
+{
+    const char *addr = !strcmp(side, "destination") ? r->destination : r->source;
+    sbuf_adds(out, *side ? side : "-");
+    sbuf_adds(out, " (");
+    printable(out, *addr ? addr : "-");
+    sbuf_addc(out, ')');
+}
+
+static void render_route(const Router__V1__WorkflowRoute *r, sbuf *out)
+{
+    sbuf_adds(out, "Workflow   ");
+    printable(out, r->workflow);
+    if (!r->rules_version) {
+        sbuf_adds(out, "  no rules yet: nothing to route\n");
+    } else {
+        sbuf_addf(out, "  rules v%llu  mode %s%s  reads -> ", (unsigned long long)r->rules_version,
+                  mode_name(r->mode), r->detached ? " (detached)" : "");
+        render_side(r->reads, r, out);
+        sbuf_adds(out, "  writes -> ");
+        render_side(r->writes, r, out);
+        sbuf_addc(out, '\n');
+    }
+    sbuf_addf(out, "           control plane %s for ", r->control_plane_connected ? "connected" : "DISCONNECTED");
+    sbuf_add_duration(out, (int64_t)r->control_plane_since_seconds);
+    if (r->rules_version) {
+        sbuf_adds(out, "; rules received ");
+        sbuf_add_duration(out, (int64_t)r->rules_age_seconds);
+        sbuf_adds(out, " ago");
+    }
+    sbuf_addc(out, '\n');
+    if (*r->control_plane_error) {
+        sbuf_adds(out, "Problem    ");
+        sbuf_add_printable(out, r->control_plane_error, strlen(r->control_plane_error), 1024);
+        sbuf_addc(out, '\n');
+    }
+    if (*r->report_error) {
+        sbuf_adds(out, "Problem    the control plane did not take this router's report: ");
+        sbuf_add_printable(out, r->report_error, strlen(r->report_error), 512);
+        sbuf_addc(out, '\n');
+    }
+}
+
+void render_router_status(const ProtobufCMessage *msg, const char *addr, sbuf *out)
+{
+    const Router__V1__RouterStatus *st = (const void *)msg;
+    sbuf_adds(out, "Router     ");
+    printable(out, st->router_id);
+    sbuf_addf(out, "  at %s  tablet-router ", addr);
+    printable(out, st->version);
+    sbuf_adds(out, "  up ");
+    sbuf_add_duration(out, st->uptime_seconds);
+    sbuf_adds(out, "\nClients    ");
+    render_count(st->client_connections, out);
+    sbuf_adds(out, " connected to ");
+    printable(out, *st->listen ? st->listen : "-");
+    sbuf_addc(out, '\n');
+    if (!st->n_workflows)
+        sbuf_adds(out, "Workflow   none: the router follows no workflow\n");
+    for (size_t i = 0; i < st->n_workflows; i++)
+        render_route(st->workflows[i], out);
+
+    size_t wside = 0, waddr = 0;
+    sbuf *cells = xcalloc(st->n_backends * 2 + 1, sizeof *cells);
+    for (size_t i = 0; i < st->n_backends; i++) {
+        printable(&cells[2 * i], st->backends[i]->side);
+        printable(&cells[2 * i + 1], st->backends[i]->address);
+        size_t a = render_width(cells[2 * i].buf, cells[2 * i].len), b = render_width(cells[2 * i + 1].buf, cells[2 * i + 1].len);
+        wside = a > wside ? a : wside;
+        waddr = b > waddr ? b : waddr;
+    }
+    for (size_t i = 0; i < st->n_backends; i++) {
+        const Router__V1__Backend *b = st->backends[i];
+        sbuf_adds(out, "Backend    ");
+        render_pad(out, sbuf_cstr(&cells[2 * i]), wside);
+        sbuf_adds(out, "  ");
+        render_pad(out, sbuf_cstr(&cells[2 * i + 1]), waddr);
+        sbuf_addf(out, "  %-4s  ", b->up ? "up" : "DOWN");
+        render_count(b->connections, out);
+        sbuf_addf(out, " connection%s", b->connections == 1 ? "" : "s");
+        if (*b->last_error) {
+            sbuf_adds(out, "  last error: ");
+            sbuf_add_printable(out, b->last_error, strlen(b->last_error), 512);
+        }
+        sbuf_addc(out, '\n');
+        sbuf_free(&cells[2 * i]);
+        sbuf_free(&cells[2 * i + 1]);
+    }
+    free(cells);
+
+    sbuf_adds(out, "Statements ");
+    render_count(st->statements_total, out);
+    sbuf_adds(out, " in all: ");
+    render_count(st->statements_source, out);
+    sbuf_adds(out, " to the source, ");
+    render_count(st->statements_destination, out);
+    sbuf_adds(out, " to the destination; ");
+    render_count(st->errors_total, out);
+    sbuf_addf(out, " error%s\n", st->errors_total == 1 ? "" : "s");
 }

@@ -89,6 +89,14 @@ struct rules_watch {
 
 /* ---- modes and checks ------------------------------------------------------------------------ */
 
+/* router_mode mirrors the control plane's Mode, number for number: rules
+ * and statuses convert by cast. */
+_Static_assert((int)ROUTER_MODE_NONE == (int)CONTROLPLANE__V1__MODE__MODE_UNSPECIFIED &&
+                   (int)ROUTER_MODE_SOURCE == (int)CONTROLPLANE__V1__MODE__MODE_SOURCE &&
+                   (int)ROUTER_MODE_VALIDATE == (int)CONTROLPLANE__V1__MODE__MODE_VALIDATE &&
+                   (int)ROUTER_MODE_PRIMARY == (int)CONTROLPLANE__V1__MODE__MODE_PRIMARY,
+               "router_mode and controlplane.v1.Mode differ");
+
 bool router_mode_reads_destination(router_mode m)
 {
     return m == ROUTER_MODE_VALIDATE || m == ROUTER_MODE_PRIMARY;

@@ -8,7 +8,9 @@
 # control plane killed, restarted with other rules, or stopped (SIGSTOP: no
 # reset, the stream just goes quiet) is noticed, said, and recovered from;
 # stopping the follower takes well under a second even then; a report
-# without router_id or workflow is INVALID_ARGUMENT. No agent, no servers.
+# without router_id or workflow is INVALID_ARGUMENT; cpctl router status
+# shows the follower's own view (router.v1.Router, served by it as the
+# router will). No agent, no servers.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
@@ -20,6 +22,7 @@ CPCTL_BIN=$BIN_DIR/cpctl
 [ -x "$FOLLOW" ] && [ -x "$CPCTL_BIN" ] || fail "$FOLLOW and $CPCTL_BIN are not built (make all; make asan-agent)"
 
 CP=$CPCTL_CONTROL_PLANE
+R1_STATUS=127.0.0.1:$((SANDBOX_PORT_BASE + 13))
 STATE=$WORK/routing.tsv
 R1_PID= R2_PID=
 
@@ -75,7 +78,7 @@ assert_eq "$(set_rules 1 --source 127.0.0.1:3306 --destination 127.0.0.1:3307)" 
 assert_contains "$(cpx routing shop)" "routers: none reported" "routing before any router"
 
 # ---- it follows, and cpctl shows what it applies -----------------------------------------------
-follow r1 127.0.0.1:6033 --clients 12
+follow r1 127.0.0.1:6033 --clients 12 --status-listen "$R1_STATUS"
 R1_PID=$!
 wait_saw 5 r1 "rules v1 mode SOURCE source 127.0.0.1:3306 destination 127.0.0.1:3307 detached 0"
 wait_saw 5 r1 "connected"
@@ -86,6 +89,13 @@ assert_contains "$out" "routers: 1 (all on v1)" "routing summary"
 assert_contains "$out" "  r1  127.0.0.1:6033  v1  12 clients  seen " "routing line"
 assert_eq "$(router_field r1 .clients)" "12" "clients in --json"
 pass "the follower gets the rules; cpctl routing lists it on v1 with its clients"
+out=$(cpx router status --router "$R1_STATUS")
+assert_contains "$out" "Router     r1  at $R1_STATUS  tablet-router " "router status: first line"
+assert_contains "$out" "Clients    12 connected to 127.0.0.1:6033" "router status: clients"
+assert_contains "$out" "Workflow   shop  rules v1  mode SOURCE  reads -> source (127.0.0.1:3306)  writes -> source (127.0.0.1:3306)" "router status: rules"
+assert_contains "$out" "           control plane connected for " "router status: connected"
+assert_not_contains "$out" "Problem" "router status while all is well"
+pass "cpctl router status shows the router's own view"
 
 assert_eq "$(set_rules 2)" "ok version=2" "validate"
 wait_saw 5 r1 "rules v2 mode VALIDATE source 127.0.0.1:3306 destination 127.0.0.1:3307 detached 0"
@@ -135,7 +145,13 @@ st=$(status_of r1 "$R1_PID")
 assert_contains "$st" "status connected=0 version=5 error=control plane $CP unreachable (" "status while away"
 assert_contains "$st" "; serving with rules v5 received " "status names the rules kept"
 assert_contains "$st" "; retrying" "status says it retries"
-pass "control plane killed: the follower says so and keeps serving v5"
+out=$(cpx router status --router "$R1_STATUS")
+assert_contains "$out" "Workflow   shop  rules v5  mode VALIDATE" "router status: rules kept"
+assert_contains "$out" "           control plane DISCONNECTED for " "router status: disconnected"
+assert_contains "$out" "Problem    control plane $CP unreachable (" "router status: the problem"
+assert_eq "$(cpx --json router status --router "$R1_STATUS" | jq -r '.workflows[0] | "\(.control_plane_connected) \(.rules_version) \(.mode)"')" \
+    "false 5 MODE_VALIDATE" "router status --json"
+pass "control plane killed: the follower says so and keeps serving v5 (cpctl router status too)"
 
 cp_rules 6 3
 cp_start

@@ -4,7 +4,7 @@
  *
  *   rules_follow --control-plane HOST:PORT --workflow NAME [--router-id ID]
  *                [--address HOST:PORT] [--clients N] [--report-interval-ms N]
- *                [--seconds N]
+ *                [--seconds N] [--status-listen HOST:PORT]
  *
  * Prints one line per event on stdout, flushed at once:
  *   rules v3 mode VALIDATE source H:P destination H:P detached 0
@@ -12,7 +12,9 @@
  *   status connected=0 version=3 error=ERROR        (on SIGUSR1)
  *   stopped in N ms                                  (how long rules_watch_stop took)
  * Every rules version is reported as applied at once. It runs until
- * SIGTERM or SIGINT, or for --seconds.
+ * SIGTERM or SIGINT, or for --seconds. With --status-listen it serves the
+ * router's status API (router_status.h) as the router will, from the
+ * rules it applies and the watcher's state, for cpctl router status. 
  *
  *   rules_follow --report-only --control-plane HOST:PORT [--workflow NAME]
  *                [--router-id ID] [--address A] [--applied V] [--clients N]
@@ -36,6 +38,7 @@
 #include "../../controlplane-mock/args.h"
 #include "controlplane/v1/routing.pb-c.h"
 #include "lib/clock.h"
+#include "router/router_status.h"
 #include "router/rules.h"
 #include "rpc/rpc_client.h"
 
@@ -44,6 +47,10 @@ typedef struct follower {
     uv_signal_t sigterm, sigint, sigusr1;
     uv_timer_t deadline;
     rules_watch *watch;
+    rpc_server *status;
+    const char *id, *address;
+    router_rules applied;
+    int64_t started_mono_ms;
     uint32_t clients;
     rules_watch_state last;
     bool stopping;
@@ -61,7 +68,25 @@ static void on_rules(const router_rules *r, void *data)
            router_mode_name(r->mode), *r->source ? r->source : "-", *r->destination ? r->destination : "-",
            r->detached);
     fflush(stdout);
+    f->applied = *r;
     rules_watch_applied(f->watch, r->version);
+}
+
+/* The router's status, as far as a router without backends has one. */
+static void status_fill(router_status *st, void *data)
+{
+    static rules_watch_state watch;
+    static router_status_route route;
+    follower *f = data;
+    rules_watch_state_get(f->watch, &watch);
+    route.rules = &f->applied;
+    route.watch = &watch;
+    st->router_id = f->id;
+    st->listen = f->address;
+    st->started_mono_ms = f->started_mono_ms;
+    st->client_connections = f->clients;
+    st->routes = &route;
+    st->n_routes = 1;
 }
 
 static void on_state(const rules_watch_state *st, void *data)
@@ -85,6 +110,8 @@ static void stop(follower *f)
     int64_t t0 = clock_mono_ms();
     rules_watch_stop(f->watch);
     printf("stopped in %lld ms\n", (long long)(clock_mono_ms() - t0));
+    if (f->status)
+        rpc_server_shutdown(f->status, 0, NULL, NULL);
     fflush(stdout);
     uv_close((uv_handle_t *)&f->sigterm, NULL);
     uv_close((uv_handle_t *)&f->sigint, NULL);
@@ -172,7 +199,7 @@ static int set_rules(const char *cp, const char *wf, const char *mode, const cha
 int main(int argc, char **argv)
 {
     const char *cp = NULL, *wf = "", *id = "", *addr = "", *n = "0", *interval = "0", *seconds = "0", *applied = "0";
-    const char *set = NULL, *src = "", *dst = "";
+    const char *set = NULL, *src = "", *dst = "", *status_listen = NULL;
     bool report_only = false, detached = false;
     arg_opt opts[] = {
         {"control-plane", ARG_STR, &cp, "the control plane (cpctl serve)"},
@@ -188,6 +215,7 @@ int main(int argc, char **argv)
         {"source", ARG_STR, &src, "--set: the source's host:port"},
         {"destination", ARG_STR, &dst, "--set: the destination's host:port"},
         {"detached", ARG_FLAG, &detached, "--set: the workflow is detached"},
+        {"status-listen", ARG_STR, &status_listen, "serve router.v1.Router/GetStatus here"},
     };
     sbuf err = SBUF_INIT;
     size_t got;
@@ -202,7 +230,9 @@ int main(int argc, char **argv)
     if (set)
         return set_rules(cp, wf, set, src, dst, detached);
 
-    follower f = {.clients = (uint32_t)atoi(n)};
+    follower f = {.clients = (uint32_t)atoi(n), .id = *id ? id : addr, .address = addr};
+    f.started_mono_ms = clock_mono_ms();
+    strncpy(f.applied.workflow, wf, sizeof f.applied.workflow - 1);
     uv_loop_init(&f.loop);
     rules_watch_opts o = {.control_plane = cp,
                           .workflow = wf,
@@ -217,6 +247,15 @@ int main(int argc, char **argv)
         sbuf_free(&err);
         uv_loop_close(&f.loop);
         return 2;
+    }
+    router_status_service svc = {status_fill, &f};
+    if (status_listen) {
+        f.status = rpc_server_new(&f.loop, &svc);
+        if (rpc_server_listen(f.status, status_listen, NULL, router_status_methods, router_status_nmethods, &err) != 0 ||
+            rpc_server_start(f.status, &err) != 0) {
+            fprintf(stderr, "rules_follow: %s\n", err.buf);
+            return 2;
+        }
     }
     uv_signal_init(&f.loop, &f.sigterm);
     uv_signal_init(&f.loop, &f.sigint);

@@ -1,15 +1,21 @@
 /* Unit tests: the router's side of the control plane. What the rules
  * watcher accepts from a control plane (addresses, modes, versions), and
  * cpctl's view of the routers that report for a workflow (who is behind,
- * who is silent, names from the network escaped and aligned). */
+ * who is silent, names from the network escaped and aligned), and a
+ * router's own status from its C structs to cpctl router status. */
 #include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../controlplane-mock/cpctl.h"
+#include "../../controlplane-mock/pbjson.h"
 #include "controlplane/v1/routing.pb-c.h"
+#include "config.h"
+#include "lib/clock.h"
+#include "router/router_status.h"
 #include "router/rules.h"
+#include "router/v1/router.pb-c.h"
 
 /* ---- the rules a router accepts ------------------------------------------------------------ */
 
@@ -220,6 +226,102 @@ static void test_routers_escaped(void)
     sbuf_free(&out);
 }
 
+/* ---- cpctl router status ---------------------------------------------------------------------- */
+
+/* A router in validate mode, cut off from the control plane for 12 s, its
+ * destination down: what router_status_message makes of the router's own
+ * structs, rendered by cpctl. */
+static void test_router_status_view(void)
+{
+    int64_t now = clock_mono_ms();
+    router_rules rules = {.version = 7, .mode = ROUTER_MODE_VALIDATE};
+    strcpy(rules.workflow, "shop");
+    strcpy(rules.source, "10.0.0.1:3306");
+    strcpy(rules.destination, "10.0.0.2:3306");
+    rules_watch_state watch = {.connected = false, .since_mono_ms = now - 12500, .last_version = 7,
+                               .rules_mono_ms = now - 90500};
+    strcpy(watch.error, "control plane 127.0.0.1:15990 unreachable (connection refused); serving with rules v7 "
+                        "received 1m30s ago; retrying");
+    router_status_route route = {&rules, &watch};
+    router_status_backend backends[] = {
+        {"source", "10.0.0.1:3306", 4, true, NULL},
+        {"destination", "10.0.0.2:3306", 0, false, "Can't connect to server on '10.0.0.2' (111)\n"},
+    };
+    router_status st = {.router_id = "r1",
+                        .listen = "0.0.0.0:6033",
+                        .started_mono_ms = now - 3723000,
+                        .client_connections = 1234,
+                        .routes = &route,
+                        .n_routes = 1,
+                        .backends = backends,
+                        .n_backends = 2,
+                        .statements_source = 1000000,
+                        .statements_destination = 200,
+                        .statements_total = 1000250,
+                        .errors_total = 1};
+    ProtobufCMessage *m = router_status_message(&st);
+    const Router__V1__RouterStatus *pb = (const void *)m;
+    CU_ASSERT_EQUAL(pb->workflows[0]->mode, CONTROLPLANE__V1__MODE__MODE_VALIDATE);
+    CU_ASSERT_STRING_EQUAL(pb->workflows[0]->reads, "destination");
+    CU_ASSERT_STRING_EQUAL(pb->workflows[0]->writes, "source");
+    CU_ASSERT_DOUBLE_EQUAL(pb->workflows[0]->rules_age_seconds, 90.5, 0.5);
+    CU_ASSERT_EQUAL(pb->uptime_seconds, 3723);
+
+    sbuf out = SBUF_INIT;
+    render_router_status(m, "127.0.0.1:6034", &out);
+    static const char *const want[] = {
+        "Router     r1  at 127.0.0.1:6034  tablet-router " TABLET_AGENT_VERSION "  up 1h02m\n",
+        "Clients    1,234 connected to 0.0.0.0:6033\n",
+        "Workflow   shop  rules v7  mode VALIDATE  reads -> destination (10.0.0.2:3306)  writes -> source "
+        "(10.0.0.1:3306)\n",
+        "           control plane DISCONNECTED for 12s; rules received 1m30s ago\n",
+        "Problem    control plane 127.0.0.1:15990 unreachable (connection refused); serving with rules v7 received "
+        "1m30s ago; retrying\n",
+        "Backend    source       10.0.0.1:3306  up    4 connections\n",
+        "Backend    destination  10.0.0.2:3306  DOWN  0 connections  last error: Can't connect to server on "
+        "'10.0.0.2' (111)\\x0A\n",
+        "Statements 1,000,250 in all: 1,000,000 to the source, 200 to the destination; 1 error\n",
+    };
+    const char *p = out.buf;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        size_t n = strlen(want[i]);
+        if (strncmp(p, want[i], n) != 0) {
+            fprintf(stderr, "\n  line %zu: got: %.*s  want: %s", i, (int)strcspn(p, "\n") + 1, p, want[i]);
+            CU_FAIL("router status view");
+            break;
+        }
+        p += n;
+    }
+    CU_ASSERT_STRING_EQUAL(p, "");
+
+    /* --json: the mode by name, every field present */
+    sbuf js = SBUF_INIT;
+    pbjson_write(m, &js);
+    CU_ASSERT_PTR_NOT_NULL(strstr(js.buf, "\"mode\":\"MODE_VALIDATE\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(js.buf, "\"control_plane_connected\":false"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(js.buf, "\"statements_destination\":200"));
+    sbuf_free(&js);
+    sbuf_free(&out);
+    router_status_message_free(m);
+}
+
+/* A router that has no rules yet and follows no control plane. */
+static void test_router_status_empty(void)
+{
+    router_rules rules = {.version = 0};
+    strcpy(rules.workflow, "shop");
+    router_status_route route = {&rules, NULL};
+    router_status st = {.router_id = "r1", .routes = &route, .n_routes = 1};
+    ProtobufCMessage *m = router_status_message(&st);
+    sbuf out = SBUF_INIT;
+    render_router_status(m, "h:1", &out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out.buf, "Workflow   shop  no rules yet: nothing to route\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out.buf, "Problem    the router does not follow a control plane\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out.buf, "Statements 0 in all"));
+    sbuf_free(&out);
+    router_status_message_free(m);
+}
+
 int suite_router(void)
 {
     CU_pSuite s = CU_add_suite("router", NULL, NULL);
@@ -230,7 +332,9 @@ int suite_router(void)
         !CU_add_test(s, "routers: none", test_routers_none) ||
         !CU_add_test(s, "routers: all current", test_routers_all_current) ||
         !CU_add_test(s, "routers: behind and silent", test_routers_behind_and_silent) ||
-        !CU_add_test(s, "routers: names escaped", test_routers_escaped))
+        !CU_add_test(s, "routers: names escaped", test_routers_escaped) ||
+        !CU_add_test(s, "router status: a cut-off router", test_router_status_view) ||
+        !CU_add_test(s, "router status: no rules, no control plane", test_router_status_empty))
         return -1;
     return 0;
 }
