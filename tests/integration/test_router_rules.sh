@@ -20,6 +20,7 @@ BIN_DIR=$(dirname "${TABLET_AGENT_BIN:-$BUILD/tablet-agent}")
 FOLLOW=$BIN_DIR/tools/rules_follow
 CPCTL_BIN=$BIN_DIR/cpctl
 [ -x "$FOLLOW" ] && [ -x "$CPCTL_BIN" ] || fail "$FOLLOW and $CPCTL_BIN are not built (make all; make asan-agent)"
+note "follower and control plane from $BIN_DIR"
 
 CP=$CPCTL_CONTROL_PLANE
 R1_STATUS=127.0.0.1:$((SANDBOX_PORT_BASE + 13))
