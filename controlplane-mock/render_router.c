@@ -173,7 +173,8 @@ void render_router_status(const ProtobufCMessage *msg, const char *addr, sbuf *o
     for (size_t i = 0; i < st->n_backends; i++) {
         printable(&cells[2 * i], st->backends[i]->side);
         printable(&cells[2 * i + 1], st->backends[i]->address);
-        size_t a = render_width(cells[2 * i].buf, cells[2 * i].len), b = render_width(cells[2 * i + 1].buf, cells[2 * i + 1].len);
+        size_t a = render_width(cells[2 * i].buf, cells[2 * i].len);
+        size_t b = render_width(cells[2 * i + 1].buf, cells[2 * i + 1].len);
         wside = a > wside ? a : wside;
         waddr = b > waddr ? b : waddr;
     }

@@ -505,8 +505,8 @@ static void report_main(void *arg)
             c = rpc_client_open(w->control_plane, w->use_tls ? &w->tls : NULL, &err);
         if (c) {
             ProtobufCMessage *reply = NULL;
-            st = rpc_client_unary(c, ROUTING("ReportRouter"), &req.base, &controlplane__v1__router_report_reply__descriptor,
-                                  &reply, REPORT_TIMEOUT_MS, &err);
+            st = rpc_client_unary(c, ROUTING("ReportRouter"), &req.base,
+                                  &controlplane__v1__router_report_reply__descriptor, &reply, REPORT_TIMEOUT_MS, &err);
             answered = rpc_client_last_answered();
             if (reply)
                 protobuf_c_message_free_unpacked(reply, NULL);

@@ -32,8 +32,9 @@ typedef struct rpc_client_tls {
 rpc_client *rpc_client_open(const char *target, const rpc_client_tls *tls, sbuf *err);
 void rpc_client_close(rpc_client *c);
 
-/* method must outlive the call (a string literal). Returns the gRPC status (GRPC_STATUS_OK = 0); on failure err holds the
- * server's message or a description of the transport problem. */
+/* method must outlive the call (a string literal). Returns the gRPC status
+ * (GRPC_STATUS_OK = 0); on failure err holds the server's message or a
+ * description of the transport problem. */
 grpc_status_code rpc_client_unary(rpc_client *c, const char *method, const ProtobufCMessage *req,
                                   const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
                                   unsigned timeout_ms, sbuf *err);

@@ -251,7 +251,8 @@ int main(int argc, char **argv)
     router_status_service svc = {status_fill, &f};
     if (status_listen) {
         f.status = rpc_server_new(&f.loop, &svc);
-        if (rpc_server_listen(f.status, status_listen, NULL, router_status_methods, router_status_nmethods, &err) != 0 ||
+        if (rpc_server_listen(f.status, status_listen, NULL, router_status_methods, router_status_nmethods,
+                              &err) != 0 ||
             rpc_server_start(f.status, &err) != 0) {
             fprintf(stderr, "rules_follow: %s\n", err.buf);
             return 2;
