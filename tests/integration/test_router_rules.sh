@@ -137,6 +137,11 @@ assert_contains "$(report --router-id x)" "3 a router report needs router_id (un
 assert_contains "$(report --workflow shop --router-id "$(printf 'x%.0s' {1..300})")" "3 router_id, workflow and address take at most 255 bytes" "long router_id"
 assert_eq "$(report --workflow shop --router-id probe --applied 5)" "ok current_version=5" "a good report"
 pass "a report without router_id or workflow is INVALID_ARGUMENT, saying what to send"
+assert_eq "$(report --workflow crowd --router-id c --repeat 256)" "ok current_version=0" "256 routers"
+assert_contains "$(report --workflow crowd --router-id c257)" "8 256 routers already report for workflow crowd; a router_id must stay the same across a router's restarts" "the 257th"
+assert_eq "$(report --workflow crowd --router-id c-17 --applied 1)" "ok current_version=0" "a known router still reports"
+assert_eq "$(report --workflow shop --router-id probe-2)" "ok current_version=5" "another workflow is not affected"
+pass "past 256 routers for a workflow a new one is RESOURCE_EXHAUSTED, saying why; known ones still report"
 
 # ---- the control plane killed, then back with rules changed meanwhile --------------------------
 cp_kill

@@ -18,9 +18,12 @@
  *
  *   rules_follow --report-only --control-plane HOST:PORT [--workflow NAME]
  *                [--router-id ID] [--address A] [--applied V] [--clients N]
+ *                [--repeat N]
  *
  * sends one ReportRouter exactly as given (empty fields too) and prints
  * "ok current_version=N" (exit 0) or "STATUS_NUMBER message" (exit 1).
+ * With --repeat N it sends N, from routers ID-1 to ID-N, and stops at the
+ * first failure.
  *
  *   rules_follow --set MODE --control-plane HOST:PORT --workflow NAME
  *                [--source H:P] [--destination H:P] [--detached]
@@ -139,7 +142,7 @@ static void on_deadline(uv_timer_t *t)
 }
 
 static int report_once(const char *cp, const char *wf, const char *id, const char *addr, const char *applied,
-                       uint32_t n)
+                       uint32_t n, int repeat)
 {
     sbuf err = SBUF_INIT;
     rpc_client *c = rpc_client_open(cp, NULL, &err);
@@ -155,8 +158,20 @@ static int report_once(const char *cp, const char *wf, const char *id, const cha
     req.applied_version = strtoull(applied, NULL, 10);
     req.clients = n;
     ProtobufCMessage *resp = NULL;
-    grpc_status_code st = rpc_client_unary(c, "/controlplane.v1.Routing/ReportRouter", &req.base,
-                                           &controlplane__v1__router_report_reply__descriptor, &resp, 5000, &err);
+    grpc_status_code st = GRPC_STATUS_OK;
+    sbuf rid = SBUF_INIT;
+    for (int i = 1; i <= (repeat > 0 ? repeat : 1) && st == GRPC_STATUS_OK; i++) {
+        if (repeat > 0) {
+            sbuf_setf(&rid, "%s-%d", id, i);
+            req.router_id = rid.buf;
+        }
+        if (resp)
+            protobuf_c_message_free_unpacked(resp, NULL);
+        resp = NULL;
+        st = rpc_client_unary(c, "/controlplane.v1.Routing/ReportRouter", &req.base,
+                              &controlplane__v1__router_report_reply__descriptor, &resp, 5000, &err);
+    }
+    sbuf_free(&rid);
     if (st == GRPC_STATUS_OK)
         printf("ok current_version=%llu\n",
                (unsigned long long)((Controlplane__V1__RouterReportReply *)resp)->current_version);
@@ -198,8 +213,8 @@ static int set_rules(const char *cp, const char *wf, const char *mode, const cha
 
 int main(int argc, char **argv)
 {
-    const char *cp = NULL, *wf = "", *id = "", *addr = "", *n = "0", *interval = "0", *seconds = "0", *applied = "0";
-    const char *set = NULL, *src = "", *dst = "", *status_listen = NULL;
+    const char *cp = NULL, *wf = "", *id = "", *addr = "", *n = "0", *interval = "0", *seconds = "0";
+    const char *applied = "0", *repeat = "0", *set = NULL, *src = "", *dst = "", *status_listen = NULL;
     bool report_only = false, detached = false;
     arg_opt opts[] = {
         {"control-plane", ARG_STR, &cp, "the control plane (cpctl serve)"},
@@ -211,6 +226,7 @@ int main(int argc, char **argv)
         {"seconds", ARG_STR, &seconds, "run this long (0: until SIGTERM)"},
         {"report-only", ARG_FLAG, &report_only, "send one report and exit"},
         {"applied", ARG_STR, &applied, "--report-only: the applied version"},
+        {"repeat", ARG_STR, &repeat, "--report-only: this many routers, ID-1 to ID-N"},
         {"set", ARG_STR, &set, "change the rules to this mode (1-3) and exit"},
         {"source", ARG_STR, &src, "--set: the source's host:port"},
         {"destination", ARG_STR, &dst, "--set: the destination's host:port"},
@@ -226,7 +242,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     if (report_only)
-        return report_once(cp, wf, id, addr, applied, (uint32_t)atoi(n));
+        return report_once(cp, wf, id, addr, applied, (uint32_t)atoi(n), atoi(repeat));
     if (set)
         return set_rules(cp, wf, set, src, dst, detached);
 
