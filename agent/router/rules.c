@@ -559,7 +559,7 @@ static void on_async(uv_async_t *h)
     uv_mutex_unlock(&w->lock);
     if (have_state && w->on_state)
         w->on_state(&st, w->data);
-    if (have_rules)
+    if (have_rules && !w->stop) /* on_state may have stopped the watch */
         w->cb(&r, w->data);
 }
 
