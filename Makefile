@@ -61,8 +61,10 @@ $(GEN)/grpc/health/v1/health.pb-c.c $(GEN)/grpc/health/v1/health.pb-c.h: $(HEALT
 	@echo "  PROTOC  $(HEALTH_SRC)"
 	@protoc-c --c_out=$(GEN) -I$(HEALTH_DIR) $(HEALTH_SRC)
 
-# Generated code is not ours to fix: compile it without -Werror.
-$(GEN)/%.pb-c.o: $(GEN)/%.pb-c.c
+# Generated code is not ours to fix: compile it without -Werror. A .proto
+# may import another (router.proto uses controlplane's Mode), so every
+# header is generated first.
+$(GEN)/%.pb-c.o: $(GEN)/%.pb-c.c | $(PROTO_C)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -w -c -o $@ $<
 
@@ -156,11 +158,12 @@ test: deps
 	@tests/run-tests.sh
 
 # The agent again with AddressSanitizer and UndefinedBehaviorSanitizer, for
-# the second pass of the integration tests (tests/run-tests.sh).
+# the second pass of the integration tests (tests/run-tests.sh), and the
+# control plane and router follower that test_router_rules.sh runs.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan-agent:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
-		$(BUILD)/asan/tablet-agent
+		$(BUILD)/asan/tablet-agent $(BUILD)/asan/cpctl $(BUILD)/asan/tools/rules_follow
 
 # Only the sanitizer pass.
 test-asan: deps

@@ -14,7 +14,8 @@
     X(preflight)       \
     X(pbcheck)         \
     X(progress)        \
-    X(classify)
+    X(classify)        \
+    X(router)
 
 #define UNIT_DECLARE(name) int suite_##name(void);
 UNIT_SUITES(UNIT_DECLARE)
