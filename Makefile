@@ -45,7 +45,7 @@ ROUTER_BIN  := $(BUILD)/tablet-router
 CLI_BIN     := $(BUILD)/cpctl
 UNIT_BIN    := $(BUILD)/unit-tests
 
-.PHONY: all deps demo test test-asan asan-agent unit fuzz-smoke fuzz-decoder integration node-test clean \
+.PHONY: all deps demo test test-asan asan-agent unit fuzz-smoke fuzz-decoder fuzz-classify integration node-test clean \
         bench-apply bench-copy bench-cutover bench-vdiff sandbox-up sandbox-down
 .SECONDARY:
 
@@ -62,8 +62,10 @@ $(GEN)/grpc/health/v1/health.pb-c.c $(GEN)/grpc/health/v1/health.pb-c.h: $(HEALT
 	@echo "  PROTOC  $(HEALTH_SRC)"
 	@protoc-c --c_out=$(GEN) -I$(HEALTH_DIR) $(HEALTH_SRC)
 
-# Generated code is not ours to fix: compile it without -Werror.
-$(GEN)/%.pb-c.o: $(GEN)/%.pb-c.c
+# Generated code is not ours to fix: compile it without -Werror. A .proto
+# may import another (router.proto uses controlplane's Mode), so every
+# header is generated first.
+$(GEN)/%.pb-c.o: $(GEN)/%.pb-c.c | $(PROTO_C)
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -w -c -o $@ $<
 
@@ -104,26 +106,49 @@ $(UNIT_BIN): $(UNIT_O) $(LIBCP) $(LIBAGENT)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit
 
-# --- fuzzing the binlog decoder (libFuzzer + ASan + UBSan) ------------------
-# make fuzz-smoke: 30 s (part of make test); make fuzz-decoder: FUZZ_SECONDS
-# (default 900) with statistics. Crashes land in build/fuzz/crash-*.
+# --- fuzzing (libFuzzer + ASan + UBSan) ------------------------------------
+# Two targets: the binlog decoder and the router's statement classifier.
+# make fuzz-smoke (part of make test): the decoder for FUZZ_SECONDS (default
+# 30), then the classifier for FUZZ_CLASSIFY_SECONDS (default 15); it fails
+# when a fuzzer finds something. make fuzz-decoder, make fuzz-classify: one
+# long run each, FUZZ_SECONDS (default 900), with statistics. Crashes land
+# in build/fuzz/crash-*.
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_DEC_SRC := agent/vrepl/decoder.c agent/db/schema.c agent/db/db.c agent/lib/sbuf.c \
                 agent/lib/secret.c tests/fuzz/fuzz_decoder.c
 FUZZ_DEC     := $(BUILD)/fuzz/fuzz_decoder
 FUZZ_RUN     := $(FUZZ_DEC) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/crash- \
                 $(BUILD)/fuzz/corpus-decoder tests/fuzz/corpus/decoder
+FUZZ_CLS_SRC := agent/router/classify.c tests/fuzz/fuzz_classify.c
+FUZZ_CLS     := $(BUILD)/fuzz/fuzz_classify
+FUZZ_CLS_RUN := $(FUZZ_CLS) -max_len=4096 -dict=tests/fuzz/classify.dict \
+                -artifact_prefix=$(BUILD)/fuzz/crash-classify- \
+                $(BUILD)/fuzz/corpus-classify tests/fuzz/corpus/classify
 
 $(FUZZ_DEC): $(FUZZ_DEC_SRC) agent/vrepl/decoder.h agent/db/schema.h agent/db/db.h agent/lib/sbuf.h
 	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus-decoder
 	@echo "  FUZZ    $@"
 	@clang $(FUZZ_FLAGS) -Iagent -I$(GEN) $(MARIADB_CFLAGS) -D_GNU_SOURCE $(FUZZ_DEC_SRC) -o $@ $(MARIADB_LIBS) -lz -lm
 
-fuzz-smoke: $(FUZZ_DEC)
-	@$(FUZZ_RUN) -max_total_time=$${FUZZ_SECONDS:-30} 2>&1 | tail -3
+$(FUZZ_CLS): $(FUZZ_CLS_SRC) agent/router/classify.h
+	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus-classify
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_FLAGS) $(WARN) -Iagent -D_GNU_SOURCE $(FUZZ_CLS_SRC) -o $@
+
+# Each run's verdict lines are shown; the fuzzer's own exit status decides
+# (piped into tail, a crash would pass). Full logs: build/fuzz/smoke-*.log.
+FUZZ_VERDICT := grep -E 'Done [0-9]+ runs|ERROR|SUMMARY|deadly signal|written to|^classify:'
+fuzz-smoke: $(FUZZ_DEC) $(FUZZ_CLS)
+	@$(FUZZ_RUN) -max_total_time=$${FUZZ_SECONDS:-30} >$(BUILD)/fuzz/smoke-decoder.log 2>&1; \
+		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-decoder.log; exit $$rc
+	@$(FUZZ_CLS_RUN) -max_total_time=$${FUZZ_CLASSIFY_SECONDS:-15} >$(BUILD)/fuzz/smoke-classify.log 2>&1; \
+		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-classify.log; exit $$rc
 
 fuzz-decoder: $(FUZZ_DEC)
 	$(FUZZ_RUN) -max_total_time=$${FUZZ_SECONDS:-900} -print_final_stats=1
+
+fuzz-classify: $(FUZZ_CLS)
+	$(FUZZ_CLS_RUN) -max_total_time=$${FUZZ_SECONDS:-900} -print_final_stats=1
 
 # --- the two commands of the README -----------------------------------------
 deps:
@@ -138,11 +163,12 @@ test: deps
 	@tests/run-tests.sh
 
 # The agent again with AddressSanitizer and UndefinedBehaviorSanitizer, for
-# the second pass of the integration tests (tests/run-tests.sh).
+# the second pass of the integration tests (tests/run-tests.sh), and the
+# control plane and router follower that test_router_rules.sh runs.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan-agent:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
-		$(BUILD)/asan/tablet-agent
+		$(BUILD)/asan/tablet-agent $(BUILD)/asan/cpctl $(BUILD)/asan/tools/rules_follow
 
 # Only the sanitizer pass.
 test-asan: deps

@@ -6,7 +6,7 @@
  *   cpctl switch NAME        SwitchTraffic, then reads+writes -> destination
  *   cpctl reverse NAME       ReverseTraffic, then everything -> source
  *   cpctl detach NAME        Detach, writes stay on the side that has them
- *   cpctl routing NAME [--watch]
+ *   cpctl routing NAME [--watch]   the rules, then the routers that apply them
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +20,12 @@
 #define AGENT(m) "/tabletagent.v1.TabletAgent/" m
 #define ROUTING(m) "/controlplane.v1.Routing/" m
 
-cp_client *cp_control(cp_ctx *ctx)
+rpc_client *cp_control(cp_ctx *ctx)
 {
     if (ctx->control)
         return ctx->control;
     sbuf err = SBUF_INIT;
-    ctx->control = cp_client_open(ctx->control_addr, NULL, &err);
+    ctx->control = rpc_client_open(ctx->control_addr, NULL, &err);
     if (!ctx->control)
         fprintf(stderr, "cpctl: %s\n", err.buf);
     sbuf_free(&err);
@@ -34,15 +34,15 @@ cp_client *cp_control(cp_ctx *ctx)
 
 static int routing_get_quiet(cp_ctx *ctx, const char *wf, Controlplane__V1__RoutingRules **out, bool quiet)
 {
-    cp_client *c = cp_control(ctx);
+    rpc_client *c = cp_control(ctx);
     if (!c)
         return EXIT_UNREACHABLE;
     Controlplane__V1__GetRoutingRequest req = CONTROLPLANE__V1__GET_ROUTING_REQUEST__INIT;
     req.workflow = (char *)wf;
     sbuf err = SBUF_INIT;
     ProtobufCMessage *resp;
-    grpc_status_code st = cp_client_unary(c, ROUTING("GetRouting"), &req.base,
-                                          &controlplane__v1__routing_rules__descriptor, &resp, ctx->timeout_ms, &err);
+    grpc_status_code st = rpc_client_unary(c, ROUTING("GetRouting"), &req.base,
+                                           &controlplane__v1__routing_rules__descriptor, &resp, ctx->timeout_ms, &err);
     int rc = EXIT_OK;
     if (st != GRPC_STATUS_OK) {
         if (!quiet)
@@ -111,9 +111,9 @@ int cp_routing_set(cp_ctx *ctx, const char *wf, int mode, const char *source, co
         req.detached = detached;
         ProtobufCMessage *resp;
         sbuf err = SBUF_INIT;
-        grpc_status_code st = cp_client_unary(cp_control(ctx), ROUTING("SetRouting"), &req.base,
-                                              &controlplane__v1__routing_rules__descriptor, &resp, ctx->timeout_ms,
-                                              &err);
+        grpc_status_code st = rpc_client_unary(cp_control(ctx), ROUTING("SetRouting"), &req.base,
+                                               &controlplane__v1__routing_rules__descriptor, &resp, ctx->timeout_ms,
+                                               &err);
         protobuf_c_message_free_unpacked(&cur->base, NULL);
         if (st == GRPC_STATUS_ABORTED && attempt < 2) {
             sbuf_free(&err);
@@ -141,14 +141,14 @@ static int sides(cp_ctx *ctx, const char *wf, sbuf *source, sbuf *dest, Tabletag
     Tabletagent__V1__GetStatusRequest sreq = TABLETAGENT__V1__GET_STATUS_REQUEST__INIT;
     Tabletagent__V1__GetWorkflowRequest wreq = TABLETAGENT__V1__GET_WORKFLOW_REQUEST__INIT;
     wreq.name = (char *)wf;
-    cp_client *a = cp_agent(ctx);
+    rpc_client *a = cp_agent(ctx);
     if (!a)
         return EXIT_UNREACHABLE;
-    grpc_status_code st = cp_client_unary(a, AGENT("GetStatus"), &sreq.base, &tabletagent__v1__agent_status__descriptor,
-                                          &st_resp, ctx->timeout_ms, &err);
+    grpc_status_code st = rpc_client_unary(a, AGENT("GetStatus"), &sreq.base, &tabletagent__v1__agent_status__descriptor,
+                                           &st_resp, ctx->timeout_ms, &err);
     if (st == GRPC_STATUS_OK)
-        st = cp_client_unary(a, AGENT("GetWorkflow"), &wreq.base, &tabletagent__v1__workflow__descriptor, &wf_resp,
-                             ctx->timeout_ms, &err);
+        st = rpc_client_unary(a, AGENT("GetWorkflow"), &wreq.base, &tabletagent__v1__workflow__descriptor, &wf_resp,
+                              ctx->timeout_ms, &err);
     if (st != GRPC_STATUS_OK) {
         int rc = cp_report_failure(ctx, "reading the workflow", st, err.buf);
         sbuf_free(&err);
@@ -226,7 +226,7 @@ static void print_cutover(const cp_ctx *ctx, const char *what, const Tabletagent
 
 static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout_ms, double max_lag)
 {
-    cp_client *a = cp_agent(ctx);
+    rpc_client *a = cp_agent(ctx);
     if (!a)
         return EXIT_UNREACHABLE;
     Tabletagent__V1__CutoverRequest req = TABLETAGENT__V1__CUTOVER_REQUEST__INIT;
@@ -236,8 +236,8 @@ static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout
     ProtobufCMessage *resp;
     sbuf err = SBUF_INIT;
     unsigned t = timeout_ms ? timeout_ms + 10000 : 45000;
-    grpc_status_code st = cp_client_unary(a, reverse ? AGENT("ReverseTraffic") : AGENT("SwitchTraffic"), &req.base,
-                                          &tabletagent__v1__cutover_response__descriptor, &resp, t, &err);
+    grpc_status_code st = rpc_client_unary(a, reverse ? AGENT("ReverseTraffic") : AGENT("SwitchTraffic"), &req.base,
+                                           &tabletagent__v1__cutover_response__descriptor, &resp, t, &err);
     if (st != GRPC_STATUS_OK) {
         int rc = cp_report_failure(ctx, reverse ? "reverse" : "switch", st, err.buf);
         fprintf(stderr, "cpctl: the routing rules were not changed\n");
@@ -265,7 +265,7 @@ static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout
  * being away does not stop a detach: the rules are then only a note. */
 static int cmd_detach(cp_ctx *ctx, const char *name, bool force, const char *keep)
 {
-    cp_client *a = cp_agent(ctx);
+    rpc_client *a = cp_agent(ctx);
     if (!a)
         return EXIT_UNREACHABLE;
     Tabletagent__V1__DetachRequest req = TABLETAGENT__V1__DETACH_REQUEST__INIT;
@@ -276,8 +276,8 @@ static int cmd_detach(cp_ctx *ctx, const char *name, bool force, const char *kee
                                                        : TABLETAGENT__V1__SIDE__SIDE_SOURCE;
     ProtobufCMessage *resp;
     sbuf err = SBUF_INIT;
-    grpc_status_code st = cp_client_unary(a, AGENT("Detach"), &req.base, &tabletagent__v1__detach_response__descriptor,
-                                          &resp, ctx->timeout_ms, &err);
+    grpc_status_code st = rpc_client_unary(a, AGENT("Detach"), &req.base, &tabletagent__v1__detach_response__descriptor,
+                                           &resp, ctx->timeout_ms, &err);
     if (st != GRPC_STATUS_OK) {
         int rc = cp_report_failure(ctx, "detach", st, err.buf);
         sbuf_free(&err);
@@ -314,15 +314,15 @@ static int watch_print(const ProtobufCMessage *m, void *data)
 static int cmd_routing(cp_ctx *ctx, const char *name, bool watch)
 {
     if (watch) {
-        cp_client *c = cp_control(ctx);
+        rpc_client *c = cp_control(ctx);
         if (!c)
             return EXIT_UNREACHABLE;
         Controlplane__V1__GetRoutingRequest req = CONTROLPLANE__V1__GET_ROUTING_REQUEST__INIT;
         req.workflow = (char *)name;
         sbuf err = SBUF_INIT;
-        grpc_status_code st = cp_client_stream(c, ROUTING("WatchRouting"), &req.base,
-                                               &controlplane__v1__routing_rules__descriptor, watch_print, ctx,
-                                               ctx->interrupted, &err);
+        grpc_status_code st = rpc_client_stream(c, ROUTING("WatchRouting"), &req.base,
+                                                &controlplane__v1__routing_rules__descriptor, watch_print, ctx,
+                                                ctx->interrupted, &err);
         int rc = st == GRPC_STATUS_OK ? EXIT_OK : cp_report_failure(ctx, "routing watch", st, err.buf);
         sbuf_free(&err);
         return rc;
@@ -331,6 +331,12 @@ static int cmd_routing(cp_ctx *ctx, const char *name, bool watch)
     int rc = routing_get(ctx, name, &r);
     if (rc == EXIT_OK) {
         print_rules(ctx, r);
+        if (!ctx->json) {
+            sbuf out = SBUF_INIT;
+            render_routers(&r->base, &out);
+            fputs(sbuf_cstr(&out), stdout);
+            sbuf_free(&out);
+        }
         protobuf_c_message_free_unpacked(&r->base, NULL);
     }
     return rc;

@@ -208,14 +208,14 @@ static int pf_usage(const arg_opt *opts, size_t n, const char *problem)
 
 static int pf_call(cp_ctx *ctx, const Tabletagent__V1__PreflightRequest *req)
 {
-    cp_client *c = cp_agent(ctx);
+    rpc_client *c = cp_agent(ctx);
     if (!c)
         return EXIT_UNREACHABLE;
     ProtobufCMessage *resp;
     sbuf err = SBUF_INIT;
     unsigned timeout = ctx->timeout_ms > PREFLIGHT_TIMEOUT_MS ? ctx->timeout_ms : PREFLIGHT_TIMEOUT_MS;
-    grpc_status_code st = cp_client_unary(c, "/tabletagent.v1.TabletAgent/Preflight", &req->base,
-                                          &tabletagent__v1__preflight_report__descriptor, &resp, timeout, &err);
+    grpc_status_code st = rpc_client_unary(c, "/tabletagent.v1.TabletAgent/Preflight", &req->base,
+                                           &tabletagent__v1__preflight_report__descriptor, &resp, timeout, &err);
     if (st != GRPC_STATUS_OK) {
         int rc = cp_report_failure(ctx, "preflight", st, err.buf);
         sbuf_free(&err);

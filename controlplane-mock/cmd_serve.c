@@ -9,7 +9,17 @@
  * It follows the agent's workflow states and corrects rules that contradict
  * them (reconcile.c): a switch the agent finished by itself after a crash
  * moves the writes too. It reuses the agent's rpc_server: the same libuv
- * loop and gRPC core plumbing. */
+ * loop and gRPC core plumbing.
+ *
+ * Routers report which rules version they apply (ReportRouter) when they
+ * apply one and as a heartbeat. The last report per (workflow, router) is
+ * kept in memory with the monotonic time it arrived, and GetRouting lists
+ * them with their age: a router silent for a minute is still shown (its
+ * age says it is silent), one silent for 10 minutes is forgotten. Reports
+ * are not saved: after a restart routers are known again within one
+ * heartbeat. A bound per workflow (and overall) keeps a misconfigured
+ * fleet, say one that picks a new router_id at every start, from growing
+ * the list without end. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,10 +51,25 @@ typedef struct watch {
     struct watch *next;
 } watch;
 
+/* A router's last report. */
+typedef struct router_seen {
+    char *workflow, *router_id, *address;
+    uint64_t applied;
+    uint32_t clients;
+    int64_t at_mono_ms;
+} router_seen;
+
+#define ROUTERS_PER_WORKFLOW_MAX 256
+#define ROUTERS_MAX 4096
+#define ROUTER_FORGET_MS (10 * 60 * 1000)
+#define REPORT_FIELD_MAX 255
+
 typedef struct server {
     const char *path;
     route *v;
     size_t n;
+    router_seen *routers;
+    size_t nrouters;
     watch *watchers;
     rpc_server *rpc;
     reconciler *reconciler;
@@ -146,6 +171,127 @@ static void rules_of(const route *r, const char *wf, Controlplane__V1__RoutingRu
     m->detached = r->detached;
 }
 
+/* ---- router reports -------------------------------------------------------------------- */
+
+static void router_seen_free(router_seen *r)
+{
+    free(r->workflow);
+    free(r->router_id);
+    free(r->address);
+}
+
+/* Drop the routers silent for ROUTER_FORGET_MS. */
+static void routers_forget(server *s, int64_t now)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < s->nrouters; i++) {
+        if (now - s->routers[i].at_mono_ms > ROUTER_FORGET_MS) {
+            sbuf id = SBUF_INIT;
+            sbuf_add_printable(&id, s->routers[i].router_id, strlen(s->routers[i].router_id), REPORT_FIELD_MAX);
+            log_info("routing", "%s: router %s forgotten: silent for 10 minutes", s->routers[i].workflow, id.buf);
+            sbuf_free(&id);
+            router_seen_free(&s->routers[i]);
+        } else {
+            s->routers[keep++] = s->routers[i];
+        }
+    }
+    s->nrouters = keep;
+}
+
+/* Order of the list: by workflow, then router_id. */
+static int router_cmp(const char *wf, const char *id, const router_seen *x)
+{
+    int c = strcmp(wf, x->workflow);
+    return c ? c : strcmp(id, x->router_id);
+}
+
+/* Record a report; an error for the caller's status otherwise. */
+static grpc_status_code routers_record(server *s, const Controlplane__V1__RouterReport *r, sbuf *err)
+{
+    if (!*r->router_id || !*r->workflow) {
+        sbuf_setf(err, "a router report needs router_id (unique per router replica and stable across its restarts, "
+                       "e.g. its host:port) and workflow (whose rules it applies)");
+        return GRPC_STATUS_INVALID_ARGUMENT;
+    }
+    if (strlen(r->router_id) > REPORT_FIELD_MAX || strlen(r->workflow) > REPORT_FIELD_MAX ||
+        strlen(r->address) > REPORT_FIELD_MAX) {
+        sbuf_setf(err, "router_id, workflow and address take at most %d bytes each", REPORT_FIELD_MAX);
+        return GRPC_STATUS_INVALID_ARGUMENT;
+    }
+    int64_t now = clock_mono_ms();
+    routers_forget(s, now);
+    size_t at = s->nrouters, same_wf = 0;
+    for (size_t i = 0; i < s->nrouters; i++) {
+        int c = router_cmp(r->workflow, r->router_id, &s->routers[i]);
+        same_wf += strcmp(r->workflow, s->routers[i].workflow) == 0;
+        if (c <= 0 && at == s->nrouters)
+            at = i;
+    }
+    router_seen *x = at < s->nrouters && router_cmp(r->workflow, r->router_id, &s->routers[at]) == 0 ? &s->routers[at]
+                                                                                                  : NULL;
+    if (!x) {
+        if (same_wf >= ROUTERS_PER_WORKFLOW_MAX || s->nrouters >= ROUTERS_MAX) {
+            if (same_wf >= ROUTERS_PER_WORKFLOW_MAX)
+                sbuf_setf(err, "%d routers already report for workflow %s", ROUTERS_PER_WORKFLOW_MAX, r->workflow);
+            else
+                sbuf_setf(err, "%d routers already report to this control plane", ROUTERS_MAX);
+            sbuf_adds(err, "; a router_id must stay the same across a router's restarts (routers silent for 10 "
+                           "minutes are forgotten)");
+            return GRPC_STATUS_RESOURCE_EXHAUSTED;
+        }
+        s->routers = xrealloc(s->routers, (s->nrouters + 1) * sizeof *s->routers);
+        memmove(&s->routers[at + 1], &s->routers[at], (s->nrouters - at) * sizeof *s->routers);
+        s->nrouters++;
+        x = &s->routers[at];
+        memset(x, 0, sizeof *x);
+        x->workflow = xstrdup(r->workflow);
+        x->router_id = xstrdup(r->router_id);
+        x->address = xstrdup("");
+        sbuf id = SBUF_INIT;
+        sbuf_add_printable(&id, r->router_id, strlen(r->router_id), REPORT_FIELD_MAX);
+        log_info("routing", "%s: router %s reports (rules v%llu)", x->workflow, id.buf,
+                 (unsigned long long)r->applied_version);
+        sbuf_free(&id);
+    }
+    if (strcmp(x->address, r->address) != 0) {
+        free(x->address);
+        x->address = xstrdup(r->address);
+    }
+    x->applied = r->applied_version;
+    x->clients = r->clients;
+    x->at_mono_ms = now;
+    return GRPC_STATUS_OK;
+}
+
+/* The workflow's routers into m (freed by routers_info_free), in router_id
+ * order since the list is sorted. */
+static void routers_info(server *s, const char *wf, Controlplane__V1__RoutingRules *m)
+{
+    int64_t now = clock_mono_ms();
+    routers_forget(s, now);
+    m->routers = xcalloc(s->nrouters + 1, sizeof *m->routers);
+    for (size_t i = 0; i < s->nrouters; i++) {
+        router_seen *x = &s->routers[i];
+        if (strcmp(x->workflow, wf) != 0)
+            continue;
+        Controlplane__V1__RouterInfo *ri = xmalloc(sizeof *ri);
+        controlplane__v1__router_info__init(ri);
+        ri->router_id = x->router_id;
+        ri->address = x->address;
+        ri->applied_version = x->applied;
+        ri->clients = x->clients;
+        ri->seconds_since_report = (double)(now - x->at_mono_ms) / 1000.0;
+        m->routers[m->n_routers++] = ri;
+    }
+}
+
+static void routers_info_free(Controlplane__V1__RoutingRules *m)
+{
+    for (size_t i = 0; i < m->n_routers; i++)
+        free(m->routers[i]);
+    free(m->routers);
+}
+
 static void push(server *s, const route *r)
 {
     Controlplane__V1__RoutingRules m;
@@ -171,7 +317,26 @@ static void handle_get(rpc_call *call, const ProtobufCMessage *req, void *ctx)
     const Controlplane__V1__GetRoutingRequest *r = (const void *)req;
     Controlplane__V1__RoutingRules m;
     rules_of(route_find(s, r->workflow), r->workflow, &m);
+    routers_info(s, r->workflow, &m);
     rpc_call_reply(call, &m.base);
+    routers_info_free(&m);
+}
+
+static void handle_report(rpc_call *call, const ProtobufCMessage *req, void *ctx)
+{
+    server *s = ctx;
+    const Controlplane__V1__RouterReport *r = (const void *)req;
+    sbuf err = SBUF_INIT;
+    grpc_status_code st = routers_record(s, r, &err);
+    if (st != GRPC_STATUS_OK) {
+        rpc_call_fail(call, st, "%s", err.buf);
+    } else {
+        const route *rt = route_find(s, r->workflow);
+        Controlplane__V1__RouterReportReply reply = CONTROLPLANE__V1__ROUTER_REPORT_REPLY__INIT;
+        reply.current_version = rt ? rt->version : 0;
+        rpc_call_reply(call, &reply.base);
+    }
+    sbuf_free(&err);
 }
 
 static void watch_cancel(rpc_call *call, void *data)
@@ -286,7 +451,9 @@ static const rpc_method routing_methods[] = {
     {ROUTING_PATH("GetRouting"), RPC_UNARY, &controlplane__v1__get_routing_request__descriptor, handle_get},
     {ROUTING_PATH("WatchRouting"), RPC_SERVER_STREAM, &controlplane__v1__get_routing_request__descriptor, handle_watch},
     {ROUTING_PATH("SetRouting"), RPC_UNARY, &controlplane__v1__set_routing_request__descriptor, handle_set},
+    {ROUTING_PATH("ReportRouter"), RPC_UNARY, &controlplane__v1__router_report__descriptor, handle_report},
 };
+#define ROUTING_NMETHODS (sizeof routing_methods / sizeof routing_methods[0])
 
 /* ---- the process ---------------------------------------------------------------------- */
 
@@ -332,7 +499,7 @@ int cmd_serve(cp_ctx *ctx, int argc, char **argv)
     uv_loop_init(&loop);
     int rc = EXIT_OK;
     s.rpc = rpc_server_new(&loop, &s);
-    if (state_load(&s, &err) != 0 || rpc_server_listen(s.rpc, listen, NULL, routing_methods, 3, &err) != 0 ||
+    if (state_load(&s, &err) != 0 || rpc_server_listen(s.rpc, listen, NULL, routing_methods, ROUTING_NMETHODS, &err) != 0 ||
         rpc_server_start(s.rpc, &err) != 0) {
         fprintf(stderr, "cpctl: serve: %s\n", err.buf);
         rpc_server_shutdown(s.rpc, 0, NULL, NULL);
@@ -354,6 +521,9 @@ int cmd_serve(cp_ctx *ctx, int argc, char **argv)
         free(s.v[i].destination);
     }
     free(s.v);
+    for (size_t i = 0; i < s.nrouters; i++)
+        router_seen_free(&s.routers[i]);
+    free(s.routers);
     sbuf_free(&err);
     return rc;
 }

@@ -13,14 +13,14 @@ int cmd_status(cp_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "cpctl: status takes no arguments\n");
         return EXIT_USAGE;
     }
-    cp_client *c = cp_agent(ctx);
+    rpc_client *c = cp_agent(ctx);
     if (!c)
         return EXIT_UNREACHABLE;
     Tabletagent__V1__GetStatusRequest req = TABLETAGENT__V1__GET_STATUS_REQUEST__INIT;
     ProtobufCMessage *resp;
     sbuf err = SBUF_INIT;
-    grpc_status_code st = cp_client_unary(c, "/tabletagent.v1.TabletAgent/GetStatus", &req.base,
-                                          &tabletagent__v1__agent_status__descriptor, &resp, ctx->timeout_ms, &err);
+    grpc_status_code st = rpc_client_unary(c, "/tabletagent.v1.TabletAgent/GetStatus", &req.base,
+                                           &tabletagent__v1__agent_status__descriptor, &resp, ctx->timeout_ms, &err);
     if (st != GRPC_STATUS_OK) {
         int rc = cp_report_failure(ctx, "status", st, err.buf);
         sbuf_free(&err);
@@ -59,14 +59,14 @@ int cmd_watch(cp_ctx *ctx, int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    cp_client *c = cp_agent(ctx);
+    rpc_client *c = cp_agent(ctx);
     if (!c)
         return EXIT_UNREACHABLE;
     Tabletagent__V1__StreamHealthRequest req = TABLETAGENT__V1__STREAM_HEALTH_REQUEST__INIT;
     sbuf err = SBUF_INIT;
-    grpc_status_code st = cp_client_stream(c, "/tabletagent.v1.TabletAgent/StreamHealth", &req.base,
-                                           &tabletagent__v1__agent_status__descriptor, watch_print, ctx,
-                                           ctx->interrupted, &err);
+    grpc_status_code st = rpc_client_stream(c, "/tabletagent.v1.TabletAgent/StreamHealth", &req.base,
+                                            &tabletagent__v1__agent_status__descriptor, watch_print, ctx,
+                                            ctx->interrupted, &err);
     int rc = EXIT_OK;
     if (st != GRPC_STATUS_OK)
         rc = cp_report_failure(ctx, "watch", st, err.buf);
@@ -76,16 +76,16 @@ int cmd_watch(cp_ctx *ctx, int argc, char **argv)
 
 int cmd_health(cp_ctx *ctx, int argc, char **argv)
 {
-    cp_client *c = cp_agent(ctx);
+    rpc_client *c = cp_agent(ctx);
     if (!c)
         return EXIT_UNREACHABLE;
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     req.service = argc > 1 ? argv[1] : "";
     ProtobufCMessage *resp;
     sbuf err = SBUF_INIT;
-    grpc_status_code st = cp_client_unary(c, "/grpc.health.v1.Health/Check", &req.base,
-                                          &grpc__health__v1__health_check_response__descriptor, &resp,
-                                          ctx->timeout_ms, &err);
+    grpc_status_code st = rpc_client_unary(c, "/grpc.health.v1.Health/Check", &req.base,
+                                           &grpc__health__v1__health_check_response__descriptor, &resp,
+                                           ctx->timeout_ms, &err);
     if (st != GRPC_STATUS_OK) {
         int rc = cp_report_failure(ctx, "health", st, err.buf);
         sbuf_free(&err);

@@ -49,13 +49,13 @@ static int print_stream(cp_ctx *ctx, const ProtobufCMessage *m)
 
 static int stream_call(cp_ctx *ctx, const char *method, const char *what, const ProtobufCMessage *req)
 {
-    cp_client *c = cp_agent(ctx);
+    rpc_client *c = cp_agent(ctx);
     if (!c)
         return EXIT_UNREACHABLE;
     ProtobufCMessage *resp;
     sbuf err = SBUF_INIT;
-    grpc_status_code st = cp_client_unary(c, method, req, &tabletagent__v1__stream_status__descriptor, &resp,
-                                          ctx->timeout_ms, &err);
+    grpc_status_code st = rpc_client_unary(c, method, req, &tabletagent__v1__stream_status__descriptor, &resp,
+                                           ctx->timeout_ms, &err);
     int rc;
     if (st != GRPC_STATUS_OK) {
         rc = cp_report_failure(ctx, what, st, err.buf);

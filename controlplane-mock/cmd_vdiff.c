@@ -27,7 +27,7 @@ static bool settled_now(const ProtobufCMessage *m)
 
 static int start(cp_ctx *ctx, const char *name, uint64_t chunk_rows)
 {
-    cp_client *c = cp_agent(ctx);
+    rpc_client *c = cp_agent(ctx);
     if (!c)
         return EXIT_UNREACHABLE;
     Tabletagent__V1__VDiffRequest req = TABLETAGENT__V1__VDIFF_REQUEST__INIT;
@@ -35,8 +35,8 @@ static int start(cp_ctx *ctx, const char *name, uint64_t chunk_rows)
     req.chunk_rows = chunk_rows;
     ProtobufCMessage *resp;
     sbuf err = SBUF_INIT;
-    grpc_status_code st = cp_client_unary(c, PATH("VDiff"), &req.base, &tabletagent__v1__vdiff_report__descriptor,
-                                          &resp, ctx->timeout_ms, &err);
+    grpc_status_code st = rpc_client_unary(c, PATH("VDiff"), &req.base, &tabletagent__v1__vdiff_report__descriptor,
+                                           &resp, ctx->timeout_ms, &err);
     int rc = st == GRPC_STATUS_OK ? EXIT_OK : cp_report_failure(ctx, "vdiff", st, err.buf);
     if (rc == EXIT_OK)
         protobuf_c_message_free_unpacked(resp, NULL);

@@ -23,12 +23,12 @@ static int workflow_call(cp_ctx *ctx, const char *method, const char *what, cons
 {
     unsigned timeout = strstr(method, "CreateImport") && ctx->timeout_ms < CREATE_TIMEOUT_MS ? CREATE_TIMEOUT_MS
                                                                                              : ctx->timeout_ms;
-    cp_client *c = cp_agent(ctx);
+    rpc_client *c = cp_agent(ctx);
     if (!c)
         return EXIT_UNREACHABLE;
     sbuf err = SBUF_INIT;
     grpc_status_code st =
-        cp_client_unary(c, method, req, &tabletagent__v1__workflow__descriptor, resp, timeout, &err);
+        rpc_client_unary(c, method, req, &tabletagent__v1__workflow__descriptor, resp, timeout, &err);
     int rc = st == GRPC_STATUS_OK ? EXIT_OK : cp_report_failure(ctx, what, st, err.buf);
     sbuf_free(&err);
     return rc;
@@ -144,15 +144,15 @@ out:
 
 static int workflow_list(cp_ctx *ctx)
 {
-    cp_client *c = cp_agent(ctx);
+    rpc_client *c = cp_agent(ctx);
     if (!c)
         return EXIT_UNREACHABLE;
     Tabletagent__V1__ListWorkflowsRequest req = TABLETAGENT__V1__LIST_WORKFLOWS_REQUEST__INIT;
     ProtobufCMessage *resp;
     sbuf err = SBUF_INIT;
-    grpc_status_code st = cp_client_unary(c, PATH("ListWorkflows"), &req.base,
-                                          &tabletagent__v1__list_workflows_response__descriptor, &resp,
-                                          ctx->timeout_ms, &err);
+    grpc_status_code st = rpc_client_unary(c, PATH("ListWorkflows"), &req.base,
+                                           &tabletagent__v1__list_workflows_response__descriptor, &resp,
+                                           ctx->timeout_ms, &err);
     int rc = st == GRPC_STATUS_OK ? EXIT_OK : cp_report_failure(ctx, "workflow list", st, err.buf);
     if (rc == EXIT_OK) {
         const Tabletagent__V1__ListWorkflowsResponse *l = (const void *)resp;

@@ -36,6 +36,7 @@ static const command commands[] = {
     {"vdiff", cmd_vdiff, "compare source and destination row by row (exit 1 when they differ)"},
     {"routing", cmd_lifecycle, "show (or --watch) a workflow's routing rules"},
     {"serve", cmd_serve, "run the control-plane mock: routing rules over gRPC"},
+    {"router", cmd_router, "router status --router HOST:PORT: a router's rules, control plane, backends"},
     {"stream", cmd_stream, "start, stop or show a replication stream"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -52,12 +53,12 @@ static void usage(FILE *f)
                "Exit codes: 0 ok, 1 failed or problems found, 2 usage, 3 agent unreachable.\n");
 }
 
-cp_client *cp_agent(cp_ctx *ctx)
+rpc_client *cp_agent(cp_ctx *ctx)
 {
     if (ctx->client)
         return ctx->client;
     sbuf err = SBUF_INIT;
-    ctx->client = cp_client_open(ctx->agent_addr, ctx->use_tls ? &ctx->tls : NULL, &err);
+    ctx->client = rpc_client_open(ctx->agent_addr, ctx->use_tls ? &ctx->tls : NULL, &err);
     if (!ctx->client)
         fprintf(stderr, "cpctl: %s\n", err.buf);
     sbuf_free(&err);
@@ -66,7 +67,7 @@ cp_client *cp_agent(cp_ctx *ctx)
 
 int cp_report_failure(const cp_ctx *ctx, const char *what, grpc_status_code st, const char *msg)
 {
-    if (st == GRPC_STATUS_UNAVAILABLE && !cp_client_last_answered()) {
+    if (st == GRPC_STATUS_UNAVAILABLE && !rpc_client_last_answered()) {
         fprintf(stderr, "cpctl: %s: agent at %s is unreachable (%s); check that tablet-agent runs and "
                         "--agent points at it\n", what, ctx->agent_addr, msg);
         return EXIT_UNREACHABLE;
@@ -145,8 +146,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (strcmp(argv[ci], commands[i].name) == 0) {
             int rc = commands[i].run(&ctx, argc - ci, argv + ci);
-            cp_client_close(ctx.client);
-            cp_client_close(ctx.control);
+            rpc_client_close(ctx.client);
+            rpc_client_close(ctx.control);
             return rc;
         }
     }

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
-#include "client.h"
+#include "rpc/rpc_client.h"
 #include "lib/sbuf.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
@@ -22,17 +22,17 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 typedef struct cp_ctx {
     const char *agent_addr;
     const char *control_addr; /* the control-plane mock (cpctl serve) */
-    cp_client *control;
-    cp_tls tls;
+    rpc_client *control;
+    rpc_client_tls tls;
     bool use_tls;
     bool json;
     unsigned timeout_ms;
-    cp_client *client;
+    rpc_client *client;
     volatile sig_atomic_t *interrupted;
 } cp_ctx;
 
 /* Connect on first use; prints the error and returns NULL on failure. */
-cp_client *cp_agent(cp_ctx *ctx);
+rpc_client *cp_agent(cp_ctx *ctx);
 /* Print a failed call's status for people (stderr) and map it to an exit
  * code. */
 int cp_report_failure(const cp_ctx *ctx, const char *what, grpc_status_code st, const char *msg);
@@ -65,7 +65,7 @@ int cmd_import(cp_ctx *ctx, int argc, char **argv);
 int cmd_serve(cp_ctx *ctx, int argc, char **argv);
 /* validate, switch, reverse, detach, routing */
 int cmd_lifecycle(cp_ctx *ctx, int argc, char **argv);
-cp_client *cp_control(cp_ctx *ctx);
+rpc_client *cp_control(cp_ctx *ctx);
 /* Change a workflow's routing rules on the control plane (compare-and-set). */
 int cp_routing_set(cp_ctx *ctx, const char *wf, int mode, const char *source, const char *dest, bool detached);
 /* After CreateImport: rules sending everything to the source, unless the
@@ -74,6 +74,7 @@ int cp_routing_register(cp_ctx *ctx, const char *wf);
 int cmd_workflow(cp_ctx *ctx, int argc, char **argv);
 int cmd_watch(cp_ctx *ctx, int argc, char **argv);
 int cmd_health(cp_ctx *ctx, int argc, char **argv);
+int cmd_router(cp_ctx *ctx, int argc, char **argv);
 
 /* follow.c: poll `method` until settled(reply), redrawing the view. On
  * EXIT_OK *last is the final reply, the caller's to free. */
@@ -95,7 +96,7 @@ int cmd_vdiff(cp_ctx *ctx, int argc, char **argv);
  * runs on the loop with each workflow's WorkflowState. */
 typedef struct reconciler reconciler;
 typedef void (*reconcile_cb)(void *data, const char *workflow, int state);
-reconciler *reconciler_start(uv_loop_t *loop, const char *agent, const cp_tls *tls, reconcile_cb cb, void *data);
+reconciler *reconciler_start(uv_loop_t *loop, const char *agent, const rpc_client_tls *tls, reconcile_cb cb, void *data);
 /* Joins the thread; the handle closes on the loop. */
 void reconciler_stop(reconciler *r);
 
@@ -112,10 +113,17 @@ void render_workflow_fit(const ProtobufCMessage *workflow, const ProtobufCMessag
  * text of several lines takes on a screen `cols` wide, wrapped lines
  * included. */
 size_t render_width(const char *s, size_t len);
+/* Text in exactly `width` columns: padded, or cut with an ellipsis. */
+void render_pad(sbuf *out, const char *s, size_t width);
 int render_rows(const char *text, int cols);
 void render_workflow_line(const ProtobufCMessage *workflow, sbuf *out);
 void render_count(uint64_t n, sbuf *out);
 void render_vdiff(const ProtobufCMessage *report, sbuf *out);
 void render_vdiff_line(const ProtobufCMessage *report, sbuf *out);
+/* render_router.c: the routers of a workflow's RoutingRules (GetRouting):
+ * a summary line, then one line per router. */
+void render_routers(const ProtobufCMessage *rules, sbuf *out);
+/* A router's GetStatus (router.v1.RouterStatus), reached at addr. */
+void render_router_status(const ProtobufCMessage *status, const char *addr, sbuf *out);
 
 #endif

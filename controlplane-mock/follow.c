@@ -63,12 +63,12 @@ int cp_follow(cp_ctx *ctx, const cp_follow_ops *ops, ProtobufCMessage **last)
     ProtobufCMessage *prev = NULL;
     *last = NULL;
     for (;;) {
-        cp_client *c = cp_agent(ctx);
+        rpc_client *c = cp_agent(ctx);
         if (!c)
             break;
         ProtobufCMessage *resp;
         sbuf err = SBUF_INIT;
-        grpc_status_code st = cp_client_unary(c, ops->method, ops->request, ops->reply, &resp, ctx->timeout_ms, &err);
+        grpc_status_code st = rpc_client_unary(c, ops->method, ops->request, ops->reply, &resp, ctx->timeout_ms, &err);
         int rc = st == GRPC_STATUS_OK ? EXIT_OK : cp_report_failure(ctx, ops->what, st, err.buf);
         sbuf_free(&err);
         if (rc != EXIT_OK) {

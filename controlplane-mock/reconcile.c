@@ -36,7 +36,7 @@ struct reconciler {
     snapshot latest; /* guarded by lock */
     bool fresh;
     char *agent;
-    cp_tls tls;
+    rpc_client_tls tls;
     bool use_tls;
     reconcile_cb cb;
     void *data;
@@ -85,13 +85,13 @@ static void reconciler_main(void *arg)
     bool said = false;
     while (!r->stop) {
         sbuf err = SBUF_INIT;
-        cp_client *c = cp_client_open(r->agent, r->use_tls ? &r->tls : NULL, &err);
+        rpc_client *c = rpc_client_open(r->agent, r->use_tls ? &r->tls : NULL, &err);
         Tabletagent__V1__StreamHealthRequest req = TABLETAGENT__V1__STREAM_HEALTH_REQUEST__INIT;
         grpc_status_code st = GRPC_STATUS_UNAVAILABLE;
         if (c)
-            st = cp_client_stream(c, "/tabletagent.v1.TabletAgent/StreamHealth", &req.base,
-                                  &tabletagent__v1__agent_status__descriptor, on_status, r, &r->stop, &err);
-        cp_client_close(c);
+            st = rpc_client_stream(c, "/tabletagent.v1.TabletAgent/StreamHealth", &req.base,
+                                   &tabletagent__v1__agent_status__descriptor, on_status, r, &r->stop, &err);
+        rpc_client_close(c);
         if (!r->stop && !said) {
             log_warn("routing", "not following the agent at %s (%s: %s); rules are reconciled once it answers",
                      r->agent, st == GRPC_STATUS_OK ? "stream ended" : "unreachable", err.buf);
@@ -117,7 +117,7 @@ static void on_async(uv_async_t *h)
     snapshot_clear(&s);
 }
 
-reconciler *reconciler_start(uv_loop_t *loop, const char *agent, const cp_tls *tls, reconcile_cb cb, void *data)
+reconciler *reconciler_start(uv_loop_t *loop, const char *agent, const rpc_client_tls *tls, reconcile_cb cb, void *data)
 {
     reconciler *r = xcalloc(1, sizeof *r);
     r->agent = xstrdup(agent);

@@ -119,7 +119,7 @@ int render_rows(const char *text, int cols)
 
 /* Text in exactly `width` columns: padded with spaces, or cut at a
  * character boundary with an ellipsis. */
-static void render_pad(sbuf *out, const char *s, size_t width)
+void render_pad(sbuf *out, const char *s, size_t width)
 {
     size_t len = strlen(s), w;
     size_t fit = width_prefix(s, len, width, &w);

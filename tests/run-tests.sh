@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything `make test` runs, in order, with a summary:
 #   1. unit tests under valgrind
-#   2. a short fuzz run of the binlog decoder
+#   2. a short fuzz run of the binlog decoder and the router's classifier
 #   3. integration tests against fresh sandbox servers, and the independent
 #      Node.js gRPC client
 #   4. the same again with the agent built with AddressSanitizer and
@@ -56,7 +56,7 @@ sanitizer_reports() {
 
 if [ "$SANITIZED" != only ]; then
     step "unit tests (valgrind)" tests/run-unit.sh build/unit-tests
-    step "fuzz smoke (decoder)" make --no-print-directory fuzz-smoke
+    step "fuzz smoke (decoder, classifier)" make --no-print-directory fuzz-smoke
     export TEST_WORK=$REPO/build/test-work
     integration ""
 fi

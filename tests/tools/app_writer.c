@@ -28,7 +28,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "../../controlplane-mock/client.h"
+#include "rpc/rpc_client.h"
 #include "controlplane/v1/routing.pb-c.h"
 
 typedef struct rules {
@@ -77,13 +77,13 @@ static void *watch_main(void *arg)
     watch_args *w = arg;
     while (!stop) {
         sbuf err = SBUF_INIT;
-        cp_client *c = cp_client_open(w->control, NULL, &err);
+        rpc_client *c = rpc_client_open(w->control, NULL, &err);
         Controlplane__V1__GetRoutingRequest req = CONTROLPLANE__V1__GET_ROUTING_REQUEST__INIT;
         req.workflow = (char *)w->workflow;
         if (c)
-            cp_client_stream(c, "/controlplane.v1.Routing/WatchRouting", &req.base,
-                             &controlplane__v1__routing_rules__descriptor, on_rules, NULL, &stop, &err);
-        cp_client_close(c);
+            rpc_client_stream(c, "/controlplane.v1.Routing/WatchRouting", &req.base,
+                              &controlplane__v1__routing_rules__descriptor, on_rules, NULL, &stop, &err);
+        rpc_client_close(c);
         sbuf_free(&err);
         if (!stop) {
             struct timespec ts = {0, 100 * 1000000L};

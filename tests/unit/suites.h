@@ -14,6 +14,8 @@
     X(preflight)       \
     X(pbcheck)         \
     X(progress)        \
+    X(classify)        \
+    X(router)          \
     X(router_wire)
 
 #define UNIT_DECLARE(name) int suite_##name(void);

@@ -1,10 +1,11 @@
-/* client: blocking unary and server-streaming gRPC calls. See client.h.
+/* rpc_client: blocking unary and server-streaming gRPC calls. See rpc_client.h.
  *
  * Each call gets its own pluck-style completion queue and runs its batches
  * one after another. A unary call sends everything and receives everything
  * in one batch. A stream reads message by message, polling the queue every
- * 200 ms so an interrupt (Ctrl-C) can cancel it promptly. */
-#include "client.h"
+ * 200 ms, from the first batch on, so an interrupt (Ctrl-C, or a thread
+ * told to stop) cancels it promptly even while the channel connects. */
+#include "rpc_client.h"
 
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
@@ -18,7 +19,10 @@
 #include "rpc/pbbuf.h"
 #include "rpc/rpc_server.h"
 
-struct cp_client {
+#define RECONNECT_BACKOFF_MAX_MS 5000
+#define POLL_MS 200
+
+struct rpc_client {
     grpc_channel *channel;
     char *target;
 };
@@ -34,7 +38,7 @@ static char *slurp(const char *path, sbuf *err)
     return sbuf_detach(&b, NULL);
 }
 
-static grpc_channel_credentials *tls_creds(const cp_tls *tls, sbuf *err)
+static grpc_channel_credentials *tls_creds(const rpc_client_tls *tls, sbuf *err)
 {
     char *ca = slurp(tls->ca_file, err);
     if (!ca)
@@ -56,7 +60,7 @@ static grpc_channel_credentials *tls_creds(const cp_tls *tls, sbuf *err)
     return creds;
 }
 
-cp_client *cp_client_open(const char *target, const cp_tls *tls, sbuf *err)
+rpc_client *rpc_client_open(const char *target, const rpc_client_tls *tls, sbuf *err)
 {
     grpc_init();
     grpc_channel_credentials *creds = tls ? tls_creds(tls, err) : grpc_insecure_credentials_create();
@@ -64,14 +68,16 @@ cp_client *cp_client_open(const char *target, const cp_tls *tls, sbuf *err)
         grpc_shutdown();
         return NULL;
     }
-    cp_client *c = xcalloc(1, sizeof *c);
+    rpc_client *c = xcalloc(1, sizeof *c);
     c->target = xstrdup(target);
-    c->channel = grpc_channel_create(target, creds, NULL);
+    grpc_arg backoff = {GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, {.integer = RECONNECT_BACKOFF_MAX_MS}};
+    grpc_channel_args args = {1, &backoff};
+    c->channel = grpc_channel_create(target, creds, &args);
     grpc_channel_credentials_release(creds);
     return c;
 }
 
-void cp_client_close(cp_client *c)
+void rpc_client_close(rpc_client *c)
 {
     if (!c)
         return;
@@ -81,15 +87,15 @@ void cp_client_close(cp_client *c)
     grpc_shutdown();
 }
 
-typedef struct cp_call {
+typedef struct rpc_client_call {
     grpc_completion_queue *cq;
     grpc_call *call;
     grpc_metadata_array initial_md, trailing_md;
     grpc_status_code status;
     grpc_slice details;
-} cp_call;
+} rpc_client_call;
 
-static void call_begin(cp_client *c, cp_call *k, const char *method, gpr_timespec deadline)
+static void call_begin(rpc_client *c, rpc_client_call *k, const char *method, gpr_timespec deadline)
 {
     memset(k, 0, sizeof *k);
     k->cq = grpc_completion_queue_create_for_pluck(NULL);
@@ -100,17 +106,19 @@ static void call_begin(cp_client *c, cp_call *k, const char *method, gpr_timespe
     k->details = grpc_empty_slice();
 }
 
-static bool call_wait(cp_call *k, void *tag, gpr_timespec deadline)
+static bool call_wait(rpc_client_call *k, void *tag, gpr_timespec deadline)
 {
     grpc_event ev = grpc_completion_queue_pluck(k->cq, tag, deadline, NULL);
     return ev.type == GRPC_OP_COMPLETE && ev.success;
 }
 
-/* Whether the last failed call's status came from the server itself (see
- * RPC_ANSWERED_KEY). cpctl's commands make one call at a time. */
-static _Atomic bool last_answered;
+/* Whether the calling thread's last call got its status from the server
+ * itself (see RPC_ANSWERED_KEY). Per thread, not per process: calls are
+ * blocking, so "the last call" is only well defined within one thread, and
+ * the router's watcher and reporter threads call at the same time. */
+static _Thread_local bool last_answered;
 
-bool cp_client_last_answered(void)
+bool rpc_client_last_answered(void)
 {
     return last_answered;
 }
@@ -123,7 +131,7 @@ static bool answered(const grpc_metadata_array *md)
     return false;
 }
 
-static grpc_status_code call_end(cp_call *k, sbuf *err)
+static grpc_status_code call_end(rpc_client_call *k, sbuf *err)
 {
     grpc_status_code st = k->status;
     last_answered = answered(&k->trailing_md);
@@ -151,7 +159,7 @@ static gpr_timespec deadline_in(unsigned ms)
 
 /* The first four ops of every call (ops zeroed by the caller): send the
  * request whole, read the server's initial metadata. */
-static void request_ops(grpc_op *ops, cp_call *k, grpc_byte_buffer *send)
+static void request_ops(grpc_op *ops, rpc_client_call *k, grpc_byte_buffer *send)
 {
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
@@ -161,11 +169,11 @@ static void request_ops(grpc_op *ops, cp_call *k, grpc_byte_buffer *send)
     ops[3].data.recv_initial_metadata.recv_initial_metadata = &k->initial_md;
 }
 
-grpc_status_code cp_client_unary(cp_client *c, const char *method, const ProtobufCMessage *req,
-                                 const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
-                                 unsigned timeout_ms, sbuf *err)
+grpc_status_code rpc_client_unary(rpc_client *c, const char *method, const ProtobufCMessage *req,
+                                  const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp,
+                                  unsigned timeout_ms, sbuf *err)
 {
-    cp_call k;
+    rpc_client_call k;
     *resp = NULL;
     call_begin(c, &k, method, deadline_in(timeout_ms));
     grpc_byte_buffer *send = pbbuf_pack(req), *recv = NULL;
@@ -195,20 +203,44 @@ grpc_status_code cp_client_unary(cp_client *c, const char *method, const Protobu
     return call_end(&k, err);
 }
 
-static int stream_start(cp_call *k, const ProtobufCMessage *req)
+/* Wait for tag, polling every POLL_MS so *stop can cancel the call: 1 done
+ * (ok says whether it succeeded), 0 cancelled. */
+static int stream_wait(rpc_client_call *k, void *tag, bool *ok, volatile sig_atomic_t *stop)
+{
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_pluck(k->cq, tag, deadline_in(POLL_MS), NULL);
+        if (ev.type == GRPC_OP_COMPLETE) {
+            *ok = ev.success;
+            return 1;
+        }
+        if (stop && *stop) {
+            grpc_call_cancel(k->call, NULL);
+            grpc_completion_queue_pluck(k->cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+            return 0;
+        }
+    }
+}
+
+/* 0: the request is out and the server's metadata in; -1: the call failed
+ * (its status says why); -2: stopped. While the channel connects this can
+ * take long (a server that accepted the connection but does not answer),
+ * so it waits like a stream read does, watching *stop. */
+static int stream_start(rpc_client_call *k, const ProtobufCMessage *req, volatile sig_atomic_t *stop)
 {
     grpc_byte_buffer *send = pbbuf_pack(req);
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     request_ops(ops, k, send);
-    int ok = grpc_call_start_batch(k->call, ops, 4, (void *)1, NULL) == GRPC_CALL_OK &&
-             call_wait(k, (void *)1, gpr_inf_future(GPR_CLOCK_REALTIME));
+    bool ok = false;
+    int r = -1;
+    if (grpc_call_start_batch(k->call, ops, 4, (void *)1, NULL) == GRPC_CALL_OK)
+        r = stream_wait(k, (void *)1, &ok, stop) ? (ok ? 0 : -1) : -2;
     grpc_byte_buffer_destroy(send);
-    return ok ? 0 : -1;
+    return r;
 }
 
-/* 1: got a message, 0: end of stream, -1: interrupted. */
-static int stream_next(cp_call *k, grpc_byte_buffer **msg, volatile sig_atomic_t *stop)
+/* 1: got a message, 0: end of stream, -1: stopped. */
+static int stream_next(rpc_client_call *k, grpc_byte_buffer **msg, volatile sig_atomic_t *stop)
 {
     grpc_op op;
     memset(&op, 0, sizeof op);
@@ -216,29 +248,23 @@ static int stream_next(cp_call *k, grpc_byte_buffer **msg, volatile sig_atomic_t
     op.data.recv_message.recv_message = msg;
     if (grpc_call_start_batch(k->call, &op, 1, (void *)2, NULL) != GRPC_CALL_OK)
         return 0;
-    for (;;) {
-        grpc_event ev = grpc_completion_queue_pluck(k->cq, (void *)2, deadline_in(200), NULL);
-        if (ev.type == GRPC_OP_COMPLETE)
-            return *msg ? 1 : 0;
-        if (stop && *stop) {
-            grpc_call_cancel(k->call, NULL);
-            grpc_completion_queue_pluck(k->cq, (void *)2, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-            if (*msg)
-                grpc_byte_buffer_destroy(*msg);
-            *msg = NULL;
-            return -1;
-        }
-    }
+    bool ok;
+    if (stream_wait(k, (void *)2, &ok, stop))
+        return *msg ? 1 : 0;
+    if (*msg)
+        grpc_byte_buffer_destroy(*msg);
+    *msg = NULL;
+    return -1;
 }
 
-grpc_status_code cp_client_stream(cp_client *c, const char *method, const ProtobufCMessage *req,
-                                  const ProtobufCMessageDescriptor *resp_desc, cp_stream_cb cb, void *data,
-                                  volatile sig_atomic_t *stop, sbuf *err)
+grpc_status_code rpc_client_stream(rpc_client *c, const char *method, const ProtobufCMessage *req,
+                                   const ProtobufCMessageDescriptor *resp_desc, rpc_client_stream_cb cb, void *data,
+                                   volatile sig_atomic_t *stop, sbuf *err)
 {
-    cp_call k;
+    rpc_client_call k;
     call_begin(c, &k, method, gpr_inf_future(GPR_CLOCK_REALTIME));
-    int r = stream_start(&k, req);
-    bool stopped = false;
+    int r = stream_start(&k, req, stop);
+    bool stopped = r == -2;
     while (r == 0) {
         grpc_byte_buffer *bb = NULL;
         int got = stream_next(&k, &bb, stop);
