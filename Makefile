@@ -45,7 +45,7 @@ ROUTER_BIN  := $(BUILD)/tablet-router
 CLI_BIN     := $(BUILD)/cpctl
 UNIT_BIN    := $(BUILD)/unit-tests
 
-.PHONY: all deps demo test test-asan asan-agent unit fuzz-smoke fuzz-decoder fuzz-classify integration node-test clean \
+.PHONY: all deps demo test test-asan asan-agent unit fuzz-smoke fuzz-decoder fuzz-classify fuzz-router integration node-test clean \
         bench-apply bench-copy bench-cutover bench-vdiff sandbox-up sandbox-down
 .SECONDARY:
 
@@ -109,10 +109,11 @@ $(UNIT_BIN): $(UNIT_O) $(LIBCP) $(LIBAGENT)
 # --- fuzzing (libFuzzer + ASan + UBSan) ------------------------------------
 # Two targets: the binlog decoder and the router's statement classifier.
 # make fuzz-smoke (part of make test): the decoder for FUZZ_SECONDS (default
-# 30), then the classifier for FUZZ_CLASSIFY_SECONDS (default 15); it fails
-# when a fuzzer finds something. make fuzz-decoder, make fuzz-classify: one
-# long run each, FUZZ_SECONDS (default 900), with statistics. Crashes land
-# in build/fuzz/crash-*.
+# 30), then the router's classifier and its protocol parsers for
+# FUZZ_CLASSIFY_SECONDS and FUZZ_ROUTER_SECONDS (default 15 each); it fails
+# when a fuzzer finds something. make fuzz-decoder, fuzz-classify,
+# fuzz-router: one long run each, FUZZ_SECONDS (default 900), with
+# statistics. Crashes land in build/fuzz/crash-*.
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_DEC_SRC := agent/vrepl/decoder.c agent/db/schema.c agent/db/db.c agent/lib/sbuf.c \
                 agent/lib/secret.c tests/fuzz/fuzz_decoder.c
@@ -125,6 +126,11 @@ FUZZ_CLS_RUN := $(FUZZ_CLS) -max_len=4096 -dict=tests/fuzz/classify.dict \
                 -artifact_prefix=$(BUILD)/fuzz/crash-classify- \
                 $(BUILD)/fuzz/corpus-classify tests/fuzz/corpus/classify
 
+FUZZ_RTR_SRC := agent/router/wire.c agent/router/resp.c agent/lib/sbuf.c tests/fuzz/fuzz_router.c
+FUZZ_RTR     := $(BUILD)/fuzz/fuzz_router
+FUZZ_RTR_RUN := $(FUZZ_RTR) -max_len=8192 -artifact_prefix=$(BUILD)/fuzz/crash-router- \
+                $(BUILD)/fuzz/corpus-router tests/fuzz/corpus/router
+
 $(FUZZ_DEC): $(FUZZ_DEC_SRC) agent/vrepl/decoder.h agent/db/schema.h agent/db/db.h agent/lib/sbuf.h
 	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus-decoder
 	@echo "  FUZZ    $@"
@@ -135,20 +141,30 @@ $(FUZZ_CLS): $(FUZZ_CLS_SRC) agent/router/classify.h
 	@echo "  FUZZ    $@"
 	@clang $(FUZZ_FLAGS) $(WARN) -Iagent -D_GNU_SOURCE $(FUZZ_CLS_SRC) -o $@
 
+$(FUZZ_RTR): $(FUZZ_RTR_SRC) agent/router/wire.h agent/router/resp.h
+	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus-router
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_FLAGS) $(WARN) -Iagent -D_GNU_SOURCE $(FUZZ_RTR_SRC) -o $@ -lcrypto
+
 # Each run's verdict lines are shown; the fuzzer's own exit status decides
 # (piped into tail, a crash would pass). Full logs: build/fuzz/smoke-*.log.
 FUZZ_VERDICT := grep -E 'Done [0-9]+ runs|ERROR|SUMMARY|deadly signal|written to|^classify:'
-fuzz-smoke: $(FUZZ_DEC) $(FUZZ_CLS)
+fuzz-smoke: $(FUZZ_DEC) $(FUZZ_CLS) $(FUZZ_RTR)
 	@$(FUZZ_RUN) -max_total_time=$${FUZZ_SECONDS:-30} >$(BUILD)/fuzz/smoke-decoder.log 2>&1; \
 		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-decoder.log; exit $$rc
 	@$(FUZZ_CLS_RUN) -max_total_time=$${FUZZ_CLASSIFY_SECONDS:-15} >$(BUILD)/fuzz/smoke-classify.log 2>&1; \
 		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-classify.log; exit $$rc
+	@$(FUZZ_RTR_RUN) -max_total_time=$${FUZZ_ROUTER_SECONDS:-15} >$(BUILD)/fuzz/smoke-router.log 2>&1; \
+		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-router.log; exit $$rc
 
 fuzz-decoder: $(FUZZ_DEC)
 	$(FUZZ_RUN) -max_total_time=$${FUZZ_SECONDS:-900} -print_final_stats=1
 
 fuzz-classify: $(FUZZ_CLS)
 	$(FUZZ_CLS_RUN) -max_total_time=$${FUZZ_SECONDS:-900} -print_final_stats=1
+
+fuzz-router: $(FUZZ_RTR)
+	$(FUZZ_RTR_RUN) -max_total_time=$${FUZZ_SECONDS:-900} -print_final_stats=1
 
 # --- the two commands of the README -----------------------------------------
 deps:
@@ -168,7 +184,7 @@ test: deps
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan-agent:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
-		$(BUILD)/asan/tablet-agent $(BUILD)/asan/cpctl $(BUILD)/asan/tools/rules_follow
+		$(BUILD)/asan/tablet-agent $(BUILD)/asan/tablet-router $(BUILD)/asan/cpctl $(BUILD)/asan/tools/rules_follow
 
 # Only the sanitizer pass.
 test-asan: deps

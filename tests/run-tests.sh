@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Everything `make test` runs, in order, with a summary:
 #   1. unit tests under valgrind
-#   2. a short fuzz run of the binlog decoder and the router's classifier
+#   2. a short fuzz run of the binlog decoder, the router's classifier and its
+#      protocol parsers
 #   3. integration tests against fresh sandbox servers, and the independent
 #      Node.js gRPC client
-#   4. the same again with the agent built with AddressSanitizer and
-#      UndefinedBehaviorSanitizer (build/asan/tablet-agent); any sanitizer
-#      report in an agent's log fails the run
+#   4. the same again with the agent and the router built with
+#      AddressSanitizer and UndefinedBehaviorSanitizer (build/asan/); any
+#      sanitizer report in an agent's or a router's log fails the run
 # TEST_PORT_BASE (default 24306) keeps the test servers apart from the demo's;
 # TESTS="agent_health preflight" runs only the named integration tests;
 # SANITIZED=0 skips step 4, SANITIZED=only runs just step 4.
@@ -18,6 +19,7 @@ export SANDBOX_DIR=${SANDBOX_DIR:-$REPO/build/test-sandbox}
 export SANDBOX_PORT_BASE=${TEST_PORT_BASE:-24306}
 SANITIZED=${SANITIZED:-1}
 ASAN_AGENT=$REPO/build/asan/tablet-agent
+ASAN_ROUTER=$REPO/build/asan/tablet-router
 results=()
 failed=0
 
@@ -34,7 +36,7 @@ step() { # name command...
 }
 
 # integration LABEL: every integration test and the Node client, each
-# agent's log in $TEST_WORK/<test>/agent.log.
+# agent's log in $TEST_WORK/<test>/agent.log, each router's in router.log.
 integration() {
     local label=$1 t name
     rm -rf "$TEST_WORK"
@@ -51,19 +53,19 @@ integration() {
 }
 
 sanitizer_reports() {
-    ! grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TEST_WORK"/*/agent.log 2>/dev/null
+    ! grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TEST_WORK"/*/agent.log "$TEST_WORK"/*/router.log 2>/dev/null
 }
 
 if [ "$SANITIZED" != only ]; then
     step "unit tests (valgrind)" tests/run-unit.sh build/unit-tests
-    step "fuzz smoke (decoder, classifier)" make --no-print-directory fuzz-smoke
+    step "fuzz smoke (decoder, classifier, router)" make --no-print-directory fuzz-smoke
     export TEST_WORK=$REPO/build/test-work
     integration ""
 fi
 if [ "$SANITIZED" != 0 ]; then
-    export TEST_WORK=$REPO/build/test-work-asan TABLET_AGENT_BIN=$ASAN_AGENT
+    export TEST_WORK=$REPO/build/test-work-asan TABLET_AGENT_BIN=$ASAN_AGENT TABLET_ROUTER_BIN=$ASAN_ROUTER
     integration " (asan)"
-    step "no sanitizer reports in agent logs" sanitizer_reports
+    step "no sanitizer reports in agent and router logs" sanitizer_reports
 fi
 tests/sandbox.sh stop >/dev/null
 

@@ -22,6 +22,8 @@
 #include "lib/log.h"
 #include "router/accounts.h"
 #include "router/conn.h"
+#include "router/router_status.h"
+#include "router/rules.h"
 #include "router/session.h"
 #include "router/wire.h"
 
@@ -61,6 +63,16 @@ struct router {
     uv_timer_t probe_timer;
     probe *probes[SIDES];
     server_view servers[SIDES];
+    /* The rules applied, from the control plane (watch) or fixed. */
+    router_rules rules;
+    rules_watch *watch;
+    char *router_id;
+    rpc_server *status;
+    router_status_service status_svc;
+    /* What a status reply points into, valid while it is built. */
+    router_status_route st_route;
+    rules_watch_state st_watch;
+    router_status_backend st_backends[SIDES];
     int64_t started_ms;
     /* The router is freed when nothing refers to it: the running router
      * itself (until router_stop), each handle until closed, each probe,
@@ -70,6 +82,8 @@ struct router {
     void (*stopped)(void *);
     void *stopped_arg;
 };
+
+static void on_probe_timer(uv_timer_t *t);
 
 /* ---- rules ---- */
 
@@ -81,18 +95,118 @@ static void set_address(router *rt, side s, const char *from_rules)
     rt->env.address[s] = xstrdup(addr ? addr : "");
 }
 
-/* Apply a mode: which side reads, which writes. */
-static void apply_mode(router *rt, const char *mode, const char *src, const char *dst)
+/* Apply rules: which side reads, which writes, where each server is.
+ * Sessions read env for every command, so this takes effect from each
+ * session's next statement. */
+static void apply_rules(router *rt, const router_rules *r)
 {
     session_env *env = &rt->env;
-    set_address(rt, SIDE_SOURCE, src);
-    set_address(rt, SIDE_DESTINATION, dst);
-    env->read_side = strcmp(mode, "source") == 0 ? SIDE_SOURCE : SIDE_DESTINATION;
-    env->write_side = strcmp(mode, "primary") == 0 ? SIDE_DESTINATION : SIDE_SOURCE;
+    rt->rules = *r;
+    set_address(rt, SIDE_SOURCE, r->source);
+    set_address(rt, SIDE_DESTINATION, r->destination);
+    if (r->mode == ROUTER_MODE_NONE) {
+        env->have_rules = false;
+        env->no_rules_why = "the control plane has no routing rules for the workflow yet";
+        log_warn("router", "workflow %s has no routing rules yet: clients are refused until it has", r->workflow);
+        return;
+    }
+    env->read_side = router_mode_reads_destination(r->mode) ? SIDE_DESTINATION : SIDE_SOURCE;
+    env->write_side = router_mode_writes_destination(r->mode) ? SIDE_DESTINATION : SIDE_SOURCE;
     env->have_rules = *env->address[env->read_side] && *env->address[env->write_side];
-    env->no_rules_why = env->have_rules ? NULL : "the rules name no server address";
-    log_info("router", "routing %s: reads to the %s (%s), writes to the %s (%s)", mode, side_name(env->read_side),
+    env->no_rules_why = env->have_rules ? NULL : "the rules name no address for a server they use";
+    log_info("router", "rules v%llu %s%s: reads to the %s (%s), writes to the %s (%s)", (unsigned long long)r->version,
+             router_mode_name(r->mode), r->detached ? " (detached)" : "", side_name(env->read_side),
              env->address[env->read_side], side_name(env->write_side), env->address[env->write_side]);
+    /* Look at the servers now: the version clients are shown comes from
+     * the write side. */
+    on_probe_timer(&rt->probe_timer);
+}
+
+static void on_rules(const router_rules *r, void *data)
+{
+    router *rt = data;
+    if (rt->stopping)
+        return;
+    apply_rules(rt, r);
+    rules_watch_applied(rt->watch, r->version);
+}
+
+static void on_watch_state(const rules_watch_state *st, void *data)
+{
+    router *rt = data;
+    if (st->error[0])
+        log_warn("router", "control plane: %s", st->error);
+    else if (st->connected)
+        log_info("router", "control plane %s: following workflow %s", rt->cfg->control_plane, rt->cfg->workflow);
+}
+
+static uint32_t client_count(void *data)
+{
+    return ((router *)data)->env.stats.connections;
+}
+
+/* Fixed rules from the settings (--mode), for a setup without a control plane. */
+static void fixed_rules(router *rt)
+{
+    router_rules r = {0};
+    const char *m = rt->cfg->mode;
+    r.mode = strcmp(m, "source") == 0 ? ROUTER_MODE_SOURCE
+             : strcmp(m, "validate") == 0 ? ROUTER_MODE_VALIDATE
+                                          : ROUTER_MODE_PRIMARY;
+    snprintf(r.workflow, sizeof r.workflow, "%s", *rt->cfg->workflow ? rt->cfg->workflow : "(fixed)");
+    snprintf(r.source, sizeof r.source, "%s", rt->cfg->source);
+    snprintf(r.destination, sizeof r.destination, "%s", rt->cfg->destination);
+    apply_rules(rt, &r);
+}
+
+/* ---- status ---- */
+
+static void status_fill(router_status *st, void *data)
+{
+    router *rt = data;
+    router_status_route *route = &rt->st_route;
+    router_status_backend *backends = rt->st_backends;
+    uint32_t conns[SIDES];
+    session_count_backends(&rt->env, conns);
+    route->rules = &rt->rules;
+    route->watch = NULL;
+    if (rt->watch) {
+        rules_watch_state_get(rt->watch, &rt->st_watch);
+        route->watch = &rt->st_watch;
+    }
+    for (int i = 0; i < SIDES; i++) {
+        server_view *v = &rt->servers[i];
+        backends[i] = (router_status_backend){side_name((side)i), rt->env.address[i], conns[i], v->up,
+                                              v->seen && !v->up ? v->error.buf : ""};
+    }
+    st->router_id = rt->router_id;
+    st->listen = rt->cfg->listen;
+    st->started_mono_ms = rt->started_ms;
+    st->client_connections = rt->env.stats.connections;
+    st->routes = route;
+    st->n_routes = 1;
+    st->backends = backends;
+    st->n_backends = SIDES;
+    st->statements_source = rt->env.stats.statements[SIDE_SOURCE];
+    st->statements_destination = rt->env.stats.statements[SIDE_DESTINATION];
+    st->statements_total = rt->env.stats.commands;
+    st->errors_total = rt->env.stats.errors;
+}
+
+static int status_start(router *rt, sbuf *err)
+{
+    if (!*rt->cfg->status_listen)
+        return 0;
+    rt->status_svc = (router_status_service){status_fill, rt};
+    rt->status = rpc_server_new(rt->loop, &rt->status_svc);
+    if (rpc_server_listen(rt->status, rt->cfg->status_listen, NULL, router_status_methods, router_status_nmethods,
+                          err) != 0 ||
+        rpc_server_start(rt->status, err) != 0) {
+        rpc_server_shutdown(rt->status, 0, NULL, NULL);
+        rt->status = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- probes ---- */
@@ -398,6 +512,17 @@ router *router_new(uv_loop_t *loop, const router_config *cfg, sbuf *err)
     rt->env.address[SIDE_DESTINATION] = xstrdup("");
     rt->env.no_rules_why = "waiting for the control plane's first rules";
     rt->started_ms = clock_mono_ms();
+    if (*cfg->router_id) {
+        rt->router_id = xstrdup(cfg->router_id);
+    } else {
+        /* host name and port: unique among replicas on different hosts or ports */
+        char host[256] = "router";
+        gethostname(host, sizeof host - 1);
+        const char *colon = strrchr(cfg->listen, ':');
+        sbuf id = SBUF_INIT;
+        sbuf_addf(&id, "%s%s", host, colon ? colon : "");
+        rt->router_id = sbuf_detach(&id, NULL);
+    }
     /* Every handle exists from the start, so stopping can close them all. */
     uv_tcp_init(loop, &rt->listener);
     uv_fs_poll_init(loop, &rt->accounts_poll);
@@ -412,11 +537,27 @@ int router_start(router *rt, sbuf *err)
     if (load_accounts(rt, err) != 0 || tls_setup(rt, err) != 0 || listen_on(rt, err) != 0)
         return -1;
     uv_fs_poll_start(&rt->accounts_poll, on_accounts_changed, rt->cfg->accounts_file, 1000);
-    if (*rt->cfg->mode)
-        apply_mode(rt, rt->cfg->mode, rt->cfg->source, rt->cfg->destination);
     uv_timer_start(&rt->probe_timer, on_probe_timer, 0, rt->cfg->probe_interval_ms);
-    log_info("router", "listening on %s for applications (%zu accounts%s)", rt->cfg->listen,
-             accounts_count(rt->accts), rt->ssl ? ", TLS offered" : "");
+    if (*rt->cfg->mode) {
+        fixed_rules(rt);
+    } else {
+        snprintf(rt->rules.workflow, sizeof rt->rules.workflow, "%s", rt->cfg->workflow);
+        rules_watch_opts o = {0};
+        o.control_plane = rt->cfg->control_plane;
+        o.workflow = rt->cfg->workflow;
+        o.router_id = rt->router_id;
+        o.address = rt->cfg->listen;
+        o.clients = client_count;
+        o.on_state = on_watch_state;
+        rt->watch = rules_watch_start(rt->loop, &o, on_rules, rt, err);
+        if (!rt->watch)
+            return -1;
+    }
+    if (status_start(rt, err) != 0)
+        return -1;
+    log_info("router", "%s listening on %s for applications (%zu accounts%s)%s%s", rt->router_id, rt->cfg->listen,
+             accounts_count(rt->accts), rt->ssl ? ", TLS offered" : "", rt->status ? "; status on " : "",
+             rt->status ? rt->cfg->status_listen : "");
     return 0;
 }
 
@@ -433,6 +574,7 @@ static void unref(router *rt)
         SSL_CTX_free(rt->ssl);
     sbuf_free(&rt->reload_err);
     sbuf_free(&rt->reload_text);
+    free(rt->router_id);
     void (*done)(void *) = rt->stopped;
     void *arg = rt->stopped_arg;
     free(rt);
@@ -443,6 +585,11 @@ static void unref(router *rt)
 static void on_handle_closed(uv_handle_t *h)
 {
     unref(h->data);
+}
+
+static void status_stopped(void *arg)
+{
+    unref(arg);
 }
 
 void router_stop(router *rt, void (*done)(void *), void *arg)
@@ -456,6 +603,15 @@ void router_stop(router *rt, void (*done)(void *), void *arg)
     for (int i = 0; i < SIDES; i++)
         if (rt->probes[i])
             probe_finish(rt->probes[i], "router stopping", NULL);
+    if (rt->watch) {
+        rules_watch_stop(rt->watch);
+        rt->watch = NULL;
+    }
+    if (rt->status) {
+        rt->refs++;
+        rpc_server_shutdown(rt->status, 200, status_stopped, rt);
+        rt->status = NULL;
+    }
     uv_close((uv_handle_t *)&rt->listener, on_handle_closed);
     uv_close((uv_handle_t *)&rt->accounts_poll, on_handle_closed);
     uv_close((uv_handle_t *)&rt->probe_timer, on_handle_closed);

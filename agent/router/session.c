@@ -146,6 +146,16 @@ session *session_next(const session *s)
     return s->next;
 }
 
+void session_count_backends(const session_env *env, uint32_t counts[SIDES])
+{
+    for (int i = 0; i < SIDES; i++)
+        counts[i] = 0;
+    for (const session *s = env->list; s; s = s->next)
+        for (int i = 0; i < SIDES; i++)
+            if (s->bk[i] && !backend_failed(s->bk[i]))
+                counts[i]++;
+}
+
 /* ---- writing to the client ---- */
 
 static void client_write(session *s, const void *p, size_t n)
@@ -1077,6 +1087,7 @@ static void cmd_change_user(session *s, const uint8_t *p, size_t len)
 static void dispatch(session *s, const uint8_t *payload, size_t len, const uint8_t *raw, size_t rawlen)
 {
     uint8_t com = len ? payload[0] : 0;
+    s->env->stats.commands++;
     s->cmd = com;
     s->cmd_stmt = NULL;
     memset(&s->cl, 0, sizeof s->cl);

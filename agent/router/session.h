@@ -26,6 +26,7 @@ typedef struct session session;
 /* Counters, read by the status API. */
 typedef struct session_stats {
     uint64_t statements[SIDES]; /* commands sent to each side for a client */
+    uint64_t commands;          /* every client command, those answered by the router too */
     uint64_t errors;            /* errors the router itself answered */
     uint64_t connections_total;
     uint32_t connections; /* open client connections */
@@ -61,5 +62,7 @@ session *session_accept(session_env *env, uv_stream_t *server);
 void session_close(session *s);
 /* The next session in env->list. */
 session *session_next(const session *s);
+/* Open server connections of all sessions, per side (for status). */
+void session_count_backends(const session_env *env, uint32_t counts[SIDES]);
 
 #endif
