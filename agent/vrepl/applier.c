@@ -3,9 +3,11 @@
  *
  * Round trips dominate apply speed, so statements accumulate in one buffer
  * and go to the server as a single multi-statement query: normally one
- * round trip per commit ("BEGIN; ...; position; COMMIT"). A descriptor per
- * statement lets an error be reported as "UPDATE on `db`.`t`" rather than
- * "statement 812 of a batch".
+ * round trip per commit ("BEGIN; ...; position; COMMIT"). A transaction
+ * too big for one packet goes in several, cut between statements. A
+ * descriptor per statement (its kind, table and offset in the buffer) lets
+ * an error be reported as "UPDATE on `db`.`t`" rather than "statement 812
+ * of a batch", and says where the cuts may go.
  *
  * Compaction keeps, per table, the latest full image of every row touched
  * in the open transaction (keyed by the rendered key, e.g. "42" or
@@ -36,6 +38,7 @@ typedef struct stmt_desc {
     stmt_kind kind;
     const char *verb; /* static: "INSERT", "UPDATE", "DELETE", "UPSERT" */
     vtable *table;    /* referenced while pending */
+    size_t off;       /* where its text starts in the pending buffer */
 } stmt_desc;
 
 typedef struct tb_entry {
@@ -78,11 +81,15 @@ struct applier {
 
 static void desc_push(applier *a, stmt_kind kind, const char *verb, vtable *t)
 {
+    /* Statements are separated by ';', never led by one: the buffer may
+     * have just been sent in the middle of a transaction. */
+    if (a->sql.len)
+        sbuf_addc(&a->sql, ';');
     if (a->ndescs == a->capdescs) {
         a->capdescs = a->capdescs ? a->capdescs * 2 : 64;
         a->descs = xrealloc(a->descs, a->capdescs * sizeof *a->descs);
     }
-    a->descs[a->ndescs++] = (stmt_desc){kind, verb, t ? vtable_ref(t) : NULL};
+    a->descs[a->ndescs++] = (stmt_desc){kind, verb, t ? vtable_ref(t) : NULL, a->sql.len};
 }
 
 static void descs_reset(applier *a)
@@ -96,13 +103,10 @@ static void descs_reset(applier *a)
 static sbuf *stmt_open(applier *a, stmt_kind kind, const char *verb, vtable *t)
 {
     if (!a->in_trx) {
-        if (a->sql.len)
-            sbuf_addc(&a->sql, ';');
-        sbuf_adds(&a->sql, "BEGIN");
         desc_push(a, ST_BEGIN, "BEGIN", NULL);
+        sbuf_adds(&a->sql, "BEGIN");
         a->in_trx = true;
     }
-    sbuf_addc(&a->sql, ';');
     desc_push(a, kind, verb, t);
     return &a->sql;
 }
@@ -120,26 +124,19 @@ static void describe_failure(applier *a, size_t idx, unsigned e, const char *msg
     sbuf_addf(err, " (error %u)", e);
 }
 
-/* Send everything pending as one multi-statement round trip. */
-static int applier_send(applier *a, sbuf *err)
+/* The end of statement k's text in the pending buffer. */
+static size_t stmt_end(const applier *a, size_t k)
 {
-    if (!a->sql.len)
-        return 0;
-    size_t idx = 0;
+    return k + 1 < a->ndescs ? a->descs[k + 1].off - 1 : a->sql.len;
+}
+
+/* Statements first..last, text [from, to), in one multi-statement round
+ * trip; the server's error names the statement it stopped at. */
+static unsigned send_range(applier *a, size_t first, size_t from, size_t to, sbuf *err)
+{
+    size_t idx = first;
     unsigned e = 0;
-    if (a->sql.len + 1024 > a->max_packet) { /* a huge row: maybe_send flushes at half a packet */
-        sbuf msg = SBUF_INIT;
-        sbuf_adds(&msg, "a statement of ");
-        db_add_packet_advice(&msg, a->sql.len, a->max_packet);
-        e = ER_NET_PACKET_TOO_LARGE;
-        describe_failure(a, a->ndescs - 1, e, msg.buf, err);
-        a->last_errno = e;
-        sbuf_free(&msg);
-        sbuf_reset(&a->sql);
-        descs_reset(a);
-        return (int)e;
-    }
-    if (mysql_real_query(a->conn, a->sql.buf, (unsigned long)a->sql.len) != 0) {
+    if (mysql_real_query(a->conn, a->sql.buf + from, (unsigned long)(to - from)) != 0) {
         e = mysql_errno(a->conn);
     } else {
         for (;;) {
@@ -156,10 +153,39 @@ static int applier_send(applier *a, sbuf *err)
             }
         }
     }
-    if (e) {
+    if (e)
         describe_failure(a, idx, e, mysql_error(a->conn), err);
-        a->last_errno = e;
+    return e;
+}
+
+/* Send everything pending: one multi-statement round trip, or as few as
+ * fit the target's max_allowed_packet, cut between statements (a
+ * transaction may span round trips; each statement must fit one). */
+static int applier_send(applier *a, sbuf *err)
+{
+    if (!a->sql.len)
+        return 0;
+    size_t limit = a->max_packet > 2048 ? a->max_packet - 1024 : a->max_packet;
+    unsigned e = 0;
+    for (size_t i = 0; !e && i < a->ndescs;) {
+        size_t from = a->descs[i].off, j = i;
+        while (j + 1 < a->ndescs && stmt_end(a, j + 1) - from <= limit)
+            j++;
+        size_t to = stmt_end(a, j);
+        if (to - from > limit) { /* one statement bigger than a packet: a huge row */
+            sbuf msg = SBUF_INIT;
+            sbuf_adds(&msg, "a statement of ");
+            db_add_packet_advice(&msg, to - from, a->max_packet);
+            e = ER_NET_PACKET_TOO_LARGE;
+            describe_failure(a, i, e, msg.buf, err);
+            sbuf_free(&msg);
+            break;
+        }
+        e = send_range(a, i, from, to, err);
+        i = j + 1;
     }
+    if (e)
+        a->last_errno = e;
     sbuf_reset(&a->sql);
     descs_reset(a);
     return (int)e;
@@ -362,8 +388,12 @@ static bool has_update_columns(const vtable *t, const dec_row *r)
     return false;
 }
 
+/* One INSERT (or upsert) for many rows, cut where the next row would take
+ * it past STMT_MAX_BYTES or half the target's packet: that row starts the
+ * next statement (it is rendered twice, which only happens at a cut). */
 static int flush_images(applier *a, tbatch *b, bool upsert, sbuf *err)
 {
+    size_t limit = a->max_pending < STMT_MAX_BYTES ? a->max_pending : STMT_MAX_BYTES;
     sbuf *sb = NULL;
     const dec_row *first = NULL;
     size_t stmt_start = 0;
@@ -371,27 +401,29 @@ static int flush_images(applier *a, tbatch *b, bool upsert, sbuf *err)
         tb_entry *e = &b->e[i];
         if (e->deleted)
             continue;
-        if (!sb) {
-            first = &e->row;
-            /* A table that is all key has nothing to update: IGNORE. */
-            bool ignore = upsert && !has_update_columns(b->t, first);
-            sb = stmt_open(a, ST_DML, upsert ? "UPSERT" : "INSERT", b->t);
-            stmt_start = sb->len;
-            sbuf_adds(sb, ignore ? "INSERT IGNORE INTO " : "INSERT INTO ");
-            db_add_table(sb, b->t->map->schema, b->t->map->name);
-            add_row_list(sb, b->t, first, false);
-            sbuf_adds(sb, " VALUES ");
-        } else {
+        if (sb) {
+            size_t mark = sb->len;
             sbuf_addc(sb, ',');
-        }
-        add_row_list(sb, b->t, &e->row, true);
-        if (sb->len - stmt_start >= STMT_MAX_BYTES) {
+            add_row_list(sb, b->t, &e->row, true);
+            if (sb->len - stmt_start <= limit)
+                continue;
+            sbuf_setlen(sb, mark);
             if (upsert)
                 add_upsert_clause(sb, b->t, first);
             sb = NULL;
             if (maybe_send(a, err))
                 return -1;
         }
+        first = &e->row;
+        /* A table that is all key has nothing to update: IGNORE. */
+        bool ignore = upsert && !has_update_columns(b->t, first);
+        sb = stmt_open(a, ST_DML, upsert ? "UPSERT" : "INSERT", b->t);
+        stmt_start = sb->len;
+        sbuf_adds(sb, ignore ? "INSERT IGNORE INTO " : "INSERT INTO ");
+        db_add_table(sb, b->t->map->schema, b->t->map->name);
+        add_row_list(sb, b->t, first, false);
+        sbuf_adds(sb, " VALUES ");
+        add_row_list(sb, b->t, &e->row, true);
     }
     if (sb && upsert)
         add_upsert_clause(sb, b->t, first);
@@ -610,8 +642,8 @@ int applier_commit(applier *a, const vpos *pos, uint64_t transactions, uint32_t 
         return -1;
     }
     add_position(a, pos, transactions, source_ts);
-    sbuf_adds(&a->sql, ";COMMIT");
     desc_push(a, ST_COMMIT, "COMMIT", NULL);
+    sbuf_adds(&a->sql, "COMMIT");
     int e = applier_send(a, err);
     a->in_trx = false;
     if (e)
@@ -780,8 +812,8 @@ int applier_position_load(applier *a, vpos *out, uint64_t *transactions, bool *f
 int applier_position_init(applier *a, const vpos *start, sbuf *err)
 {
     add_position(a, start, 0, 0);
-    sbuf_adds(&a->sql, ";COMMIT");
     desc_push(a, ST_COMMIT, "COMMIT", NULL);
+    sbuf_adds(&a->sql, "COMMIT");
     int e = applier_send(a, err);
     a->in_trx = false;
     return e;

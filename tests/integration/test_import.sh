@@ -260,12 +260,21 @@ wait_for 30 "both workflows replicating after the packet was raised" both_replic
 big_caught() { [ "$(wf_field big .stream.applied.gtid)" == "$(source_gtid)" ]; }
 wait_for 30 "the big row replicated" big_caught
 checksums_equal big t huge
+# One transaction bigger than half the packet, of rows that each fit: the
+# applier cuts it between statements, in several round trips (it used to
+# cut one statement too late, then lead the next round trip with a ';').
+warnings_before=$(grep -c "WARN" "$AGENT_LOG" || true)
+sql_source -e "INSERT INTO big.t VALUES (1001, REPEAT('a', 1500000)), (1002, REPEAT('b', 1500000)), (1003, REPEAT('c', 1500000))"
+wait_for 30 "a 4.5 MB transaction replicated into 4 MB packets" big_caught
+checksums_equal big t
+assert_eq "$(grep -c "WARN" "$AGENT_LOG" || true)" "$warnings_before" "warnings while applying the 4.5 MB transaction"
 stop_agent
 restore_dest
 pass "12 MB pages into a target taking 1 MB packets: bulk executions cut to fit, table equal"
 pass "a 2 MB row into 1 MB packets stops the copy: ${huge_msg:0:150}..."
 pass "and stops the stream: ${big_msg:0:150}..."
 pass "after SET GLOBAL max_allowed_packet and resume, both workflows finish: tables equal"
+pass "a 4.5 MB transaction of 1.5 MB rows into 4 MB packets: applied in pieces, no retry, tables equal"
 
 # ---- wide rows: pages stop near 4 MB whatever --chunk-rows says ---------------------------------
 sql_source -e "CREATE TABLE big.wide (id INT PRIMARY KEY, b MEDIUMBLOB);
