@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "lib/log.h"
@@ -82,6 +83,14 @@ int main(int argc, char **argv)
     }
     log_set_level(cfg.log_level);
     OPENSSL_init_ssl(0, NULL);
+    /* Each client costs a descriptor, and one per server it uses: take
+     * all the descriptors the hard limit allows (the soft one is often
+     * 1024). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     int rc = process_run(&cfg);
     router_config_free(&cfg);
     uv_library_shutdown();
