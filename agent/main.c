@@ -7,55 +7,30 @@
 #include <mysql.h>
 #include <signal.h>
 #include <stdio.h>
-#include <uv.h>
 
 #include "agent.h"
 #include "config.h"
 #include "lib/log.h"
+#include "lib/process.h"
 #include "preflight/preflight.h"
 
-typedef struct process {
-    uv_loop_t loop;
-    uv_signal_t sigterm, sigint;
+typedef struct daemon_ctx {
+    const agent_config *cfg;
     agent *agent;
-} process;
+} daemon_ctx;
 
-static void process_agent_stopped(void *arg)
+static int daemon_start(uv_loop_t *loop, void *ctx, sbuf *err)
 {
-    process *p = arg;
-    uv_close((uv_handle_t *)&p->sigterm, NULL);
-    uv_close((uv_handle_t *)&p->sigint, NULL);
+    daemon_ctx *d = ctx;
+    return agent_start(loop, d->cfg, &d->agent, err);
 }
 
-static void process_on_signal(uv_signal_t *h, int signum)
+static void daemon_stop(void *ctx, void (*done)(void *), void *arg)
 {
-    process *p = h->data;
-    log_info("agent", "received %s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    agent_stop(p->agent, process_agent_stopped, p);
+    agent_stop(((daemon_ctx *)ctx)->agent, done, arg);
 }
 
-static int process_run(const agent_config *cfg)
-{
-    process p = {0};
-    sbuf err = SBUF_INIT;
-    uv_loop_init(&p.loop);
-    if (agent_start(&p.loop, cfg, &p.agent, &err) != 0) {
-        log_error("agent", "cannot start: %s", err.buf);
-        sbuf_free(&err);
-        uv_run(&p.loop, UV_RUN_DEFAULT);
-        uv_loop_close(&p.loop);
-        return 1;
-    }
-    uv_signal_init(&p.loop, &p.sigterm);
-    uv_signal_init(&p.loop, &p.sigint);
-    p.sigterm.data = p.sigint.data = &p;
-    uv_signal_start(&p.sigterm, process_on_signal, SIGTERM);
-    uv_signal_start(&p.sigint, process_on_signal, SIGINT);
-    uv_run(&p.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&p.loop);
-    sbuf_free(&err);
-    return 0;
-}
+static const process_ops agent_process = {"agent", daemon_start, daemon_stop};
 
 int main(int argc, char **argv)
 {
@@ -86,7 +61,8 @@ int main(int argc, char **argv)
     }
     log_set_level(cfg.log_level);
     mysql_library_init(0, NULL, NULL);
-    int rc = process_run(&cfg);
+    daemon_ctx d = {&cfg, NULL};
+    int rc = process_run(&agent_process, &d);
     config_free(&cfg);
     /* Join the thread pool so thread-local state (OpenSSL's, via
      * libmariadb) is released before exit. */

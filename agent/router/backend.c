@@ -27,15 +27,6 @@
 
 #define NATIVE "mysql_native_password"
 
-/* What the router can pass through from a client to a server. Not
- * compression (the router reads every frame), not TLS to the server (not
- * yet), not DEPRECATE_EOF (never offered to clients, see resp.h). */
-#define BACKEND_CAPS                                                                                                \
-    (CAP_LONG_PASSWORD | CAP_FOUND_ROWS | CAP_LONG_FLAG | CAP_CONNECT_WITH_DB | CAP_NO_SCHEMA | CAP_ODBC |       \
-     CAP_LOCAL_FILES | CAP_IGNORE_SPACE | CAP_PROTOCOL_41 | CAP_INTERACTIVE | CAP_IGNORE_SIGPIPE |                \
-     CAP_TRANSACTIONS | CAP_SECURE_CONNECTION | CAP_MULTI_STATEMENTS | CAP_MULTI_RESULTS | CAP_PS_MULTI_RESULTS | \
-     CAP_PLUGIN_AUTH | CAP_CONNECT_ATTRS | CAP_PLUGIN_AUTH_LENENC | CAP_SESSION_TRACK)
-
 typedef enum { B_RESOLVING, B_CONNECTING, B_GREETING, B_AUTH, B_READY, B_FAILED } bstate;
 
 struct backend {
@@ -212,7 +203,7 @@ static void send_login(backend *b)
     uint8_t token[20];
     wire_native_token(b->stage1, b->hs.scramble, token);
     wire_login l = {0};
-    l.caps = (b->caps & b->hs.caps & BACKEND_CAPS) | CAP_PROTOCOL_41 | CAP_SECURE_CONNECTION | CAP_PLUGIN_AUTH;
+    l.caps = (b->caps & b->hs.caps & WIRE_ROUTER_CAPS) | CAP_PROTOCOL_41 | CAP_SECURE_CONNECTION | CAP_PLUGIN_AUTH;
     l.caps &= ~(uint32_t)CAP_CONNECT_WITH_DB;
     if (b->db)
         l.caps |= CAP_CONNECT_WITH_DB;

@@ -7,58 +7,34 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
-#include <uv.h>
 
 #include "lib/log.h"
+#include "lib/process.h"
 #include "lib/version.h"
 #include "router/router.h"
 #include "router/router_config.h"
 
-typedef struct process {
-    uv_loop_t loop;
-    uv_signal_t sigterm, sigint;
+typedef struct daemon_ctx {
+    const router_config *cfg;
     router *rt;
-} process;
+} daemon_ctx;
 
-static void process_router_stopped(void *arg)
+static int daemon_start(uv_loop_t *loop, void *ctx, sbuf *err)
 {
-    process *p = arg;
-    uv_close((uv_handle_t *)&p->sigterm, NULL);
-    uv_close((uv_handle_t *)&p->sigint, NULL);
+    daemon_ctx *d = ctx;
+    d->rt = router_new(loop, d->cfg, err);
+    if (router_start(d->rt, err) == 0)
+        return 0;
+    router_stop(d->rt, NULL, NULL);
+    return -1;
 }
 
-static void process_on_signal(uv_signal_t *h, int signum)
+static void daemon_stop(void *ctx, void (*done)(void *), void *arg)
 {
-    process *p = h->data;
-    log_info("router", "received %s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    uv_signal_stop(&p->sigterm);
-    uv_signal_stop(&p->sigint);
-    router_stop(p->rt, process_router_stopped, p);
+    router_stop(((daemon_ctx *)ctx)->rt, done, arg);
 }
 
-static int process_run(const router_config *cfg)
-{
-    process p = {0};
-    sbuf err = SBUF_INIT;
-    uv_loop_init(&p.loop);
-    p.rt = router_new(&p.loop, cfg, &err);
-    int rc = 0;
-    if (router_start(p.rt, &err) != 0) {
-        log_error("router", "cannot start: %s", err.buf);
-        router_stop(p.rt, NULL, NULL);
-        rc = 1;
-    } else {
-        uv_signal_init(&p.loop, &p.sigterm);
-        uv_signal_init(&p.loop, &p.sigint);
-        p.sigterm.data = p.sigint.data = &p;
-        uv_signal_start(&p.sigterm, process_on_signal, SIGTERM);
-        uv_signal_start(&p.sigint, process_on_signal, SIGINT);
-    }
-    uv_run(&p.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&p.loop);
-    sbuf_free(&err);
-    return rc;
-}
+static const process_ops router_process = {"router", daemon_start, daemon_stop};
 
 int main(int argc, char **argv)
 {
@@ -91,7 +67,8 @@ int main(int argc, char **argv)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    int rc = process_run(&cfg);
+    daemon_ctx d = {&cfg, NULL};
+    int rc = process_run(&router_process, &d);
     router_config_free(&cfg);
     uv_library_shutdown();
     return rc;

@@ -359,11 +359,14 @@ static void on_probe_timer(uv_timer_t *t)
 
 static int load_accounts(router *rt, sbuf *err)
 {
-    sbuf text = SBUF_INIT;
-    if (sbuf_read_file(&text, rt->cfg->accounts_file, err) != 0) {
+    sbuf text = SBUF_INIT, why = SBUF_INIT;
+    if (sbuf_read_file(&text, rt->cfg->accounts_file, &why) != 0) {
+        sbuf_setf(err, "accounts-file: %s (the router checks every login against it)", why.buf);
+        sbuf_free(&why);
         sbuf_free(&text);
         return -1;
     }
+    sbuf_free(&why);
     accounts *a = accounts_parse(text.buf, text.len, rt->cfg->accounts_file, err);
     sbuf_wipe(&text);
     if (!a)
@@ -597,7 +600,8 @@ void router_stop(router *rt, void (*done)(void *), void *arg)
     rt->stopping = true;
     rt->stopped = done;
     rt->stopped_arg = arg;
-    log_info("router", "stopping: closing %u client connections", rt->env.stats.connections);
+    if (rt->env.accts)
+        log_info("router", "stopping: closing %u client connections", rt->env.stats.connections);
     while (rt->env.list)
         session_close(rt->env.list);
     for (int i = 0; i < SIDES; i++)

@@ -46,13 +46,6 @@
 #include "router/wire.h"
 
 #define NATIVE "mysql_native_password"
-/* What the router offers clients: the common protocol, no compression,
- * no DEPRECATE_EOF (see resp.h); CLIENT_SSL when TLS is configured. */
-#define OFFER_CAPS                                                                                                  \
-    (CAP_LONG_PASSWORD | CAP_FOUND_ROWS | CAP_LONG_FLAG | CAP_CONNECT_WITH_DB | CAP_NO_SCHEMA | CAP_ODBC |       \
-     CAP_LOCAL_FILES | CAP_IGNORE_SPACE | CAP_PROTOCOL_41 | CAP_INTERACTIVE | CAP_IGNORE_SIGPIPE |                \
-     CAP_TRANSACTIONS | CAP_SECURE_CONNECTION | CAP_MULTI_STATEMENTS | CAP_MULTI_RESULTS | CAP_PS_MULTI_RESULTS | \
-     CAP_PLUGIN_AUTH | CAP_CONNECT_ATTRS | CAP_PLUGIN_AUTH_LENENC | CAP_SESSION_TRACK)
 #define PAUSE_CLIENT_OUT (4u << 20) /* a slow client: stop reading the backend */
 #define PAUSE_CLIENT_IN (1u << 20)  /* commands piling up: stop reading the client */
 #define STMT_BUCKETS 64
@@ -905,8 +898,7 @@ static stmt *stmt_of_command(session *s, const uint8_t *payload, size_t len, con
         send_errf(s, WERR_BAD_HANDSHAKE, "malformed %s packet", what);
         return NULL;
     }
-    uint32_t id = (uint32_t)payload[1] | (uint32_t)payload[2] << 8 | (uint32_t)payload[3] << 16 |
-                  (uint32_t)payload[4] << 24;
+    uint32_t id = wire_le32(payload + 1);
     stmt *st = stmt_find(s, id);
     if (!st)
         send_errf(s, WERR_UNKNOWN_STMT, "Unknown prepared statement handler (%u) given to %s", id, what);
@@ -989,7 +981,7 @@ static void cmd_long_data(session *s, const uint8_t *p, size_t len)
 {
     if (len < 7)
         return; /* no reply exists to report it; the execute will fail */
-    uint32_t id = (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+    uint32_t id = wire_le32(p + 1);
     stmt *st = stmt_find(s, id);
     if (!st || !s->env->have_rules)
         return;
@@ -1002,7 +994,7 @@ static void cmd_close_stmt(session *s, const uint8_t *p, size_t len)
 {
     if (len < 5)
         return;
-    uint32_t id = (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
+    uint32_t id = wire_le32(p + 1);
     stmt *st = stmt_find(s, id);
     if (!st)
         return;
@@ -1082,6 +1074,23 @@ static void cmd_change_user(session *s, const uint8_t *p, size_t len)
     check_login(s, l.auth, l.auth_len);
 }
 
+/* Commands the router passes on whole, with where they go and the reply
+ * they get. A schema change and the multi-statement option are recorded
+ * from their replies (command_succeeded) and replayed elsewhere. */
+static const struct {
+    uint8_t com;
+    classify_route route;
+    resp_kind reply;
+    size_t min_len;
+} passthrough[] = {
+    {COM_INIT_DB, CLASSIFY_ROUTE_WRITE, RESP_SIMPLE, 1},
+    {COM_SET_OPTION, CLASSIFY_ROUTE_WRITE, RESP_SIMPLE, 3},
+    {COM_FIELD_LIST, CLASSIFY_ROUTE_READ, RESP_FIELD_LIST, 1},
+    {COM_STATISTICS, CLASSIFY_ROUTE_WRITE, RESP_ANY1, 1},
+    {COM_DEBUG, CLASSIFY_ROUTE_WRITE, RESP_SIMPLE, 1},
+    {COM_PROCESS_KILL, CLASSIFY_ROUTE_WRITE, RESP_SIMPLE, 5},
+};
+
 /* One whole client command. seq_next is the sequence number the reply
  * starts at; raw/rawlen are the frames as they came. */
 static void dispatch(session *s, const uint8_t *payload, size_t len, const uint8_t *raw, size_t rawlen)
@@ -1101,35 +1110,6 @@ static void dispatch(session *s, const uint8_t *payload, size_t len, const uint8
     case COM_QUERY:
         take_command(s, raw, rawlen);
         cmd_query(s, payload + 1, len - 1);
-        return;
-    case COM_INIT_DB:
-        take_command(s, raw, rawlen);
-        if (have_rules(s))
-            forward_to(s, s->env->write_side, RESP_SIMPLE);
-        return;
-    case COM_SET_OPTION:
-        if (len < 3) {
-            send_errf(s, WERR_UNKNOWN_COM, "malformed COM_SET_OPTION packet");
-            return;
-        }
-        take_command(s, raw, rawlen);
-        if (have_rules(s))
-            forward_to(s, s->env->write_side, RESP_SIMPLE);
-        return;
-    case COM_FIELD_LIST:
-        take_command(s, raw, rawlen);
-        if (have_rules(s))
-            forward_to(s, choose_side(s, CLASSIFY_ROUTE_READ), RESP_FIELD_LIST);
-        return;
-    case COM_STATISTICS:
-        take_command(s, raw, rawlen);
-        if (have_rules(s))
-            forward_to(s, s->env->write_side, RESP_ANY1);
-        return;
-    case COM_DEBUG:
-        take_command(s, raw, rawlen);
-        if (have_rules(s))
-            forward_to(s, s->env->write_side, RESP_SIMPLE);
         return;
     case COM_STMT_PREPARE:
         take_command(s, raw, rawlen);
@@ -1157,25 +1137,31 @@ static void dispatch(session *s, const uint8_t *payload, size_t len, const uint8
         cmd_reset_connection(s);
         return;
     case COM_PROCESS_KILL:
-        if (len >= 5 &&
-            kill_router_session(s, (uint32_t)payload[1] | (uint32_t)payload[2] << 8 | (uint32_t)payload[3] << 16 |
-                                       (uint32_t)payload[4] << 24,
-                                false))
+        if (len >= 5 && kill_router_session(s, wire_le32(payload + 1), false))
             return;
-        take_command(s, raw, rawlen);
-        if (have_rules(s))
-            forward_to(s, s->env->write_side, RESP_SIMPLE);
-        return;
+        break;
     case COM_CHANGE_USER:
         cmd_change_user(s, payload, len);
         return;
     default:
-        send_errf(s, WERR_UNKNOWN_COM,
-                  "Unknown command %u: tablet-router routes application commands, not replication or "
-                  "administration protocol commands",
-                  com);
+        break;
+    }
+    for (size_t i = 0; i < sizeof passthrough / sizeof passthrough[0]; i++) {
+        if (passthrough[i].com != com)
+            continue;
+        if (len < passthrough[i].min_len) {
+            send_errf(s, WERR_UNKNOWN_COM, "malformed command %u: %zu bytes", com, len);
+            return;
+        }
+        take_command(s, raw, rawlen);
+        if (have_rules(s))
+            forward_to(s, choose_side(s, passthrough[i].route), passthrough[i].reply);
         return;
     }
+    send_errf(s, WERR_UNKNOWN_COM,
+              "Unknown command %u: tablet-router routes application commands, not replication or "
+              "administration protocol commands",
+              com);
 }
 
 /* ---- login ---- */
@@ -1237,7 +1223,7 @@ static void on_login(session *s, const uint8_t *p, size_t n)
         close_session(s, false);
         return;
     }
-    s->caps = l.caps & (OFFER_CAPS | CAP_SSL);
+    s->caps = l.caps & (WIRE_ROUTER_CAPS | CAP_SSL);
     s->charset = l.charset;
     sbuf_add(&s->user, l.user, l.user_len);
     if (l.db && l.db_len)
@@ -1485,7 +1471,7 @@ session *session_accept(session_env *env, uv_stream_t *server)
     h.conn_id = s->id;
     snprintf(h.version, sizeof h.version, "%s", env->server_version);
     memcpy(h.scramble, s->scramble, sizeof s->scramble);
-    h.caps = OFFER_CAPS | (env->ssl_ctx ? CAP_SSL : 0);
+    h.caps = WIRE_ROUTER_CAPS | (env->ssl_ctx ? CAP_SSL : 0);
     h.charset = env->server_charset;
     h.status = STATUS_AUTOCOMMIT;
     snprintf(h.plugin, sizeof h.plugin, "%s", NATIVE);

@@ -49,6 +49,16 @@ enum {
     CAP_DEPRECATE_EOF = 1u << 24,
 };
 
+/* What the router offers clients and asks of servers for them: the
+ * common protocol. Not compression (the router reads every frame), not
+ * DEPRECATE_EOF (see resp.h); CLIENT_SSL only toward clients, when TLS is
+ * configured. A backend asks for the client's own subset of these. */
+#define WIRE_ROUTER_CAPS                                                                                          \
+    (CAP_LONG_PASSWORD | CAP_FOUND_ROWS | CAP_LONG_FLAG | CAP_CONNECT_WITH_DB | CAP_NO_SCHEMA | CAP_ODBC |       \
+     CAP_LOCAL_FILES | CAP_IGNORE_SPACE | CAP_PROTOCOL_41 | CAP_INTERACTIVE | CAP_IGNORE_SIGPIPE |                \
+     CAP_TRANSACTIONS | CAP_SECURE_CONNECTION | CAP_MULTI_STATEMENTS | CAP_MULTI_RESULTS | CAP_PS_MULTI_RESULTS | \
+     CAP_PLUGIN_AUTH | CAP_CONNECT_ATTRS | CAP_PLUGIN_AUTH_LENENC | CAP_SESSION_TRACK)
+
 /* Server status flags, in OK and EOF packets. */
 enum {
     STATUS_IN_TRANS = 0x0001,
@@ -123,6 +133,11 @@ const uint8_t *wire_bytes(wire_rd *r, size_t n);
 const char *wire_nulstr(wire_rd *r, size_t *len);
 /* A length-encoded string. */
 const uint8_t *wire_lenstr(wire_rd *r, size_t *len);
+/* A little-endian 32-bit number at p (a statement id in a command). */
+static inline uint32_t wire_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 /* The frame header at p (4 bytes). */
 static inline uint32_t wire_frame_len(const uint8_t *p)
 {

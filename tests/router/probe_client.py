@@ -21,7 +21,6 @@ printing `key value` lines and exiting 1 with `error WHAT` on a surprise:
       with A's id from the handshake (what drivers do on a query timeout).
       Prints `kill_query_seconds S` (how long A's query lasted).
 """
-import hashlib
 import os
 import socket
 import struct
@@ -31,26 +30,8 @@ import time
 
 import pymysql
 
-
-def packet(seq, payload):
-    return struct.pack("<I", len(payload))[:3] + bytes([seq]) + payload
-
-
-def read_packet(s):
-    head = b""
-    while len(head) < 4:
-        chunk = s.recv(4 - len(head))
-        if not chunk:
-            return None, None
-        head += chunk
-    n = head[0] | head[1] << 8 | head[2] << 16
-    body = b""
-    while len(body) < n:
-        chunk = s.recv(n - len(body))
-        if not chunk:
-            return None, None
-        body += chunk
-    return head[3], body
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from mysqlwire import native_token, packet, read_packet  # noqa: E402
 
 
 def closed_after(s):
@@ -59,13 +40,6 @@ def closed_after(s):
         return s.recv(1) == b""
     except (ConnectionResetError, socket.timeout):
         return True
-
-
-def native_token(password, scramble):
-    stage1 = hashlib.sha1(password.encode()).digest()
-    stage2 = hashlib.sha1(stage1).digest()
-    mix = hashlib.sha1(scramble + stage2).digest()
-    return bytes(a ^ b for a, b in zip(stage1, mix))
 
 
 def greet(host, port):

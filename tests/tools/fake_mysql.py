@@ -15,28 +15,9 @@ import socket
 import struct
 import sys
 
+from mysqlwire import packet, read_packet
+
 CAPS = (0x1 | 0x2 | 0x8 | 0x200 | 0x2000 | 0x8000 | 0x10000 | 0x20000 | 0x80000 | 0x200000)
-
-
-def packet(seq, payload):
-    return struct.pack("<I", len(payload))[:3] + bytes([seq]) + payload
-
-
-def read_packet(conn):
-    head = b""
-    while len(head) < 4:
-        chunk = conn.recv(4 - len(head))
-        if not chunk:
-            return None, None
-        head += chunk
-    n = head[0] | head[1] << 8 | head[2] << 16
-    body = b""
-    while len(body) < n:
-        chunk = conn.recv(n - len(body))
-        if not chunk:
-            break
-        body += chunk
-    return head[3], body
 
 
 def greeting(plugin):
