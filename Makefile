@@ -46,7 +46,7 @@ CLI_BIN     := $(BUILD)/cpctl
 UNIT_BIN    := $(BUILD)/unit-tests
 
 .PHONY: all deps demo test test-asan asan-agent unit fuzz-smoke fuzz-decoder fuzz-classify fuzz-router integration node-test clean \
-        bench-apply bench-copy bench-cutover bench-vdiff sandbox-up sandbox-down
+        bench-apply bench-copy bench-cutover bench-vdiff bench-router sandbox-up sandbox-down
 .SECONDARY:
 
 all: $(AGENT_BIN) $(ROUTER_BIN) $(CLI_BIN) $(TOOLS)
@@ -209,6 +209,10 @@ bench-cutover: deps
 bench-vdiff: deps
 	@$(MAKE) --no-print-directory all
 	@tests/bench/bench_vdiff.sh
+
+bench-router: deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/bench_router.sh
 
 sandbox-up: all
 	tests/sandbox.sh start

@@ -11,7 +11,7 @@ PKGS=(
     mariadb-server mariadb-client
     valgrind clang libclang-rt-14-dev
     jq openssl procps
-    sysbench mydumper
+    sysbench mydumper haproxy
     python3-pymysql
 )
 # Node.js runs the independent gRPC client test; any installed node will do.
@@ -36,6 +36,9 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts the packaged MariaDB where it can; the sandbox does not
 # need it, and it would hold port 3306 and memory.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet mariadb 2>/dev/null; then
-    systemctl stop mariadb || true
-fi
+# HAProxy is only a benchmark's baseline: bench-router starts its own.
+for svc in mariadb haproxy; do
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet $svc 2>/dev/null; then
+        systemctl stop $svc || true
+    fi
+done
