@@ -109,6 +109,7 @@ struct session {
     uint64_t set_version;
     int multi;
     bool pinned;
+    side pin_side; /* where a pinned session's state lives */
     int last_side;
     /* Prepared statements. */
     stmt *stmts[STMT_BUCKETS];
@@ -311,7 +312,7 @@ static bool holds_state(session *s, side sd)
     if (!b)
         return false;
     uint16_t st = backend_status(b);
-    return (st & STATUS_IN_TRANS) || !(st & STATUS_AUTOCOMMIT) || (s->pinned && sd == s->env->write_side);
+    return (st & STATUS_IN_TRANS) || !(st & STATUS_AUTOCOMMIT) || (s->pinned && sd == s->pin_side);
 }
 
 static side choose_side(session *s, classify_route route)
@@ -323,7 +324,9 @@ static side choose_side(session *s, classify_route route)
             return (side)i;
     }
     backend *w = s->bk[env->write_side];
-    if (s->pinned || (w && backend_ready(w) && !(backend_status(w) & STATUS_AUTOCOMMIT)))
+    if (s->pinned)
+        return s->pin_side; /* can_route made sure it still takes writes */
+    if (w && backend_ready(w) && !(backend_status(w) & STATUS_AUTOCOMMIT))
         return env->write_side;
     switch (route) {
     case CLASSIFY_ROUTE_READ:
@@ -579,6 +582,12 @@ static void command_over(session *s)
     process_input(s);
 }
 
+static void pin(session *s, side sd)
+{
+    s->pinned = true;
+    s->pin_side = sd;
+}
+
 /* What a successful command changed in the session. */
 static void command_succeeded(session *s, backend *b, const resp_parser *r)
 {
@@ -588,7 +597,7 @@ static void command_succeeded(session *s, backend *b, const resp_parser *r)
     switch (s->cmd) {
     case COM_QUERY:
         if (s->cl.flags & CLASSIFY_PIN)
-            s->pinned = true;
+            pin(s, backend_side(b));
         if (s->cl.flags & CLASSIFY_USE) {
             free(s->db);
             s->db = xstrdup(s->cl.name);
@@ -600,6 +609,10 @@ static void command_succeeded(session *s, backend *b, const resp_parser *r)
             setting_record(s, s->cl.key, (const char *)q, s->fwd.pkt.len - WIRE_HEADER - 1);
             bs->set_version = s->set_version;
         }
+        break;
+    case COM_STMT_EXECUTE:
+        if (s->cmd_stmt && (s->cmd_stmt->cl.flags & CLASSIFY_PIN))
+            pin(s, backend_side(b));
         break;
     case COM_INIT_DB:
         free(s->db);
@@ -651,7 +664,7 @@ static void fwd_done(backend *b, bk_cmd *cmd, bk_outcome how, const resp_parser 
             /* A setting the read side refused: pin, and run it on the write side. */
             log_warn("router", "session %u: the read side refused a setting (%s); the session now reads from the "
                                "write side", s->id, s->cmd_err.buf);
-            s->pinned = true;
+            pin(s, s->env->write_side);
             sbuf_reset(&s->cmd_err);
             s->cmd_reroute = false;
             forward_to(s, s->env->write_side, cmd->reply);
@@ -781,13 +794,26 @@ static void take_command(session *s, const uint8_t *raw, size_t rawlen)
     }
 }
 
-static bool have_rules(session *s)
+/* Can the session's next command be routed at all? Not without rules;
+ * and not when its pinned state (user variables, temporary tables,
+ * locks) lives on a side that no longer takes writes: the state cannot
+ * follow, so the connection ends, as it would have on that server. */
+static bool can_route(session *s)
 {
-    if (s->env->have_rules)
-        return true;
-    send_errf(s, WERR_ROUTER, "tablet-router has no routing rules yet (%s); retry shortly",
-              s->env->no_rules_why ? s->env->no_rules_why : "waiting for the control plane");
-    return false;
+    if (!s->env->have_rules) {
+        send_errf(s, WERR_ROUTER, "tablet-router has no routing rules yet (%s); retry shortly",
+                  s->env->no_rules_why ? s->env->no_rules_why : "waiting for the control plane");
+        return false;
+    }
+    if (s->pinned && s->pin_side != s->env->write_side) {
+        send_errf(s, WERR_LOST_BACKEND,
+                  "tablet-router: writes moved to the %s; this session's state (user variables, temporary tables, "
+                  "locks, prepared SQL) lives on the %s and cannot follow. Reconnect",
+                  side_name(s->env->write_side), side_name(s->pin_side));
+        close_session(s, false);
+        return false;
+    }
+    return true;
 }
 
 /* ---- KILL of a router connection ---- */
@@ -866,14 +892,14 @@ static void cmd_query(session *s, const uint8_t *sql, size_t len)
     if (len < 64 && parse_kill(sql, len, &query_only, &kill_id) && kill_router_session(s, kill_id, query_only))
         return;
     classify_statement((const char *)sql, len, &s->cl);
-    if (!have_rules(s))
+    if (!can_route(s))
         return;
     forward_to(s, choose_side(s, s->cl.route), RESP_QUERY);
 }
 
 static void cmd_prepare(session *s, const uint8_t *sql, size_t len)
 {
-    if (!have_rules(s))
+    if (!can_route(s))
         return;
     stmt *st = xcalloc(1, sizeof *st);
     st->id = ++s->next_stmt;
@@ -908,7 +934,7 @@ static stmt *stmt_of_command(session *s, const uint8_t *payload, size_t len, con
 static void cmd_execute(session *s, const uint8_t *p, size_t len)
 {
     stmt *st = stmt_of_command(s, p, len, "mysqld_stmt_execute");
-    if (!st || !have_rules(s))
+    if (!st || !can_route(s))
         return;
     size_t nb = ((size_t)st->nparams + 7) / 8, flag_at = 1 + 4 + 1 + 4 + nb;
     if (st->nparams && len > flag_at && p[flag_at] == 1) {
@@ -1154,7 +1180,7 @@ static void dispatch(session *s, const uint8_t *payload, size_t len, const uint8
             return;
         }
         take_command(s, raw, rawlen);
-        if (have_rules(s))
+        if (can_route(s))
             forward_to(s, choose_side(s, passthrough[i].route), passthrough[i].reply);
         return;
     }
@@ -1188,7 +1214,7 @@ static void check_login(session *s, const uint8_t *token, size_t token_len)
     }
     secure_zero(stage2, sizeof stage2);
     s->authed = true;
-    if (!have_rules(s)) {
+    if (!can_route(s)) {
         close_session(s, false);
         return;
     }

@@ -106,7 +106,21 @@ run_mode() {
 run_mode SOURCE "$src_sid" "$src_sid"
 cpctl validate rtw >/dev/null
 run_mode VALIDATE "$dst_sid" "$src_sid"
+
+# Across the switch: a plain session goes on, on the new side; a session
+# whose user variable lives on the source cannot follow, so it ends.
+rm -f "$WORK/switched"
+$PY "$REPO/tests/router/probe_client.py" across_switch 127.0.0.1 "$ROUTER_PORT" $U $P $DB "$WORK/switched" \
+    >"$WORK/across.out" 2>&1 &
+across=$!
+wait_for 20 "two sessions open before the switch" grep -q ready "$WORK/across.out"
 cpctl switch rtw >/dev/null
+wait_for 15 "the router applies the rules after the switch" router_applies
+touch "$WORK/switched"
+wait $across || fail "the sessions across the switch: $(cat "$WORK/across.out")"
+assert_contains "$(cat "$WORK/across.out")" "plain_after $dst_sid" "a plain session after the switch"
+grep -q "pinned_after error" "$WORK/across.out" || fail "a pinned session's variable followed it: $(cat "$WORK/across.out")"
+pass "across the switch: a plain session goes on on the destination; one with a user variable on the source ends ($(grep pinned_after "$WORK/across.out"))"
 run_mode PRIMARY "$dst_sid" "$dst_sid"
 cpctl reverse rtw >/dev/null
 wait_for 15 "the router applies the rules after the reverse" router_applies

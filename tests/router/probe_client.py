@@ -16,6 +16,12 @@ printing `key value` lines and exiting 1 with `error WHAT` on a surprise:
       Open N connections (pymysql), run SELECT 1 on each, print `ready N`,
       wait until HOLD_FILE exists, run SELECT 1 on each again, close all,
       print `closed N`.
+  across_switch HOST PORT USER PASSWORD DB FLAG_FILE
+      Two sessions: one pinned by a user variable, one plain. Prints
+      `ready`, waits until FLAG_FILE exists (the test switches meanwhile),
+      then prints `plain_after SERVER_ID` (or `plain_after error CODE`) and
+      `pinned_after error CODE` (or `pinned_after value V`: its state
+      would have silently followed, which must not happen).
   kill_query HOST PORT USER PASSWORD
       Connection A runs SELECT SLEEP(20); connection B sends KILL QUERY
       with A's id from the handshake (what drivers do on a query timeout).
@@ -133,6 +139,35 @@ def many(host, port, user, password, n, hold_file):
     print("closed %d" % ok, flush=True)
 
 
+def across_switch(host, port, user, password, db, flag):
+    pinned = connect(host, port, user, password)
+    plain = connect(host, port, user, password)
+    for c in (pinned, plain):
+        c.select_db(db)
+    with pinned.cursor() as cur:
+        cur.execute("SET @x = 42")
+    with plain.cursor() as cur:
+        cur.execute("SELECT 1")
+    print("ready", flush=True)
+    deadline = time.time() + 120
+    while not os.path.exists(flag):
+        if time.time() > deadline:
+            raise SystemExit("error flag file %s never appeared" % flag)
+        time.sleep(0.1)
+    try:
+        with plain.cursor() as cur:
+            cur.execute("SELECT @@server_id")
+            print("plain_after %s" % cur.fetchall()[0][0], flush=True)
+    except pymysql.err.MySQLError as e:
+        print("plain_after error %s" % e.args[0], flush=True)
+    try:
+        with pinned.cursor() as cur:
+            cur.execute("SELECT @x")
+            print("pinned_after value %s" % cur.fetchall()[0][0], flush=True)
+    except pymysql.err.MySQLError as e:
+        print("pinned_after error %s" % e.args[0], flush=True)
+
+
 def kill_query(host, port, user, password):
     a = connect(host, port, user, password)
     b = connect(host, port, user, password)
@@ -165,6 +200,8 @@ def main():
         malformed(host, port, user, password)
     elif cmd == "many":
         many(host, port, user, password, int(sys.argv[6]), sys.argv[7])
+    elif cmd == "across_switch":
+        across_switch(host, port, user, password, sys.argv[6], sys.argv[7])
     elif cmd == "kill_query":
         kill_query(host, port, user, password)
     else:
