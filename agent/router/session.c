@@ -806,6 +806,8 @@ static bool can_route(session *s)
         return false;
     }
     if (s->pinned && s->pin_side != s->env->write_side) {
+        log_info("router", "session %u: writes moved to the %s, its pinned state is on the %s: closing it", s->id,
+                 side_name(s->env->write_side), side_name(s->pin_side));
         send_errf(s, WERR_LOST_BACKEND,
                   "tablet-router: writes moved to the %s; this session's state (user variables, temporary tables, "
                   "locks, prepared SQL) lives on the %s and cannot follow. Reconnect",

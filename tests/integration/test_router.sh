@@ -109,7 +109,7 @@ run_mode VALIDATE "$dst_sid" "$src_sid"
 
 # Across the switch: a plain session goes on, on the new side; a session
 # whose user variable lives on the source cannot follow, so it ends.
-rm -f "$WORK/switched"
+rm -f "$WORK/switched" "$WORK/across.out" # a stale "ready" must not count
 $PY "$REPO/tests/router/probe_client.py" across_switch 127.0.0.1 "$ROUTER_PORT" $U $P $DB "$WORK/switched" \
     >"$WORK/across.out" 2>&1 &
 across=$!
@@ -138,3 +138,12 @@ assert_eq "$(jq -r '.workflows[0].control_plane_connected' <<<"$st")" "true" "ro
     fail "router status: statements per side: $st"
 out=$("$BUILD/cpctl" router status)
 pass "control plane lists r1 on the current version; cpctl router status: $(echo "$out" | grep -m1 -i "statements" | sed 's/^ *//')"
+
+# ---- the control plane goes away ----------------------------------------------------
+stop_control_plane
+cp_down() { [ "$("$BUILD/cpctl" --json router status | jq -r '.workflows[0].control_plane_connected')" == false ]; }
+wait_for 20 "the router notices the control plane is gone" cp_down
+assert_eq "$(via_router $U $P -e "SELECT @@server_id")" "$src_sid" "a read with the control plane gone"
+err=$("$BUILD/cpctl" --json router status | jq -r '.workflows[0].control_plane_error')
+assert_contains "$err" "serving with rules v" "the router's status"
+pass "control plane gone: the router serves with the last rules and says so (\"${err:0:110}...\")"

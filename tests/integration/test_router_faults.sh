@@ -75,9 +75,12 @@ $PY "$REPO/tests/router/probe_client.py" malformed 127.0.0.1 "$ROUTER_PORT" $U $
 assert_contains "$(cat "$WORK/malformed.out")" "garbage_login code 1043 closed yes" "a garbage login"
 assert_contains "$(cat "$WORK/malformed.out")" "out_of_order code 1156 closed yes" "a command out of sequence"
 grep -qE "oversized code (1153|None) closed yes" "$WORK/malformed.out" || fail "an oversized packet: $(cat "$WORK/malformed.out")"
+assert_contains "$(cat "$WORK/malformed.out")" "sha2_client switched_to mysql_native_password result ok" \
+    "a client asking for caching_sha2_password"
 kill -0 "$ROUTER_PID" || fail "the router died of malformed packets"
 assert_eq "$(via_router $U $P -e "SELECT 'still here'")" "still here" "a client after the malformed ones"
 pass "malformed packets: 1043, 1156, an oversized packet refused from its headers; each closes only its connection"
+pass "a client naming caching_sha2_password (MySQL 8's default) is switched to mysql_native_password and logs in"
 
 # ---- a stopped destination ---------------------------------------------------------
 sandbox stop dest >/dev/null
@@ -136,7 +139,7 @@ sql_source -e "SET GLOBAL max_connections = 1500"
 sql_dest -e "SET GLOBAL max_connections = 1500"
 rss() { awk '/VmRSS/ {print $2}' "/proc/$ROUTER_PID/status"; }
 before=$(rss)
-rm -f "$WORK/hold"
+rm -f "$WORK/hold" "$WORK/many.out" # a stale "ready" must not count
 $PY "$REPO/tests/router/probe_client.py" many 127.0.0.1 "$ROUTER_PORT" $U $P 1000 "$WORK/hold" >"$WORK/many.out" 2>&1 &
 many=$!
 ready_or_gone() { grep -q "ready 1000" "$WORK/many.out" || ! kill -0 $many; }

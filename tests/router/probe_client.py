@@ -11,6 +11,9 @@ printing `key value` lines and exiting 1 with `error WHAT` on a surprise:
         out_of_order       a command with sequence 5         -> ERR 1156, closed
         oversized          frames past the router's max-packet -> ERR 1153, closed
         truncated          half a packet, then hang up       (nothing to read)
+        sha2_client        a login naming caching_sha2_password -> switched to
+                           mysql_native_password, then logged in
+                           (`sha2_client switched_to PLUGIN result ok|CODE`)
       Each line reads `CASE code N closed yes|no`.
   many HOST PORT USER PASSWORD N HOLD_FILE
       Open N connections (pymysql), run SELECT 1 on each, print `ready N`,
@@ -109,6 +112,24 @@ def malformed(host, port, user, password):
     s.sendall(b"\x20\x00\x00\x00\x03SEL")
     s.close()
     print("truncated sent yes", flush=True)
+
+    # A MySQL 8 client's default: it names caching_sha2_password and sends
+    # that plugin's scramble; the router asks it to switch.
+    s, scramble = greet(host, port)
+    caps = 0x00000200 | 0x00008000 | 0x00080000 | 0x00000001
+    body = struct.pack("<IIB", caps, 1 << 24, 33) + b"\0" * 23 + user.encode() + b"\0"
+    body += bytes([32]) + os.urandom(32) + b"caching_sha2_password\0"
+    s.sendall(packet(1, body))
+    seq, switch = read_packet(s)
+    plugin = switch[1:switch.index(b"\0", 1)].decode() if switch and switch[0] == 0xFE else "none"
+    result = "no switch"
+    if plugin == "mysql_native_password":
+        new_scramble = switch[len(plugin) + 2:len(plugin) + 2 + 20]
+        s.sendall(packet(seq + 1, native_token(password, new_scramble)))
+        _, reply = read_packet(s)
+        result = "ok" if reply and reply[0] == 0 else str(err_code(reply))
+    print("sha2_client switched_to %s result %s" % (plugin, result), flush=True)
+    s.close()
 
 
 def connect(host, port, user, password):
