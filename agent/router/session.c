@@ -20,8 +20,8 @@
  * command runs on a backend, what that backend has not seen is replayed
  * there first, as commands whose replies the router consumes. If a
  * setting cannot be applied on the read side (the servers differ), the
- * session is pinned to the write side and the command goes there
- * instead: a wrong answer from a misconfigured backend is worse than a
+ * session reads from the write side from then on, starting with that
+ * command: a wrong answer from a misconfigured backend is worse than a
  * read on the source.
  *
  * Prepared statements. The client sees the router's ids. Each statement
@@ -110,6 +110,7 @@ struct session {
     int multi;
     bool pinned;
     side pin_side; /* where a pinned session's state lives */
+    bool reads_on_write; /* the read side refused one of its settings */
     int last_side;
     /* Prepared statements. */
     stmt *stmts[STMT_BUCKETS];
@@ -296,6 +297,7 @@ static void state_reset(session *s)
     settings_clear(s);
     stmts_clear(s);
     s->pinned = false;
+    s->reads_on_write = false;
     s->last_side = -1;
     s->multi = (s->caps & CAP_MULTI_STATEMENTS) ? 1 : 0;
     s->status = STATUS_AUTOCOMMIT;
@@ -330,7 +332,7 @@ static side choose_side(session *s, classify_route route)
         return env->write_side;
     switch (route) {
     case CLASSIFY_ROUTE_READ:
-        return env->read_side;
+        return s->reads_on_write ? env->write_side : env->read_side;
     case CLASSIFY_ROUTE_LAST:
         return s->last_side >= 0 ? (side)s->last_side : env->write_side;
     default:
@@ -661,10 +663,11 @@ static void fwd_done(backend *b, bk_cmd *cmd, bk_outcome how, const resp_parser 
         break;
     case BK_SKIPPED:
         if (s->cmd_reroute && s->cmd != COM_STMT_SEND_LONG_DATA) {
-            /* A setting the read side refused: pin, and run it on the write side. */
+            /* A setting the read side refused: this session reads from
+             * the write side from now on, starting with this command. */
             log_warn("router", "session %u: the read side refused a setting (%s); the session now reads from the "
                                "write side", s->id, s->cmd_err.buf);
-            pin(s, s->env->write_side);
+            s->reads_on_write = true;
             sbuf_reset(&s->cmd_err);
             s->cmd_reroute = false;
             forward_to(s, s->env->write_side, cmd->reply);

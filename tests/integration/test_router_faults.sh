@@ -18,10 +18,12 @@ P=router-app-password
 max_conn_before=$(sql_source -e "SELECT @@global.max_connections")
 max_conn_dest_before=$(sql_dest -e "SELECT @@global.max_connections")
 
+forget_paris() { sandbox sql "$1" -e "SET sql_log_bin = 0; DELETE FROM mysql.time_zone_name WHERE name = 'Europe/Paris'"; }
 cleanup() {
     stop_router
     sandbox start dest >/dev/null 2>&1 || true
     sql_source -e "SET GLOBAL max_connections = $max_conn_before" 2>/dev/null || true
+    forget_paris source 2>/dev/null || true
     sql_dest -e "SET GLOBAL max_connections = $max_conn_dest_before" 2>/dev/null || true
     for n in source dest; do
         sandbox sql $n -e "SET sql_log_bin = 0; DROP DATABASE IF EXISTS $DB; DROP USER IF EXISTS '$U'@'127.0.0.1';
@@ -81,6 +83,19 @@ kill -0 "$ROUTER_PID" || fail "the router died of malformed packets"
 assert_eq "$(via_router $U $P -e "SELECT 'still here'")" "still here" "a client after the malformed ones"
 pass "malformed packets: 1043, 1156, an oversized packet refused from its headers; each closes only its connection"
 pass "a client naming caching_sha2_password (MySQL 8's default) is switched to mysql_native_password and logs in"
+
+# ---- a setting the read side refuses -------------------------------------------------
+# The source knows the time zone Europe/Paris, the destination does not:
+# the SET runs on the source, its replay on the destination fails, and the
+# session reads from the source from then on rather than read wrongly.
+forget_paris source
+forget_paris dest
+mariadb-tzinfo-to-sql /usr/share/zoneinfo/Europe/Paris Europe/Paris 2>/dev/null |
+    sandbox sql source --init-command="SET sql_log_bin = 0" mysql
+c=$(via_router $U $P -e "SET time_zone = 'Europe/Paris'; SELECT @@time_zone, @@server_id" | tr '\t' ' ')
+assert_eq "$c" "Europe/Paris $src_sid" "a read after a setting the destination refuses"
+assert_contains "$(cat "$ROUTER_LOG")" "the read side refused a setting" "the router's log"
+pass "a SET the destination refuses (an unknown time zone there): the session reads from the source, right"
 
 # ---- a stopped destination ---------------------------------------------------------
 sandbox stop dest >/dev/null
