@@ -2,6 +2,14 @@
 # (build/bench-sandbox, ports 26306+) with the servers of the baseline
 # measurements: 512 MB buffer pool, innodb_flush_log_at_trx_commit=1,
 # binlog on. The 4 x 250k sysbench data set is prepared once and reused.
+#
+# Fairness: a method must not win by running on a warmer cache or a quieter
+# server than the one it is compared with. So a benchmark warms what every
+# method reads before measuring anything, lets the servers finish the
+# background work earlier steps left behind (server_quiesce) before each
+# measured run, runs each method BENCH_RUNS times with the order of methods
+# rotated from round to round, and reports the median and the range of each
+# method, and ratios of medians.
 export SANDBOX_DIR=${BENCH_SANDBOX_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/bench-sandbox}
 export SANDBOX_PORT_BASE=${BENCH_PORT_BASE:-26306}
 export SANDBOX_BUFFER_POOL=${SANDBOX_BUFFER_POOL:-512M}
@@ -32,6 +40,51 @@ bench_dataset() {
 # Destination datadir snapshots, to replay the same starting state.
 dest_snapshot() { sandbox stop dest; rm -rf "$SANDBOX_DIR/dest-$1"; cp -a "$SANDBOX_DIR/dest/data" "$SANDBOX_DIR/dest-$1"; sandbox start dest >/dev/null; }
 dest_restore() { sandbox stop dest; rm -rf "$SANDBOX_DIR/dest/data"; cp -a "$SANDBOX_DIR/dest-$1" "$SANDBOX_DIR/dest/data"; sandbox start dest >/dev/null; }
+
+# server_quiesce NAME: wait until NAME's InnoDB has no work left over from
+# earlier steps (no dirty page, purge done, checkpoint caught up, buffer
+# pool load finished), so a measured run neither pays for what ran before
+# it nor races it for the 2 cores. Dirty pages are flushed at once and
+# fast (not at innodb_io_capacity's 200 pages/s) for the wait only.
+server_quiesce() {
+    local n=$1 saved
+    saved=$(sandbox sql "$n" -N -B -e "SELECT CONCAT('SET GLOBAL innodb_max_dirty_pages_pct = ', @@innodb_max_dirty_pages_pct,
+        ', innodb_io_capacity = ', @@innodb_io_capacity, ', innodb_io_capacity_max = ', @@innodb_io_capacity_max)")
+    sandbox sql "$n" -e "SET GLOBAL innodb_max_dirty_pages_pct = 0, innodb_io_capacity_max = 20000, innodb_io_capacity = 20000"
+    settled() {
+        [ "$(sandbox sql "$n" -N -B -e "SELECT SUM(CASE VARIABLE_NAME
+            WHEN 'INNODB_BUFFER_POOL_PAGES_DIRTY' THEN VARIABLE_VALUE > 0
+            WHEN 'INNODB_HISTORY_LIST_LENGTH' THEN VARIABLE_VALUE > 0
+            WHEN 'INNODB_CHECKPOINT_AGE' THEN VARIABLE_VALUE > 1048576
+            WHEN 'INNODB_BUFFER_POOL_LOAD_STATUS' THEN VARIABLE_VALUE LIKE 'Load%'
+            ELSE 0 END) FROM information_schema.GLOBAL_STATUS")" == 0 ]
+    }
+    wait_for 300 "$n: dirty pages flushed, purge done, buffer pool loaded" settled
+    sandbox sql "$n" -e "$saved"
+}
+
+# source_warm: read every row of the data set through the clustered index
+# (which is what every copy method reads), so no method finds the source's
+# buffer pool colder than another. source_page_reads counts the pages the
+# source had to read from disk: it should not move during a measured run.
+source_warm() { local t; for t in $TABLES; do sql_source -e "CHECKSUM TABLE sbtest.$t" >/dev/null; done; }
+source_page_reads() { sql_source -e "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_READS'"; }
+
+# stats VALUE...: "median min max" of numbers (the median of an even count
+# is the mean of the middle two), rounded to integers.
+stats() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+        END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+              printf "%.0f %.0f %.0f\n", m, v[1], v[NR] }'
+}
+
+# rotate ROUND ITEM...: the items, starting at the ROUND-th (1-based,
+# wrapping), so no method always runs first.
+rotate() {
+    local r=$1; shift
+    local items=("$@") n=$# i
+    for ((i = 0; i < n; i++)); do printf '%s ' "${items[$(( (r - 1 + i) % n ))]}"; done
+}
 
 tables_equal() {
     checksums_equal sbtest $TABLES
