@@ -37,9 +37,20 @@ bench_dataset() {
     fi
 }
 
-# Destination datadir snapshots, to replay the same starting state.
+# Destination datadir snapshots, to replay the same starting state. The
+# copy is synced before the server starts, or the kernel would write it back
+# during the measured run; server_quiesce then waits for the server's
+# buffer pool to be reloaded (from the ib_buffer_pool the snapshot holds),
+# so every restore starts equally warm.
 dest_snapshot() { sandbox stop dest; rm -rf "$SANDBOX_DIR/dest-$1"; cp -a "$SANDBOX_DIR/dest/data" "$SANDBOX_DIR/dest-$1"; sandbox start dest >/dev/null; }
-dest_restore() { sandbox stop dest; rm -rf "$SANDBOX_DIR/dest/data"; cp -a "$SANDBOX_DIR/dest-$1" "$SANDBOX_DIR/dest/data"; sandbox start dest >/dev/null; }
+dest_restore() {
+    sandbox stop dest
+    rm -rf "$SANDBOX_DIR/dest/data"
+    cp -a "$SANDBOX_DIR/dest-$1" "$SANDBOX_DIR/dest/data"
+    sync -f "$SANDBOX_DIR/dest/data"
+    sandbox start dest >/dev/null
+    server_quiesce dest
+}
 
 # server_quiesce NAME: wait until NAME's InnoDB has no work left over from
 # earlier steps (no dirty page, purge done, checkpoint caught up, buffer
