@@ -23,6 +23,7 @@ source "$(dirname "$0")/lib.sh"
 LOAD_SECONDS=${LOAD_SECONDS:-60}
 LAG_SECONDS=${LAG_SECONDS:-30}
 BENCH_RUNS=${BENCH_RUNS:-3}
+load0=$(cut -d" " -f1-3 /proc/loadavg) # other jobs on the machine skew every figure
 
 bench_dataset
 say "Destination: same data, empty binlog"
@@ -119,6 +120,7 @@ printf '%-28s %8s %8s %8s  %s\n' \
     "native replica, 1 thread" "$n1" "$n1min" "$n1max" "${RATES[native1]}" \
     "native replica, 4 threads" "$n4" "$n4min" "$n4max" "${RATES[native4]}" \
     "tablet-agent" "$na" "$namin" "$namax" "${RATES[agent]}"
+note "load average (1, 5, 15 min): $load0 at the start, $(cut -d" " -f1-3 /proc/loadavg) at the end"
 printf 'ratios of medians: agent / native1 = %sx   agent / native4 = %sx   lag p99 = %ss\n' "$r1" "$r4" "$p99"
 printf '{"bench":"apply","runs":%s,"trx":%s,"agent_tps":%s,"agent_tps_min":%s,"agent_tps_max":%s,"native1_tps":%s,"native1_tps_min":%s,"native1_tps_max":%s,"native4_tps":%s,"native4_tps_min":%s,"native4_tps_max":%s,"ratio_vs_native1":%s,"ratio_vs_native4":%s,"lag_p99_s":%s}\n' \
     "$BENCH_RUNS" "$trx" "$na" "$namin" "$namax" "$n1" "$n1min" "$n1max" "$n4" "$n4min" "$n4max" "$r1" "$r4" "$p99"

@@ -19,6 +19,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 BENCH_RUNS=${BENCH_RUNS:-3}
+load0=$(cut -d" " -f1-3 /proc/loadavg) # other jobs on the machine skew every figure
 
 bench_dataset
 rows=$(( BENCH_TABLES * BENCH_ROWS ))
@@ -147,6 +148,7 @@ printf '%-40s %8s %8s %8s  %s\n' \
     "mydumper + myloader (4)" "$mm" "$mmin" "$mmax" "${RATES[myloader]}" \
     "mariadb-dump | mariadb" "$dm" "$dmin" "$dmax" "${RATES[dump]}" \
     "limit: LOAD DATA INFILE (4), keys after" "$lm" "$lmin" "$lmax" "${RATES[limit]}"
+note "load average (1, 5, 15 min): $load0 at the start, $(cut -d" " -f1-3 /proc/loadavg) at the end"
 printf 'ratios of medians: agent / myloader = %sx   agent / dump = %sx   agent / limit = %s   agent peak RSS = %s MB\n' \
     "$ratio_m" "$ratio_d" "$ratio_l" "$rss"
 printf '{"bench":"copy","runs":%s,"agent_rows_per_s":%s,"agent_rows_per_s_min":%s,"agent_rows_per_s_max":%s,"myloader_rows_per_s":%s,"myloader_rows_per_s_min":%s,"myloader_rows_per_s_max":%s,"dump_rows_per_s":%s,"dump_rows_per_s_min":%s,"dump_rows_per_s_max":%s,"limit_rows_per_s":%s,"limit_rows_per_s_min":%s,"limit_rows_per_s_max":%s,"ratio_vs_myloader":%s,"ratio_vs_limit":%s,"agent_peak_rss_mb":%s}\n' \
