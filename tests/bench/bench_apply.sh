@@ -54,6 +54,7 @@ native_run() { # threads
     sql_dest -e "CHANGE MASTER TO master_host='127.0.0.1', master_port=$SOURCE_PORT, master_user='agent',
         master_password='$(cat "$PASSWORD_FILE")', master_use_gtid=slave_pos"
     local t0; t0=$(now)
+    cpu_mark
     sql_dest -e "START SLAVE"
     caught() { [ "$(sql_dest -e "SELECT @@gtid_slave_pos")" == "$g1" ]; }
     wait_for 900 "native replica ($1 threads) caught up" caught
@@ -68,6 +69,7 @@ run_agent() {
     AGENT_LOG=$WORK/agent.log; : >"$AGENT_LOG"
     start_agent
     local t0; t0=$(now)
+    cpu_mark
     cpctl stream start bench $(endpoint_opts target "$DEST_PORT") --gtid "$g0" --tables 'sbtest.*' --tables 'bench_hb.*' >/dev/null
     wait_stream_at bench "$g1" 900
     SECS=$(elapsed "$t0")
@@ -75,15 +77,18 @@ run_agent() {
 }
 
 declare -A RATES=()
+OTHERS=()
 for ((r = 1; r <= BENCH_RUNS; r++)); do
     order=$(rotate "$r" native1 native4 agent)
     say "Round $r/$BENCH_RUNS: $order"
     for m in $order; do
-        "run_$m"
+        "run_$m" # sets CPU_MARK when its clock starts
+        others=$(cpu_others)
+        OTHERS+=("$others")
         tables_equal
         rt=$(awk -v t="$trx" -v s="$SECS" 'BEGIN { printf "%.0f", t / s }')
         RATES[$m]="${RATES[$m]:-} $rt"
-        note "$(printf '%-8s' "$m") $trx trx in ${SECS}s = $rt trx/s (tables equal)"
+        note "$(printf '%-8s' "$m") $trx trx in ${SECS}s = $rt trx/s; other jobs' CPU: ${others}s (tables equal)"
     done
 done
 
@@ -120,7 +125,8 @@ printf '%-28s %8s %8s %8s  %s\n' \
     "native replica, 1 thread" "$n1" "$n1min" "$n1max" "${RATES[native1]}" \
     "native replica, 4 threads" "$n4" "$n4min" "$n4max" "${RATES[native4]}" \
     "tablet-agent" "$na" "$namin" "$namax" "${RATES[agent]}"
-note "load average (1, 5, 15 min): $load0 at the start, $(cut -d" " -f1-3 /proc/loadavg) at the end"
+note "load average (1, 5, 15 min): $load0 at the start, $(cut -d" " -f1-3 /proc/loadavg) at the end;" \
+    "other jobs' CPU in a run: at most $(printf '%s\n' "${OTHERS[@]}" | sort -g | tail -1)s"
 printf 'ratios of medians: agent / native1 = %sx   agent / native4 = %sx   lag p99 = %ss\n' "$r1" "$r4" "$p99"
 printf '{"bench":"apply","runs":%s,"trx":%s,"agent_tps":%s,"agent_tps_min":%s,"agent_tps_max":%s,"native1_tps":%s,"native1_tps_min":%s,"native1_tps_max":%s,"native4_tps":%s,"native4_tps_min":%s,"native4_tps_max":%s,"ratio_vs_native1":%s,"ratio_vs_native4":%s,"lag_p99_s":%s}\n' \
     "$BENCH_RUNS" "$trx" "$na" "$namin" "$namax" "$n1" "$n1min" "$n1max" "$n4" "$n4min" "$n4max" "$r1" "$r4" "$p99"

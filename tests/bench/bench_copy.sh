@@ -114,15 +114,18 @@ tables_equal
 note "warm-up load: ${SECS}s (not counted)"
 
 declare -A RATES=()
-RSS=()
+RSS=() OTHERS=()
 for ((r = 1; r <= BENCH_RUNS; r++)); do
     order=$(rotate "$r" agent myloader dump limit)
     say "Round $r/$BENCH_RUNS: $order"
     for m in $order; do
         dest_reset
         p0=$(source_page_reads)
+        cpu_mark
         "run_$m"
+        others=$(cpu_others)
         reads=$(( $(source_page_reads) - p0 ))
+        OTHERS+=("$others")
         tables_equal
         rt=$(rate "$SECS")
         RATES[$m]="${RATES[$m]:-} $rt"
@@ -131,7 +134,7 @@ for ((r = 1; r <= BENCH_RUNS; r++)); do
             RSS+=("$RSS_MB")
             extra=" (${WALL}s by the CLI's clock, peak RSS ${RSS_MB} MB)"
         fi
-        note "$(printf '%-9s' "$m") $rows rows in ${SECS}s$extra = $rt rows/s; source pages read from disk: $reads (tables equal)"
+        note "$(printf '%-9s' "$m") $rows rows in ${SECS}s$extra = $rt rows/s; source pages read from disk: $reads; other jobs' CPU: ${others}s (tables equal)"
     done
 done
 
@@ -148,7 +151,8 @@ printf '%-40s %8s %8s %8s  %s\n' \
     "mydumper + myloader (4)" "$mm" "$mmin" "$mmax" "${RATES[myloader]}" \
     "mariadb-dump | mariadb" "$dm" "$dmin" "$dmax" "${RATES[dump]}" \
     "limit: LOAD DATA INFILE (4), keys after" "$lm" "$lmin" "$lmax" "${RATES[limit]}"
-note "load average (1, 5, 15 min): $load0 at the start, $(cut -d" " -f1-3 /proc/loadavg) at the end"
+note "load average (1, 5, 15 min): $load0 at the start, $(cut -d" " -f1-3 /proc/loadavg) at the end;" \
+    "other jobs' CPU in a run: at most $(printf '%s\n' "${OTHERS[@]}" | sort -g | tail -1)s"
 printf 'ratios of medians: agent / myloader = %sx   agent / dump = %sx   agent / limit = %s   agent peak RSS = %s MB\n' \
     "$ratio_m" "$ratio_d" "$ratio_l" "$rss"
 printf '{"bench":"copy","runs":%s,"agent_rows_per_s":%s,"agent_rows_per_s_min":%s,"agent_rows_per_s_max":%s,"myloader_rows_per_s":%s,"myloader_rows_per_s_min":%s,"myloader_rows_per_s_max":%s,"dump_rows_per_s":%s,"dump_rows_per_s_min":%s,"dump_rows_per_s_max":%s,"limit_rows_per_s":%s,"limit_rows_per_s_min":%s,"limit_rows_per_s_max":%s,"ratio_vs_myloader":%s,"ratio_vs_limit":%s,"agent_peak_rss_mb":%s}\n' \

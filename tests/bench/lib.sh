@@ -81,6 +81,23 @@ server_quiesce() {
 source_warm() { local t; for t in $TABLES; do sql_source -e "CHECKSUM TABLE sbtest.$t" >/dev/null; done; }
 source_page_reads() { sql_source -e "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_READS'"; }
 
+# cpu_mark / cpu_others: CPU seconds the machine spent, since cpu_mark, on
+# anything but this benchmark (its two servers and the processes it has
+# waited for): other jobs competing for the 2 cores, plus a little kernel
+# work (writeback, softirqs) done for ours. A run with several seconds of it
+# was not measured alone. /proc ticks are 1/100 s.
+cpu_ticks() {
+    local total ours p
+    total=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat)
+    ours=$(awk '{ print $(NF - 36) + $(NF - 35) }' "/proc/$$/stat")
+    for p in $(cat "$SANDBOX_DIR"/source/mariadbd.pid "$SANDBOX_DIR"/dest/mariadbd.pid 2>/dev/null); do
+        ours=$(( ours + $(awk '{ print $(NF - 38) + $(NF - 37) }' "/proc/$p/stat" 2>/dev/null || echo 0) ))
+    done
+    echo $(( total - ours ))
+}
+cpu_mark() { CPU_MARK=$(cpu_ticks); }
+cpu_others() { awk -v t=$(( $(cpu_ticks) - CPU_MARK )) 'BEGIN { printf "%.1f", t / 100 }'; }
+
 # stats VALUE...: "median min max" of numbers (the median of an even count
 # is the mean of the middle two), rounded to integers.
 stats() {
