@@ -3,11 +3,20 @@
  * plane change the routing rules.
  *
  *   cpctl validate NAME      reads -> destination (writes stay on the source)
- *   cpctl switch NAME        SwitchTraffic, then reads+writes -> destination
- *   cpctl reverse NAME       ReverseTraffic, then everything -> source
+ *   cpctl switch NAME        hold the routers, SwitchTraffic, then reads+writes -> destination
+ *   cpctl reverse NAME       hold the routers, ReverseTraffic, then everything -> source
  *   cpctl detach NAME        Detach, writes stay on the side that has them
  *   cpctl routing NAME [--watch]   the rules, then the routers that apply them
+ *
+ * A switch or reverse goes through the routers that report for the
+ * workflow: first rules with hold (same mode), so that each router stops
+ * sending new work to the write side and says when nothing of its own is
+ * open there; then the agent fences and switches; then the new rules
+ * release what the routers held, to the new write side (to the old one if
+ * the switch failed). A router that does not say it holds in time does not
+ * stop the switch: the fence keeps the data safe, and the output names it.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +24,7 @@
 #include "args.h"
 #include "controlplane/v1/routing.pb-c.h"
 #include "cpctl.h"
+#include "lib/clock.h"
 #include "tabletagent/v1/tabletagent.pb-c.h"
 
 #define AGENT(m) "/tabletagent.v1.TabletAgent/" m
@@ -73,9 +83,9 @@ static void print_rules(const cp_ctx *ctx, const Controlplane__V1__RoutingRules 
         cp_print_json(&r->base);
         return;
     }
-    printf("Routing    %s  version %llu  mode %s%s  reads -> %s (%s)  writes -> %s (%s)\n", r->workflow,
+    printf("Routing    %s  version %llu  mode %s%s%s  reads -> %s (%s)  writes -> %s (%s)\n", r->workflow,
            (unsigned long long)r->version, mode_name(r->mode), r->detached ? " (detached)" : "",
-           *r->reads ? r->reads : "source", !strcmp(r->reads, "destination") ? r->destination : r->source,
+           r->hold ? " (hold)" : "", *r->reads ? r->reads : "source", !strcmp(r->reads, "destination") ? r->destination : r->source,
            *r->writes ? r->writes : "source", !strcmp(r->writes, "destination") ? r->destination : r->source);
 }
 
@@ -88,17 +98,20 @@ static bool same_or_keep(const char *want, const char *have)
  * control plane also reconciles rules with the agent's workflow states by
  * itself (cpctl serve), so a change may already be in: then nothing is
  * sent, and a version that moved under us is read again. */
-int cp_routing_set(cp_ctx *ctx, const char *wf, int mode, const char *source, const char *dest, bool detached)
+int cp_routing_set(cp_ctx *ctx, const char *wf, int mode, const char *source, const char *dest, bool detached,
+                   bool hold, uint64_t *version)
 {
     int rc = EXIT_FAILED;
     for (int attempt = 0; attempt < 3; attempt++) {
         Controlplane__V1__RoutingRules *cur = NULL;
         if ((rc = routing_get(ctx, wf, &cur)) != EXIT_OK)
             return rc;
-        if (cur->version && (int)cur->mode == mode && cur->detached == detached && same_or_keep(source, cur->source) &&
-            same_or_keep(dest, cur->destination)) {
+        if (cur->version && (int)cur->mode == mode && cur->detached == detached && cur->hold == hold &&
+            same_or_keep(source, cur->source) && same_or_keep(dest, cur->destination)) {
             if (!ctx->json)
                 print_rules(ctx, cur);
+            if (version)
+                *version = cur->version;
             protobuf_c_message_free_unpacked(&cur->base, NULL);
             return EXIT_OK;
         }
@@ -109,6 +122,7 @@ int cp_routing_set(cp_ctx *ctx, const char *wf, int mode, const char *source, co
         req.source = (char *)(source ? source : "");
         req.destination = (char *)(dest ? dest : "");
         req.detached = detached;
+        req.hold = hold;
         ProtobufCMessage *resp;
         sbuf err = SBUF_INIT;
         grpc_status_code st = rpc_client_unary(cp_control(ctx), ROUTING("SetRouting"), &req.base,
@@ -123,6 +137,8 @@ int cp_routing_set(cp_ctx *ctx, const char *wf, int mode, const char *source, co
             rc = cp_report_failure(ctx, "routing change", st, err.buf);
         } else {
             rc = EXIT_OK;
+            if (version)
+                *version = ((const Controlplane__V1__RoutingRules *)(const void *)resp)->version;
             if (!ctx->json)
                 print_rules(ctx, (const void *)resp);
             protobuf_c_message_free_unpacked(resp, NULL);
@@ -182,7 +198,7 @@ int cp_routing_register(cp_ctx *ctx, const char *wf)
     int rc = sides(ctx, wf, &src, &dst, &w);
     if (rc == EXIT_OK) {
         protobuf_c_message_free_unpacked(&w->base, NULL);
-        rc = cp_routing_set(ctx, wf, CONTROLPLANE__V1__MODE__MODE_SOURCE, src.buf, dst.buf, false);
+        rc = cp_routing_set(ctx, wf, CONTROLPLANE__V1__MODE__MODE_SOURCE, src.buf, dst.buf, false, false, NULL);
     }
     sbuf_free(&src);
     sbuf_free(&dst);
@@ -201,7 +217,7 @@ static int cmd_validate(cp_ctx *ctx, const char *name, double max_lag)
                             "source\n", name, w->state, lag);
             rc = EXIT_FAILED;
         } else {
-            rc = cp_routing_set(ctx, name, CONTROLPLANE__V1__MODE__MODE_VALIDATE, src.buf, dst.buf, false);
+            rc = cp_routing_set(ctx, name, CONTROLPLANE__V1__MODE__MODE_VALIDATE, src.buf, dst.buf, false, false, NULL);
         }
         protobuf_c_message_free_unpacked(&w->base, NULL);
     }
@@ -210,7 +226,8 @@ static int cmd_validate(cp_ctx *ctx, const char *name, double max_lag)
     return rc;
 }
 
-static void print_cutover(const cp_ctx *ctx, const char *what, const Tabletagent__V1__CutoverResponse *r)
+static void print_cutover(const cp_ctx *ctx, const char *what, const Tabletagent__V1__CutoverResponse *r,
+                          int64_t hold_ms)
 {
     if (ctx->json) {
         cp_print_json(&r->base);
@@ -220,15 +237,89 @@ static void print_cutover(const cp_ctx *ctx, const char *what, const Tabletagent
            r->source_position ? r->source_position->gtid : "-", r->destination_position ? r->destination_position->gtid : "-");
     for (size_t i = 0; i < r->n_steps; i++)
         printf("  %-20s %6u ms\n", r->steps[i]->name, r->steps[i]->duration_ms);
+    if (hold_ms >= 0)
+        printf("  %-20s %6lld ms   (routers held writes: from hold to release)\n", "hold", (long long)hold_ms);
     if (*r->fenced_accounts)
         printf("  fenced accounts: %s\n", r->fenced_accounts);
 }
 
-static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout_ms, double max_lag)
+#define ROUTER_LIVE_S 15.0 /* three missed heartbeats: not on the critical path */
+#define HOLD_POLL_MS 5
+
+/* The routers that reported lately, and of those the ones that do not
+ * hold at version v yet (into late, names separated by ", "). */
+static size_t routers_not_holding(const Controlplane__V1__RoutingRules *r, uint64_t v, size_t *live, sbuf *late)
+{
+    size_t n = 0;
+    *live = 0;
+    sbuf_reset(late);
+    for (size_t i = 0; i < r->n_routers; i++) {
+        const Controlplane__V1__RouterInfo *x = r->routers[i];
+        if (x->seconds_since_report > ROUTER_LIVE_S)
+            continue;
+        (*live)++;
+        if (v && x->holding_version >= v)
+            continue;
+        sbuf_addf(late, "%s%s", n++ ? ", " : "", x->router_id);
+    }
+    return n;
+}
+
+/* Hold the workflow's routers and wait until each says it holds, at most
+ * wait_ms. The rules version of the hold, or 0 when nothing was held (no
+ * control plane, no rules, no router reporting). */
+static uint64_t hold_routers(cp_ctx *ctx, const char *name, unsigned wait_ms, int *mode)
+{
+    Controlplane__V1__RoutingRules *cur = NULL;
+    if (routing_get_quiet(ctx, name, &cur, true) != EXIT_OK) {
+        fprintf(stderr, "cpctl: note: no control plane at %s: no routers are held\n", ctx->control_addr);
+        return 0;
+    }
+    sbuf late = SBUF_INIT;
+    size_t live = 0;
+    routers_not_holding(cur, 0, &live, &late);
+    uint64_t v = 0;
+    *mode = cur->mode;
+    bool rules = cur->version != 0;
+    protobuf_c_message_free_unpacked(&cur->base, NULL);
+    if (!rules || !live) {
+        sbuf_free(&late);
+        return 0;
+    }
+    int64_t t0 = clock_mono_ms();
+    if (cp_routing_set(ctx, name, *mode, NULL, NULL, false, true, &v) != EXIT_OK) {
+        sbuf_free(&late);
+        return 0;
+    }
+    size_t waiting = live;
+    for (;;) {
+        if (routing_get_quiet(ctx, name, &cur, true) == EXIT_OK) {
+            waiting = routers_not_holding(cur, v, &live, &late);
+            protobuf_c_message_free_unpacked(&cur->base, NULL);
+        }
+        if (!waiting || clock_mono_ms() - t0 >= wait_ms || (ctx->interrupted && *ctx->interrupted))
+            break;
+        clock_sleep_ms(HOLD_POLL_MS);
+    }
+    if (waiting && !ctx->json)
+        printf("Routers    %zu of %zu holding after %lld ms; not holding: %s (switching anyway: the fence keeps the "
+               "data safe, but their clients may see errors)\n",
+               live - waiting, live, (long long)(clock_mono_ms() - t0), late.buf);
+    else if (!ctx->json)
+        printf("Routers    all %zu holding after %lld ms\n", live, (long long)(clock_mono_ms() - t0));
+    sbuf_free(&late);
+    return v;
+}
+
+static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout_ms, double max_lag,
+                   unsigned hold_wait_ms)
 {
     rpc_client *a = cp_agent(ctx);
     if (!a)
         return EXIT_UNREACHABLE;
+    int old_mode = 0;
+    int64_t hold_t0 = clock_mono_ms();
+    uint64_t held = hold_routers(ctx, name, hold_wait_ms, &old_mode);
     Tabletagent__V1__CutoverRequest req = TABLETAGENT__V1__CUTOVER_REQUEST__INIT;
     req.name = (char *)name;
     req.timeout_ms = timeout_ms;
@@ -240,12 +331,13 @@ static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout
                                            &tabletagent__v1__cutover_response__descriptor, &resp, t, &err);
     if (st != GRPC_STATUS_OK) {
         int rc = cp_report_failure(ctx, reverse ? "reverse" : "switch", st, err.buf);
-        fprintf(stderr, "cpctl: the routing rules were not changed\n");
         sbuf_free(&err);
+        if (held && cp_routing_set(ctx, name, old_mode, NULL, NULL, false, false, NULL) == EXIT_OK)
+            fprintf(stderr, "cpctl: the routers were released to the side they used before\n");
+        else
+            fprintf(stderr, "cpctl: the routing rules were not changed\n");
         return rc;
     }
-    print_cutover(ctx, reverse ? "reverse" : "switch", (const void *)resp);
-    protobuf_c_message_free_unpacked(resp, NULL);
     sbuf_free(&err);
     sbuf src = SBUF_INIT, dst = SBUF_INIT;
     Tabletagent__V1__Workflow *w = NULL;
@@ -253,8 +345,10 @@ static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout
     if (rc == EXIT_OK) {
         protobuf_c_message_free_unpacked(&w->base, NULL);
         rc = cp_routing_set(ctx, name, reverse ? CONTROLPLANE__V1__MODE__MODE_SOURCE : CONTROLPLANE__V1__MODE__MODE_PRIMARY,
-                            src.buf, dst.buf, false);
+                            src.buf, dst.buf, false, false, NULL);
     }
+    print_cutover(ctx, reverse ? "reverse" : "switch", (const void *)resp, held ? clock_mono_ms() - hold_t0 : -1);
+    protobuf_c_message_free_unpacked(resp, NULL);
     sbuf_free(&src);
     sbuf_free(&dst);
     return rc;
@@ -301,7 +395,7 @@ static int cmd_detach(cp_ctx *ctx, const char *name, bool force, const char *kee
                : primary == TABLETAGENT__V1__SIDE__SIDE_SOURCE    ? CONTROLPLANE__V1__MODE__MODE_SOURCE
                                                                   : cur->mode;
     protobuf_c_message_free_unpacked(&cur->base, NULL);
-    return known ? cp_routing_set(ctx, name, mode, NULL, NULL, true) : EXIT_OK;
+    return known ? cp_routing_set(ctx, name, mode, NULL, NULL, true, false, NULL) : EXIT_OK;
 }
 
 static int watch_print(const ProtobufCMessage *m, void *data)
@@ -311,8 +405,23 @@ static int watch_print(const ProtobufCMessage *m, void *data)
     return 0;
 }
 
-static int cmd_routing(cp_ctx *ctx, const char *name, bool watch)
+static int cmd_routing(cp_ctx *ctx, const char *name, bool watch, int hold)
 {
+    if (hold >= 0) { /* an operator's hold (maintenance) or release, in the current mode */
+        Controlplane__V1__RoutingRules *cur = NULL;
+        int rc = routing_get(ctx, name, &cur);
+        if (rc != EXIT_OK)
+            return rc;
+        int mode = cur->mode;
+        bool known = cur->version != 0, detached = cur->detached;
+        protobuf_c_message_free_unpacked(&cur->base, NULL);
+        if (!known) {
+            fprintf(stderr, "cpctl: routing: workflow %s has no routing rules yet, so nothing to %s\n", name,
+                    hold ? "hold" : "release");
+            return EXIT_FAILED;
+        }
+        return cp_routing_set(ctx, name, mode, NULL, NULL, detached, hold, NULL);
+    }
     if (watch) {
         rpc_client *c = cp_control(ctx);
         if (!c)
@@ -344,18 +453,22 @@ static int cmd_routing(cp_ctx *ctx, const char *name, bool watch)
 
 int cmd_lifecycle(cp_ctx *ctx, int argc, char **argv)
 {
-    const char *timeout = NULL, *max_lag = NULL, *keep = NULL;
-    bool watch = false, force = false;
+    const char *timeout = NULL, *max_lag = NULL, *keep = NULL, *hold_wait = NULL;
+    bool watch = false, force = false, hold = false, release = false;
     arg_opt opts[] = {
         {"timeout-ms", ARG_STR, &timeout, "switch/reverse: the whole operation (30000)"},
         {"max-lag", ARG_STR, &max_lag, "refuse above this replication lag in seconds (10; validate: 5)"},
+        {"hold-wait-ms", ARG_STR, &hold_wait, "switch/reverse: wait this long for the routers to hold (7000)"},
         {"watch", ARG_FLAG, &watch, "routing: print every change until interrupted"},
+        {"hold", ARG_FLAG, &hold, "routing: routers hold new work for the write side (until --release)"},
+        {"release", ARG_FLAG, &release, "routing: routers send what they hold to the write side"},
         {"force", ARG_FLAG, &force, "detach: the destination is gone for good; detach without it"},
         {"keep", ARG_STR, &keep, "detach: refuse unless the writes are on this side (source or destination)"},
     };
     const char *pos[1];
     sbuf synopsis = SBUF_INIT;
-    sbuf_addf(&synopsis, "%s NAME [--timeout-ms N] [--max-lag S] [--force] [--keep SIDE] [--watch]", argv[0]);
+    sbuf_addf(&synopsis, "%s NAME [--timeout-ms N] [--max-lag S] [--hold-wait-ms N] [--force] [--keep SIDE] [--watch] "
+                         "[--hold|--release]", argv[0]);
     int prc = args_command(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, "a workflow NAME", synopsis.buf);
     sbuf_free(&synopsis);
     if (prc)
@@ -364,10 +477,11 @@ int cmd_lifecycle(cp_ctx *ctx, int argc, char **argv)
     double lag = max_lag ? atof(max_lag) : 0;
     if (strcmp(argv[0], "validate") == 0)
         return cmd_validate(ctx, pos[0], max_lag ? lag : 5);
+    unsigned hw = hold_wait ? (unsigned)strtoul(hold_wait, NULL, 10) : 7000;
     if (strcmp(argv[0], "switch") == 0)
-        return cutover(ctx, pos[0], false, t, lag);
+        return cutover(ctx, pos[0], false, t, lag, hw);
     if (strcmp(argv[0], "reverse") == 0)
-        return cutover(ctx, pos[0], true, t, lag);
+        return cutover(ctx, pos[0], true, t, lag, hw);
     if (strcmp(argv[0], "detach") == 0) {
         if (keep && strcmp(keep, "source") != 0 && strcmp(keep, "destination") != 0) {
             fprintf(stderr, "cpctl: detach: --keep takes source or destination, not \"%s\"\n", keep);
@@ -375,5 +489,9 @@ int cmd_lifecycle(cp_ctx *ctx, int argc, char **argv)
         }
         return cmd_detach(ctx, pos[0], force, keep);
     }
-    return cmd_routing(ctx, pos[0], watch);
+    if (hold && release) {
+        fprintf(stderr, "cpctl: routing: --hold or --release, not both\n");
+        return EXIT_USAGE;
+    }
+    return cmd_routing(ctx, pos[0], watch, hold ? 1 : release ? 0 : -1);
 }

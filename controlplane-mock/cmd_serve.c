@@ -43,6 +43,7 @@ typedef struct route {
     char *source, *destination;
     int64_t updated_ms;
     bool detached;
+    bool hold; /* a switch is under way: routers hold writes */
 } route;
 
 typedef struct watch {
@@ -54,7 +55,7 @@ typedef struct watch {
 /* A router's last report. */
 typedef struct router_seen {
     char *workflow, *router_id, *address;
-    uint64_t applied;
+    uint64_t applied, holding;
     uint32_t clients;
     int64_t at_mono_ms;
 } router_seen;
@@ -104,9 +105,9 @@ static int state_load(server *s, sbuf *err)
         return errno == ENOENT ? 0 : (sbuf_setf(err, "cannot read %s: %s", s->path, strerror(errno)), -1);
     char line[4096];
     while (fgets(line, sizeof line, f)) {
-        char *fields[7] = {0}, *save = NULL, *p = line;
+        char *fields[8] = {0}, *save = NULL, *p = line;
         line[strcspn(line, "\n")] = '\0';
-        for (int i = 0; i < 7; i++, p = NULL)
+        for (int i = 0; i < 8; i++, p = NULL)
             fields[i] = strtok_r(p, "\t", &save);
         if (!fields[6] || *fields[0] == '#')
             continue;
@@ -119,6 +120,7 @@ static int state_load(server *s, sbuf *err)
         r->destination = xstrdup(strcmp(fields[4], "-") ? fields[4] : "");
         r->updated_ms = strtoll(fields[5], NULL, 10);
         r->detached = atoi(fields[6]) != 0;
+        r->hold = fields[7] && atoi(fields[7]) != 0; /* files from before holds have 7 fields */
     }
     fclose(f);
     return 0;
@@ -127,12 +129,12 @@ static int state_load(server *s, sbuf *err)
 static int state_save(server *s, sbuf *err)
 {
     sbuf text = SBUF_INIT, tmp = SBUF_INIT;
-    sbuf_adds(&text, "# workflow\tversion\tmode\tsource\tdestination\tupdated_ms\tdetached\n");
+    sbuf_adds(&text, "# workflow\tversion\tmode\tsource\tdestination\tupdated_ms\tdetached\thold\n");
     for (size_t i = 0; i < s->n; i++) {
         route *r = &s->v[i];
-        sbuf_addf(&text, "%s\t%llu\t%d\t%s\t%s\t%lld\t%d\n", r->workflow, (unsigned long long)r->version, r->mode,
-                  *r->source ? r->source : "-", *r->destination ? r->destination : "-", (long long)r->updated_ms,
-                  r->detached);
+        sbuf_addf(&text, "%s\t%llu\t%d\t%s\t%s\t%lld\t%d\t%d\n", r->workflow, (unsigned long long)r->version,
+                  r->mode, *r->source ? r->source : "-", *r->destination ? r->destination : "-",
+                  (long long)r->updated_ms, r->detached, r->hold);
     }
     sbuf_addf(&tmp, "%s.tmp", s->path);
     FILE *f = fopen(tmp.buf, "w");
@@ -169,6 +171,7 @@ static void rules_of(const route *r, const char *wf, Controlplane__V1__RoutingRu
     m->destination = r->destination;
     m->updated_at_unix_ms = r->updated_ms;
     m->detached = r->detached;
+    m->hold = r->hold;
 }
 
 /* ---- router reports -------------------------------------------------------------------- */
@@ -258,6 +261,7 @@ static grpc_status_code routers_record(server *s, const Controlplane__V1__Router
         x->address = xstrdup(r->address);
     }
     x->applied = r->applied_version;
+    x->holding = r->holding_version;
     x->clients = r->clients;
     x->at_mono_ms = now;
     return GRPC_STATUS_OK;
@@ -279,6 +283,7 @@ static void routers_info(server *s, const char *wf, Controlplane__V1__RoutingRul
         ri->router_id = x->router_id;
         ri->address = x->address;
         ri->applied_version = x->applied;
+        ri->holding_version = x->holding;
         ri->clients = x->clients;
         ri->seconds_since_report = (double)(now - x->at_mono_ms) / 1000.0;
         m->routers[m->n_routers++] = ri;
@@ -371,11 +376,12 @@ static void handle_watch(rpc_call *call, const ProtobufCMessage *req, void *ctx)
 
 /* Apply a change: a new version, saved, pushed to watchers. */
 static int route_change(server *s, route *rt, int mode, const char *source, const char *dest, bool detached,
-                        sbuf *err)
+                        bool hold, sbuf *err)
 {
     rt->version++;
     rt->mode = mode;
     rt->detached = detached;
+    rt->hold = hold;
     rt->updated_ms = clock_wall_ms();
     if (source && *source) {
         free(rt->source);
@@ -387,8 +393,8 @@ static int route_change(server *s, route *rt, int mode, const char *source, cons
     }
     if (state_save(s, err) != 0)
         return -1;
-    log_info("routing", "%s: version %llu mode %d%s", rt->workflow, (unsigned long long)rt->version, rt->mode,
-             rt->detached ? " (detached)" : "");
+    log_info("routing", "%s: version %llu mode %d%s%s", rt->workflow, (unsigned long long)rt->version, rt->mode,
+             rt->detached ? " (detached)" : "", rt->hold ? " (hold)" : "");
     push(s, rt);
     return 0;
 }
@@ -411,7 +417,7 @@ static void handle_set(rpc_call *call, const ProtobufCMessage *req, void *ctx)
     }
     if (!rt)
         rt = route_add(s, r->workflow);
-    if (route_change(s, rt, r->mode, r->source, r->destination, r->detached, &err) != 0) {
+    if (route_change(s, rt, r->mode, r->source, r->destination, r->detached, r->hold, &err) != 0) {
         rpc_call_fail(call, GRPC_STATUS_INTERNAL, "%s", err.buf);
         sbuf_free(&err);
         return;
@@ -441,7 +447,7 @@ static void reconcile(void *data, const char *workflow, int state)
     log_warn("routing", "%s: the agent reports the workflow %s but the rules had mode %d: rules follow the agent",
              workflow, state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_PRIMARY ? "PRIMARY" : "REPLICATING", rt->mode);
     sbuf err = SBUF_INIT;
-    if (route_change(s, rt, want, NULL, NULL, false, &err) != 0)
+    if (route_change(s, rt, want, NULL, NULL, false, false, &err) != 0)
         log_error("routing", "%s: %s", workflow, err.buf);
     sbuf_free(&err);
 }

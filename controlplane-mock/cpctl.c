@@ -34,7 +34,7 @@ static const command commands[] = {
     {"reverse", cmd_lifecycle, "roll back: writes back to the source, forward replication again"},
     {"detach", cmd_lifecycle, "end the workflow; writes stay on the side that has them (--force: without the destination)"},
     {"vdiff", cmd_vdiff, "compare source and destination row by row (exit 1 when they differ)"},
-    {"routing", cmd_lifecycle, "show (or --watch) a workflow's routing rules"},
+    {"routing", cmd_lifecycle, "show (or --watch) a workflow's routing rules; --hold/--release its routers"},
     {"serve", cmd_serve, "run the control-plane mock: routing rules over gRPC"},
     {"router", cmd_router, "router status --router HOST:PORT: a router's rules, control plane, backends"},
     {"stream", cmd_stream, "start, stop or show a replication stream"},

@@ -67,7 +67,9 @@ int cmd_serve(cp_ctx *ctx, int argc, char **argv);
 int cmd_lifecycle(cp_ctx *ctx, int argc, char **argv);
 rpc_client *cp_control(cp_ctx *ctx);
 /* Change a workflow's routing rules on the control plane (compare-and-set). */
-int cp_routing_set(cp_ctx *ctx, const char *wf, int mode, const char *source, const char *dest, bool detached);
+/* version (may be NULL): the rules version now in place. */
+int cp_routing_set(cp_ctx *ctx, const char *wf, int mode, const char *source, const char *dest, bool detached,
+                   bool hold, uint64_t *version);
 /* After CreateImport: rules sending everything to the source, unless the
  * control plane knows the workflow already; a note when none runs. */
 int cp_routing_register(cp_ctx *ctx, const char *wf);

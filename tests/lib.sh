@@ -35,6 +35,8 @@ fail() {
 }
 pass() { echo "ok   [$TEST_NAME] $*"; }
 note() { echo "     [$TEST_NAME] $*"; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; } # seconds since a now
 
 sandbox() { "$REPO/tests/sandbox.sh" "$@"; }
 sql_source() { sandbox sql source -N -B "$@"; }

@@ -1,6 +1,7 @@
 /* clock: monotonic for durations, wall for timestamps. See clock.h. */
 #include "lib/clock.h"
 
+#include <errno.h>
 #include <time.h>
 
 static int64_t clock_ms(clockid_t id)
@@ -18,4 +19,11 @@ int64_t clock_mono_ms(void)
 int64_t clock_wall_ms(void)
 {
     return clock_ms(CLOCK_REALTIME);
+}
+
+void clock_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }

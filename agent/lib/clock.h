@@ -14,5 +14,7 @@
 int64_t clock_mono_ms(void);
 /* Milliseconds since the Unix epoch, UTC. */
 int64_t clock_wall_ms(void);
+/* Sleep this long (the whole of it, even if a signal comes). */
+void clock_sleep_ms(int64_t ms);
 
 #endif

@@ -13,6 +13,7 @@
 #include "router/router.h"
 
 #include <openssl/err.h>
+#include <stddef.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,7 @@ struct router {
     rules_watch_state st_watch;
     router_status_backend st_backends[SIDES];
     int64_t started_ms;
+    uint64_t hold_over_version; /* a hold that ended by itself is not taken up again */
     /* The router is freed when nothing refers to it: the running router
      * itself (until router_stop), each handle until closed, each probe,
      * an accounts reload in flight. */
@@ -114,9 +116,23 @@ static void apply_rules(router *rt, const router_rules *r)
     env->write_side = router_mode_writes_destination(r->mode) ? SIDE_DESTINATION : SIDE_SOURCE;
     env->have_rules = *env->address[env->read_side] && *env->address[env->write_side];
     env->no_rules_why = env->have_rules ? NULL : "the rules name no address for a server they use";
-    log_info("router", "rules v%llu %s%s: reads to the %s (%s), writes to the %s (%s)", (unsigned long long)r->version,
-             router_mode_name(r->mode), r->detached ? " (detached)" : "", side_name(env->read_side),
-             env->address[env->read_side], side_name(env->write_side), env->address[env->write_side]);
+    bool holding = r->hold && r->version != rt->hold_over_version;
+    log_info("router", "rules v%llu %s%s%s: reads to the %s (%s), writes to the %s (%s)",
+             (unsigned long long)r->version, router_mode_name(r->mode), r->detached ? " (detached)" : "",
+             holding ? " (hold)" : "", side_name(env->read_side), env->address[env->read_side],
+             side_name(env->write_side), env->address[env->write_side]);
+    /* Released after the sides changed, so what waited goes to the new one. */
+    if (holding) {
+        session_hold_begin(env, r->version);
+    } else if (env->hold.on) {
+        int64_t held_ms = clock_mono_ms() - env->hold.began_mono_ms;
+        uint32_t waiting = env->hold.stats.held;
+        session_hold_end(env);
+        log_info("router", "hold v%llu released after %lld ms: %u waiting statement(s) go to the %s",
+                 (unsigned long long)env->hold.version, (long long)held_ms, waiting, side_name(env->write_side));
+        if (rt->watch)
+            rules_watch_holding(rt->watch, 0);
+    }
     /* Look at the servers now: the version clients are shown comes from
      * the write side. */
     on_probe_timer(&rt->probe_timer);
@@ -129,6 +145,23 @@ static void on_rules(const router_rules *r, void *data)
         return;
     apply_rules(rt, r);
     rules_watch_applied(rt->watch, r->version);
+}
+
+static void on_drained(void *owner)
+{
+    router *rt = owner;
+    log_info("router", "hold v%llu: nothing open on the %s after %lld ms: holding", (unsigned long long)rt->env.hold.version,
+             side_name(rt->env.write_side), (long long)(clock_mono_ms() - rt->env.hold.began_mono_ms));
+    if (rt->watch)
+        rules_watch_holding(rt->watch, rt->env.hold.version);
+}
+
+static void on_hold_over(void *owner)
+{
+    router *rt = owner;
+    rt->hold_over_version = rt->env.hold.version;
+    if (rt->watch)
+        rules_watch_holding(rt->watch, 0);
 }
 
 static void on_watch_state(const rules_watch_state *st, void *data)
@@ -531,7 +564,12 @@ router *router_new(uv_loop_t *loop, const router_config *cfg, sbuf *err)
     uv_fs_poll_init(loop, &rt->accounts_poll);
     uv_timer_init(loop, &rt->probe_timer);
     rt->listener.data = rt->accounts_poll.data = rt->probe_timer.data = rt;
-    rt->refs = 4; /* itself and three handles */
+    rt->env.on_drained = on_drained;
+    rt->env.on_hold_over = on_hold_over;
+    rt->env.owner = rt;
+    hold_limits hl = {cfg->hold_statement_wait_ms, cfg->hold_max_ms, cfg->hold_drain_ms, cfg->hold_queue_max};
+    session_hold_init(&rt->env, &hl);
+    rt->refs = 7; /* itself, three handles and the hold's three timers */
     return rt;
 }
 
@@ -590,6 +628,11 @@ static void on_handle_closed(uv_handle_t *h)
     unref(h->data);
 }
 
+static void hold_timer_closed(uv_handle_t *h)
+{
+    unref((router *)((char *)h->data - offsetof(router, env.hold)));
+}
+
 static void status_stopped(void *arg)
 {
     unref(arg);
@@ -619,5 +662,6 @@ void router_stop(router *rt, void (*done)(void *), void *arg)
     uv_close((uv_handle_t *)&rt->listener, on_handle_closed);
     uv_close((uv_handle_t *)&rt->accounts_poll, on_handle_closed);
     uv_close((uv_handle_t *)&rt->probe_timer, on_handle_closed);
+    hold_close(&rt->env.hold, hold_timer_closed);
     unref(rt);
 }

@@ -28,6 +28,13 @@ static const setting opts[] = {
     {"server-version", SETTING_STR, F(server_version), "",
      "version string shown to clients (default: the write side's own)"},
     {"probe-interval-ms", SETTING_UINT, F(probe_interval_ms), "5000", "how often the servers are looked at for status"},
+    {"hold-statement-wait-ms", SETTING_UINT, F(hold_statement_wait_ms), "10000",
+     "at a switch: how long one statement may wait for it to finish"},
+    {"hold-max-ms", SETTING_UINT, F(hold_max_ms), "20000",
+     "at a switch: how long the router holds at most, then routes as the last rules say"},
+    {"hold-drain-ms", SETTING_UINT, F(hold_drain_ms), "5000",
+     "at a switch: how long open transactions get to finish before they are rolled back"},
+    {"hold-queue-max", SETTING_UINT, F(hold_queue_max), "5000", "at a switch: statements waiting at most"},
     {"log-level", SETTING_LEVEL, F(log_level), "info", "debug, info, warn or error"},
     {"help", SETTING_FLAG, F(help), NULL, "print this help"},
     {"version", SETTING_FLAG, F(version), NULL, "print the version"},
@@ -72,6 +79,11 @@ static int check(router_config *cfg, sbuf *err)
     }
     if (cfg->max_packet < 1024) {
         sbuf_setf(err, "max-packet must be at least 1024 bytes, got %u", cfg->max_packet);
+        return -1;
+    }
+    if (cfg->hold_queue_max < 1 || cfg->hold_statement_wait_ms < 10 || cfg->hold_max_ms < 10) {
+        sbuf_setf(err, "hold-queue-max must be at least 1 and hold-statement-wait-ms, hold-max-ms at least 10 "
+                       "(got %u, %u, %u)", cfg->hold_queue_max, cfg->hold_statement_wait_ms, cfg->hold_max_ms);
         return -1;
     }
     if (cfg->connect_timeout_ms < 100) {

@@ -34,6 +34,7 @@ typedef struct router_config {
     unsigned max_connections;
     char *server_version; /* "" = the write side's, learned by probing */
     unsigned probe_interval_ms;
+    unsigned hold_statement_wait_ms, hold_max_ms, hold_drain_ms, hold_queue_max;
     log_level log_level;
     bool help;
     bool version;

@@ -81,7 +81,7 @@ struct rules_watch {
     bool rules_ready, state_dirty;
     /* for the reporter */
     bool report_due;
-    uint64_t applied;
+    uint64_t applied, holding;
     uint32_t clients_now;
     int unanswered;
     char report_error[256];
@@ -242,6 +242,7 @@ int rules_decode(const Controlplane__V1__RoutingRules *m, const char *workflow, 
     }
     out->mode = (router_mode)m->mode;
     out->detached = m->detached;
+    out->hold = m->hold;
     out->updated_at_unix_ms = m->updated_at_unix_ms;
     if (copy_field(out->source, sizeof out->source, m->source) != 0 ||
         copy_field(out->destination, sizeof out->destination, m->destination) != 0) {
@@ -267,7 +268,7 @@ int rules_decode(const Controlplane__V1__RoutingRules *m, const char *workflow, 
 
 static bool same_rules(const router_rules *a, const router_rules *b)
 {
-    return a->mode == b->mode && a->detached == b->detached && strcmp(a->source, b->source) == 0 &&
+    return a->mode == b->mode && a->detached == b->detached && a->hold == b->hold && strcmp(a->source, b->source) == 0 &&
            strcmp(a->destination, b->destination) == 0;
 }
 
@@ -495,6 +496,7 @@ static void report_main(void *arg)
         req.address = w->address;
         req.workflow = w->workflow;
         req.applied_version = w->applied;
+        req.holding_version = w->holding;
         req.clients = w->clients_now;
         uv_mutex_unlock(&w->lock);
 
@@ -586,6 +588,16 @@ void rules_watch_applied(rules_watch *w, uint64_t version)
     uv_mutex_unlock(&w->lock);
     report_now(w);
     uv_timer_again(&w->timer); /* the next heartbeat a full interval from now */
+}
+
+void rules_watch_holding(rules_watch *w, uint64_t version)
+{
+    uv_mutex_lock(&w->lock);
+    bool changed = w->holding != version;
+    w->holding = version;
+    uv_mutex_unlock(&w->lock);
+    if (changed)
+        report_now(w); /* a switch waits for this one */
 }
 
 rules_watch *rules_watch_start(uv_loop_t *loop, const rules_watch_opts *o, rules_watch_cb cb, void *data, sbuf *err)

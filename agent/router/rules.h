@@ -10,7 +10,8 @@
  * since when and why.
  *
  * A reporter thread tells the control plane which version the router
- * applies (ReportRouter): at once after rules_watch_applied(), after each
+ * applies, and whether it holds (ReportRouter): at once after
+ * rules_watch_applied() and a change of rules_watch_holding(), after each
  * reconnection, and every report_interval_ms as a heartbeat. The loop
  * samples the client count and hands it over with each report. Two
  * unanswered reports in a row while the stream looks open mean the stream
@@ -42,6 +43,7 @@ typedef struct router_rules {
     uint64_t version; /* grows with every change; 0: the control plane has none yet */
     router_mode mode;
     bool detached;    /* the workflow is over; writes stay where the mode says */
+    bool hold;        /* a switch is under way: hold new work for the write side */
     char source[256], destination[256]; /* host:port; "" when the rules name none */
     int64_t updated_at_unix_ms;
 } router_rules;
@@ -86,6 +88,9 @@ rules_watch *rules_watch_start(uv_loop_t *loop, const rules_watch_opts *o, rules
                                sbuf *err);
 /* The router now applies this version: reported at once. */
 void rules_watch_applied(rules_watch *w, uint64_t version);
+/* The router holds at this rules version with nothing open on the write
+ * side (0: it does not hold): reported at once when it changes. */
+void rules_watch_holding(rules_watch *w, uint64_t version);
 void rules_watch_state_get(rules_watch *w, rules_watch_state *st);
 /* Joins both threads, within about a second even while the control plane
  * is unreachable; no callback runs after it returns. Its handles close on

@@ -29,6 +29,17 @@
  * runs there; parameter types the client sent once are re-sent to a
  * backend that has not seen them.
  *
+ * Holding (a switch under way, hold.h). A command for the write side
+ * that would start new work there (no transaction of the session's is
+ * open there) waits in the hold's queue, and so does a login; what the
+ * rules read elsewhere goes on. An open transaction goes on too, until it
+ * ends: once none is open and no command is running on the write side,
+ * the router reports that it holds, and the agent fences that side. At the
+ * drain limit, transactions still open and idle are rolled back (their
+ * next statement hears 1213, "restart the transaction"); a statement
+ * still running is left to the fence. At the release every waiting
+ * command goes to the write side the new rules name, oldest first.
+ *
  * State that cannot move (a transaction, a pinned session's variables)
  * dies with its backend: if that backend fails, the client's connection is
  * closed, as it would be if it had been connected to that server. A
@@ -36,6 +47,7 @@
 #include "router/session.h"
 
 #include <openssl/rand.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -59,6 +71,7 @@ typedef enum {
     S_READY,      /* waiting for a command */
     S_BUSY,       /* a command is in flight */
     S_INFILE,     /* streaming a LOAD DATA LOCAL file to the backend */
+    S_HELD,       /* its command (or login) waits for a switch to end */
     S_CLOSING,
 } sstate;
 
@@ -130,11 +143,18 @@ struct session {
     sbuf out;         /* packets the router writes itself */
     uint16_t status;  /* the status flags the client last saw */
     bool close_after; /* state died with a backend: close once the command is answered */
+    hold_waiter held;       /* in the hold's queue (S_HELD) */
+    resp_kind held_reply;   /* what the held command expects */
+    bool held_login;        /* what waits is the login to the write side */
+    bool txn_rolled_back;   /* the drain limit ended its transaction: say so at the next statement */
     bool processing, again;
 };
 
 static void process_input(session *s);
 static void close_session(session *s, bool kill);
+static void park(session *s, resp_kind reply);
+static bool must_wait(session *s, side sd);
+static void drain_check(session_env *env);
 
 session *session_next(const session *s)
 {
@@ -546,6 +566,10 @@ static bool fwd_before_send(backend *b, bk_cmd *cmd)
 /* Send the client's command (already in s->fwd.pkt) to a side. */
 static void forward_to(session *s, side sd, resp_kind reply)
 {
+    if (must_wait(s, sd)) {
+        park(s, reply);
+        return;
+    }
     s->cmd_side = sd;
     s->state = S_BUSY;
     s->env->stats.statements[sd]++;
@@ -580,6 +604,8 @@ static void command_over(session *s)
         close_session(s, false);
         return;
     }
+    if (s->env->hold.on)
+        drain_check(s->env);
     conn_resume(&s->c);
     process_input(s);
 }
@@ -1124,6 +1150,194 @@ static const struct {
 
 /* One whole client command. seq_next is the sequence number the reply
  * starts at; raw/rawlen are the frames as they came. */
+/* ---- holding for a switch ---- */
+
+#define SESSION_OF(w) ((session *)((char *)(w) - offsetof(session, held)))
+
+/* Would this command start new work on a write side being switched? */
+static bool must_wait(session *s, side sd)
+{
+    if (!s->env->hold.on || sd != s->env->write_side)
+        return false;
+    backend *b = s->bk[sd];
+    return !(b && backend_ready(b) && (backend_status(b) & STATUS_IN_TRANS));
+}
+
+static void park(session *s, resp_kind reply)
+{
+    if (hold_park(&s->env->hold, &s->held) != 0) {
+        send_errf(s, WERR_HELD,
+                  "tablet-router: %u statements already wait for a switch of the write side to finish (limit "
+                  "hold-queue-max); this one did not run. Retry it in a moment",
+                  s->env->hold.limits.queue_max);
+        if (s->held_login) {
+            close_session(s, false);
+            return;
+        }
+        if (s->cmd == COM_STMT_PREPARE && s->cmd_stmt) {
+            s->cmd_stmt->closed = true;
+            stmt_release(s, s->cmd_stmt);
+        }
+        command_over(s);
+        return;
+    }
+    s->held_reply = reply;
+    s->state = S_HELD;
+}
+
+/* The hold ended: the command goes to the write side the rules name now
+ * (it was bound for the write side; the write side serves anything). */
+static void held_resume(hold_waiter *w)
+{
+    session *s = SESSION_OF(w);
+    s->state = S_READY;
+    if (s->held_login) {
+        s->held_login = false;
+        s->state = S_CONNECTING;
+        open_backend(s, s->env->write_side);
+        return;
+    }
+    if (!can_route(s)) {
+        if (s->state != S_CLOSING)
+            command_over(s);
+        return;
+    }
+    side sd = s->env->write_side;
+    stmt *st = s->cmd == COM_STMT_PREPARE ? s->cmd_stmt : NULL;
+    if (st)
+        st->preparing[sd] = true;
+    forward_to(s, sd, s->held_reply);
+    if (st)
+        st->preparing[sd] = false;
+}
+
+static void held_expire(hold_waiter *w)
+{
+    session *s = SESSION_OF(w);
+    s->state = S_READY;
+    send_errf(s, WERR_HELD,
+              "tablet-router: this %s waited %u ms for a switch of the write side to finish (limit "
+              "hold-statement-wait-ms); it did not run. Retry it",
+              s->held_login ? "login" : "statement", s->env->hold.limits.statement_wait_ms);
+    if (s->held_login) {
+        close_session(s, false);
+        return;
+    }
+    if (s->cmd == COM_STMT_PREPARE && s->cmd_stmt) {
+        s->cmd_stmt->closed = true;
+        stmt_release(s, s->cmd_stmt);
+    }
+    command_over(s);
+}
+
+/* Is anything of the session's open on the write side? */
+static bool open_on_write(const session *s)
+{
+    side w = s->env->write_side;
+    if ((s->state == S_BUSY || s->state == S_INFILE) && s->cmd_side == w)
+        return true;
+    backend *b = s->bk[w];
+    return b && backend_ready(b) && (backend_status(b) & STATUS_IN_TRANS);
+}
+
+static void drain_check(session_env *env)
+{
+    if (!env->hold.on || env->drained)
+        return;
+    for (session *s = env->list; s; s = s->next)
+        if (open_on_write(s))
+            return;
+    env->drained = true;
+    env->on_drained(env->owner);
+}
+
+static void rollback_done(backend *b, bk_cmd *cmd, bk_outcome how, const resp_parser *r)
+{
+    (void)b, (void)cmd, (void)how, (void)r;
+}
+
+/* The drain limit: transactions still open and idle are rolled back; a
+ * statement still running is left to finish or to the fence. */
+static void on_drain_due(void *data)
+{
+    session_env *env = data;
+    unsigned rolled = 0, running = 0;
+    for (session *s = env->list; s; s = s->next) {
+        if (!open_on_write(s))
+            continue;
+        if (s->state == S_BUSY || s->state == S_INFILE) {
+            running++;
+            continue;
+        }
+        bk_cmd *cmd = bk_cmd_new(RESP_QUERY, rollback_done, NULL);
+        uint8_t seq = 0;
+        size_t start = wire_begin(&cmd->pkt);
+        sbuf_addf(&cmd->pkt, "%cROLLBACK", COM_QUERY);
+        wire_end(&cmd->pkt, start, &seq);
+        backend_send(s->bk[env->write_side], cmd);
+        s->txn_rolled_back = true;
+        rolled++;
+    }
+    if (env->drained)
+        return;
+    log_warn("router", "hold v%llu: drain limit (%u ms) reached: %u open transaction(s) rolled back, %u statement(s) "
+                       "still running on the %s",
+             (unsigned long long)env->hold.version, env->hold.limits.drain_ms, rolled, running,
+             side_name(env->write_side));
+    env->drained = true;
+    env->on_drained(env->owner);
+}
+
+static void on_hold_over(void *data)
+{
+    session_env *env = data;
+    log_warn("router", "hold v%llu lasted hold-max-ms (%u ms) without new rules: no longer holding; statements go to "
+                       "the %s again",
+             (unsigned long long)env->hold.version, env->hold.limits.max_hold_ms, side_name(env->write_side));
+    env->drained = false;
+    env->on_hold_over(env->owner);
+}
+
+void session_hold_init(session_env *env, const hold_limits *limits)
+{
+    hold_init(&env->hold, env->loop, limits, on_drain_due, on_hold_over, env);
+}
+
+void session_hold_begin(session_env *env, uint64_t version)
+{
+    bool was = env->hold.on;
+    hold_begin(&env->hold, version);
+    if (was && env->drained)
+        env->on_drained(env->owner); /* the same drained state, at the new version */
+    else
+        drain_check(env);
+}
+
+void session_hold_end(session_env *env)
+{
+    env->drained = false;
+    hold_end(&env->hold);
+}
+
+/* A transaction the drain limit ended: its next statement says so, unless
+ * it is the ROLLBACK the application would send anyway. */
+static bool report_rolled_back(session *s, const uint8_t *payload, size_t len)
+{
+    s->txn_rolled_back = false;
+    if (payload[0] == COM_QUERY) {
+        size_t i = 1;
+        while (i < len && (payload[i] == ' ' || payload[i] == '\n' || payload[i] == '\t' || payload[i] == '\r'))
+            i++;
+        if (len - i >= 8 && strncasecmp((const char *)payload + i, "ROLLBACK", 8) == 0)
+            return false;
+    }
+    send_errf(s, WERR_TXN_ROLLED_BACK,
+              "tablet-router: your transaction was rolled back: the write side is being switched and the transaction "
+              "stayed open past hold-drain-ms (%u ms). Restart the transaction",
+              s->env->hold.limits.drain_ms);
+    return true;
+}
+
 static void dispatch(session *s, const uint8_t *payload, size_t len, const uint8_t *raw, size_t rawlen)
 {
     uint8_t com = len ? payload[0] : 0;
@@ -1131,6 +1345,8 @@ static void dispatch(session *s, const uint8_t *payload, size_t len, const uint8
     s->cmd = com;
     s->cmd_stmt = NULL;
     memset(&s->cl, 0, sizeof s->cl);
+    if (s->txn_rolled_back && (com == COM_QUERY || com == COM_STMT_EXECUTE) && report_rolled_back(s, payload, len))
+        return;
     switch (com) {
     case COM_QUIT:
         close_session(s, false);
@@ -1221,6 +1437,11 @@ static void check_login(session *s, const uint8_t *token, size_t token_len)
     s->authed = true;
     if (!can_route(s)) {
         close_session(s, false);
+        return;
+    }
+    if (s->env->hold.on) { /* the write side may be fenced any moment: log in after the switch */
+        s->held_login = true;
+        park(s, RESP_SIMPLE);
         return;
     }
     s->state = S_CONNECTING;
@@ -1351,7 +1572,7 @@ static void process_input(session *s)
                 stream_infile(s);
                 break;
             }
-            if (s->state == S_BUSY || s->state == S_CONNECTING) {
+            if (s->state == S_BUSY || s->state == S_CONNECTING || s->state == S_HELD) {
                 if (conn_avail(&s->c) > PAUSE_CLIENT_IN)
                     conn_pause(&s->c);
                 break;
@@ -1442,6 +1663,8 @@ static void close_session(session *s, bool kill)
     if (s->state == S_CLOSING)
         return;
     bool busy = s->state == S_BUSY || s->state == S_INFILE;
+    if (s->state == S_HELD)
+        hold_unpark(&s->env->hold, &s->held);
     s->state = S_CLOSING;
     for (int i = 0; i < SIDES; i++) {
         if (!s->bk[i])
@@ -1461,6 +1684,8 @@ static void close_session(session *s, bool kill)
         s->next->prev = s->prev;
     env->stats.connections--;
     conn_close(&s->c);
+    if (env->hold.on)
+        drain_check(env);
 }
 
 void session_close(session *s)
@@ -1472,6 +1697,8 @@ session *session_accept(session_env *env, uv_stream_t *server)
 {
     session *s = xcalloc(1, sizeof *s);
     conn_init(&s->c, env->loop, &client_conn_ops, s);
+    s->held.resume = held_resume;
+    s->held.expire = held_expire;
     if (uv_accept(server, (uv_stream_t *)&s->c.tcp) != 0) {
         s->state = S_CLOSING;
         conn_close(&s->c);

@@ -20,6 +20,7 @@
 
 #include "router/accounts.h"
 #include "router/backend.h"
+#include "router/hold.h"
 
 typedef struct session session;
 
@@ -54,6 +55,16 @@ typedef struct session_env {
     /* Every open session, for status and shutdown. */
     session *list;
     uint32_t next_id;
+    /* A switch under way (hold.h): commands for the write side wait, open
+     * transactions there drain. drained: nothing of any session is open
+     * on the write side any more; on_drained(owner) runs when it becomes
+     * so (and again for a new hold version), on_hold_over(owner) when the
+     * hold ended by itself (max_hold_ms). */
+    hold hold;
+    bool drained;
+    void (*on_drained)(void *owner);
+    void (*on_hold_over)(void *owner);
+    void *owner;
 } session_env;
 
 /* Accept one client from a listening socket; NULL if accept failed. */
@@ -62,6 +73,13 @@ session *session_accept(session_env *env, uv_stream_t *server);
 void session_close(session *s);
 /* The next session in env->list. */
 session *session_next(const session *s);
+/* Set up env->hold with these limits (the callbacks must be set). */
+void session_hold_init(session_env *env, const hold_limits *limits);
+/* Hold (a rules version with hold): new work for the write side waits;
+ * env->on_drained runs once nothing is open there. */
+void session_hold_begin(session_env *env, uint64_t version);
+/* Release: what waits runs on the write side env says now. */
+void session_hold_end(session_env *env);
 /* Open server connections of all sessions, per side (for status). */
 void session_count_backends(const session_env *env, uint32_t counts[SIDES]);
 

@@ -222,6 +222,7 @@ static const struct {
     [WERR_OUT_OF_ORDER] = {1156, "08S01"},  [WERR_UNKNOWN_STMT] = {1243, "HY000"},
     [WERR_NO_BACKEND] = {1429, "08S01"},    [WERR_LOST_BACKEND] = {1927, "08S01"},
     [WERR_ROUTER] = {1105, "HY000"},        [WERR_TOO_MANY] = {1040, "08004"},
+    [WERR_HELD] = {1205, "HY000"},          [WERR_TXN_ROLLED_BACK] = {1213, "40001"},
 };
 
 uint16_t wire_err_code(wire_err e)

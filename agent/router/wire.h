@@ -107,6 +107,12 @@ typedef enum {
     WERR_LOST_BACKEND, /* 1927 08S01: a backend went away mid-statement */
     WERR_ROUTER,         /* 1105 HY000: the router cannot route now (no rules, ...) */
     WERR_TOO_MANY,       /* 1040 08004 */
+    /* A switch held the statement too long, or too many were held: it did
+     * not run. A lock wait timeout is what applications already retry. */
+    WERR_HELD,           /* 1205 HY000 */
+    /* The switch's drain limit ended an open transaction: 40001 is the
+     * SQLSTATE drivers and ORMs take as "restart the transaction". */
+    WERR_TXN_ROLLED_BACK, /* 1213 40001 */
 } wire_err;
 
 /* ---- reading ---- */

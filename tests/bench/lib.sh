@@ -21,8 +21,6 @@ BENCH_ROWS=${BENCH_ROWS:-250000}
 TABLES=$(for i in $(seq 1 "$BENCH_TABLES"); do printf 'sbtest%s ' "$i"; done)
 
 say() { printf '\n== %s\n' "$*"; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # The data set on the source, prepared once (about a minute).

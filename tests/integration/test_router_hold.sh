@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# Zero-error switches through the data router. Two routers follow one
+# workflow; under a continuous load through both (sysbench that stops at
+# its first error but a deadlock between its own threads, with and
+# without prepared statements, and a writer
+# that opens a new connection for every insert, so logins meet the hold
+# too), the workflow is validated, switched, reversed and switched again.
+# Each switch holds both routers first (cpctl says so and prints the hold
+# time); no client sees an error; every acknowledged insert is on both
+# servers. Then the hold's limits, on a third router with small ones: a
+# statement held too long, a full queue, an open transaction past the
+# drain limit, a hold that outlasts hold-max-ms, and a router that never
+# says it holds (the switch goes on and names it).
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+
+U=hold_app
+P=hold-app-password
+DB=hold
+R2_PORT=$((SANDBOX_PORT_BASE + 15)) R2_STATUS=$((SANDBOX_PORT_BASE + 16))
+R3_PORT=$((SANDBOX_PORT_BASE + 17)) R3_STATUS=$((SANDBOX_PORT_BASE + 18))
+R2_PID= R3_PID= LOADS=()
+HC=("$PY" "$REPO/tests/router/hold_client.py")
+
+stop_pid() { [ -z "${1:-}" ] || { kill -CONT "$1" 2>/dev/null; kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; } || true; }
+cleanup() {
+    for p in "${LOADS[@]}"; do kill "$p" 2>/dev/null || true; done
+    stop_pid "$R2_PID"
+    stop_pid "$R3_PID"
+    stop_router
+    stop_control_plane
+    stop_agent
+    unfence
+    for n in source dest; do
+        sandbox sql $n -e "SET GLOBAL read_only = 0; ALTER USER IF EXISTS '$U'@'127.0.0.1' ACCOUNT UNLOCK" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+
+# ---- setup: a schema on the source, imported; three routers ----------------------------------
+rm -rf "$WORK/state"
+unfence
+for n in source dest; do
+    sandbox sql $n -e "SET sql_log_bin = 0; DROP DATABASE IF EXISTS $DB; DROP DATABASE IF EXISTS _tablet_agent"
+done
+sql_source -e "CREATE DATABASE $DB; CREATE TABLE $DB.events (id BIGINT AUTO_INCREMENT PRIMARY KEY,
+    client VARCHAR(32) NOT NULL, token VARCHAR(64) NOT NULL, KEY (token)) ENGINE=InnoDB"
+router_account "$U" "$P" "$DB" >"$WORK/accounts"
+SB=(sysbench --db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=$U --mysql-password=$P --mysql-db=$DB
+    --tables=2 --table-size=10000 --mysql-ignore-errors=1213)
+"${SB[@]}" --mysql-port="$SOURCE_PORT" oltp_write_only prepare >/dev/null
+
+start_control_plane
+start_agent
+cpctl import hw $(endpoint_opts dest "$DEST_PORT") --tables "$DB.*" >/dev/null
+common=(--control-plane="$CPCTL_CONTROL_PLANE" --workflow=hw --accounts-file="$WORK/accounts")
+start_router "${common[@]}" --router-id=r1
+start_extra_router() { # PORT STATUS_PORT ID [flags]
+    local port=$1 st=$2 id=$3
+    shift 3
+    "${TABLET_ROUTER_BIN:-$BUILD/tablet-router}" --listen="127.0.0.1:$port" --status-listen="127.0.0.1:$st" \
+        "${common[@]}" --router-id="$id" "$@" >>"$WORK/router-$id.log" 2>&1 &
+    wait_for 10 "router $id listens on $port" port_open "$port"
+}
+start_extra_router "$R2_PORT" "$R2_STATUS" r2
+R2_PID=$!
+routers_apply() { # every router reports the current version
+    local v
+    v=$(cpctl --json routing hw | jq -r .version)
+    [ "$(cpctl --json routing hw | jq --argjson v "$v" '[.routers[] | select(.applied_version == $v)] | length')" \
+        -ge "$1" ]
+}
+wait_for 15 "both routers apply the rules" routers_apply 2
+
+# ---- the lifecycle under load, through both routers ---------------------------------------------
+sb_load() { # NAME PORT PS_MODE
+    "${SB[@]}" --mysql-port="$2" --threads=4 --time=30 --rate=100 --db-ps-mode="$3" oltp_write_only run \
+        >"$WORK/sb-$1.out" 2>&1 &
+    LOADS+=($!)
+}
+: >"$WORK/acked"
+: >"$WORK/writer-errors"
+writer() { # a new connection for every insert, through router 2
+    local i=0
+    while [ ! -e "$WORK/stop" ]; do
+        i=$((i + 1))
+        if mariadb -h127.0.0.1 -P"$R2_PORT" -u$U -p$P -N -B $DB \
+            -e "INSERT INTO events (client, token) VALUES ('writer', 'w-$i')" 2>>"$WORK/writer-errors"; then
+            echo "w-$i" >>"$WORK/acked"
+        fi
+    done
+}
+rm -f "$WORK/stop"
+sb_load r1 "$ROUTER_PORT" auto
+sb_load r2 "$R2_PORT" disable
+writer &
+LOADS+=($!)
+sleep 2
+
+cpctl validate hw >/dev/null
+sleep 2
+step() { # switch|reverse: both routers held, then released
+    local what=$1 out=$WORK/$1-$2.out
+    cpctl "$what" hw >"$out" 2>&1 || fail "cpctl $what failed: $(cat "$out")"
+    grep -q "^Routers    all 2 holding" "$out" || fail "$what: both routers should hold first: $(cat "$out")"
+    grep -Eq "^  hold +[0-9]+ ms" "$out" || fail "$what: cpctl prints no hold time: $(cat "$out")"
+    note "$what: $(grep -o "done in [0-9]* ms" "$out"), $(grep '^Routers' "$out" | sed 's/^Routers *//'), clients held $(grep -E '^  hold ' "$out" | awk '{print $2}') ms"
+    wait_for 15 "both routers apply the rules after the $what" routers_apply 2
+    sleep 2
+}
+step switch 1
+step reverse 1
+step switch 2
+touch "$WORK/stop" # sysbench ends by itself (--time)
+for p in "${LOADS[@]}"; do wait "$p" 2>/dev/null || true; done
+LOADS=()
+for r in r1 r2; do
+    ! grep -q FATAL "$WORK/sb-$r.out" || fail "sysbench through $r saw an error: $(grep -m2 FATAL "$WORK/sb-$r.out")"
+    n=$(awk '/transactions:/ {print $2}' "$WORK/sb-$r.out")
+    [ "${n:-0}" -gt 0 ] || fail "sysbench through $r ran no transaction: $(tail -5 "$WORK/sb-$r.out")"
+done
+for r in "$ROUTER_STATUS_PORT" "$R2_STATUS"; do
+    e=$(CPCTL_ROUTER=127.0.0.1:$r "$BUILD/cpctl" --json router status | jq -r '.errors_total // 0')
+    [ "$e" == 0 ] || fail "the router on status port $r answered $e statements with an error of its own"
+done
+[ ! -s "$WORK/writer-errors" ] || fail "the writer saw errors: $(head -3 "$WORK/writer-errors")"
+acked=$(wc -l <"$WORK/acked")
+[ "$acked" -gt 20 ] || fail "the writer got only $acked inserts acknowledged"
+pass "validate, switch, reverse, switch under sysbench (prepared and not) and a connect-per-insert writer through two routers: no client error ($acked inserts, $(awk '/transactions:/ {print $2}' "$WORK/sb-r1.out") + $(awk '/transactions:/ {print $2}' "$WORK/sb-r2.out") sysbench transactions)"
+
+# Every acknowledged insert is on both sides once the reverse stream caught up.
+missing_on() { # NAME: acked tokens not on that server
+    sandbox sql "$1" -N -B -e "SELECT token FROM $DB.events WHERE client = 'writer'" | sort >"$WORK/have-$1"
+    sort "$WORK/acked" | comm -23 - "$WORK/have-$1" | wc -l
+}
+caught_up() { [ "$(missing_on source)" == 0 ] && [ "$(missing_on dest)" == 0 ]; }
+wait_for 30 "every acknowledged insert on both servers" caught_up
+checksums_equal "$DB" events sbtest1 sbtest2
+pass "every acknowledged insert is on the source and the destination; the tables are equal"
+
+# ---- the hold's limits, on a router with small ones -------------------------------------------------
+start_extra_router "$R3_PORT" "$R3_STATUS" r3 --hold-statement-wait-ms=700 --hold-queue-max=1 \
+    --hold-drain-ms=1500 --hold-max-ms=6000
+R3_PID=$!
+wait_for 15 "three routers apply the rules" routers_apply 3
+holding() { # ID: the router reports holding at the current version
+    local v
+    v=$(cpctl --json routing hw | jq -r .version)
+    [ "$(cpctl --json routing hw | jq -r --arg id "$1" '.routers[] | select(.router_id == $id) | .holding_version')" == "$v" ]
+}
+
+# An open, idle transaction: the router reports holding only at the drain
+# limit, after rolling it back; the application's next statement hears
+# 1213 and its next transaction works (after the release).
+rm -f "$WORK/txn-ready"
+"${HC[@]}" idle_txn 127.0.0.1 "$R3_PORT" $U $P $DB t-idle "$WORK/txn-ready" 6 >"$WORK/idle.out" 2>&1 &
+idle=$!
+wait_for 10 "a transaction open through router 3" test -e "$WORK/txn-ready"
+t0=$(now)
+cpctl routing hw --hold >/dev/null
+wait_for 10 "router 3 holds" holding r3
+drain=$(elapsed "$t0")
+awk -v d="$drain" 'BEGIN { exit !(d >= 1.3) }' || fail "router 3 held after ${drain}s, before its drain limit of 1.5 s"
+
+# One statement waits its 700 ms and gets 1205; with one waiting, another
+# is refused at once (queue of 1).
+"${HC[@]}" write 127.0.0.1 "$R3_PORT" $U $P $DB t-wait >"$WORK/wait.out" &
+w1=$!
+sleep 0.2
+"${HC[@]}" write 127.0.0.1 "$R3_PORT" $U $P $DB t-full >"$WORK/full.out"
+wait $w1
+read -r _ _ code secs _ <"$WORK/wait.out"
+[ "$code" == 1205 ] || fail "a statement held past hold-statement-wait-ms: want error 1205, got: $(cat "$WORK/wait.out")"
+awk -v s="$secs" 'BEGIN { exit !(s >= 0.6 && s < 5) }' || fail "it was answered after ${secs}s, want about 0.7"
+grep -q "did not run. Retry" "$WORK/wait.out" || fail "the 1205 should say it did not run: $(cat "$WORK/wait.out")"
+read -r _ _ code _ <"$WORK/full.out"
+[ "$code" == 1205 ] || fail "a statement past hold-queue-max: want error 1205, got: $(cat "$WORK/full.out")"
+grep -q "already wait" "$WORK/full.out" || fail "the full queue's error should say so: $(cat "$WORK/full.out")"
+[ "$(sql_source -e "SELECT COUNT(*) FROM $DB.events WHERE token IN ('t-wait', 't-full')")" == 0 ] ||
+    fail "a statement refused by the hold ran anyway"
+pass "held past hold-statement-wait-ms: 1205 after ${secs}s; queue full: 1205 at once; neither ran"
+
+cpctl routing hw --release >/dev/null
+wait $idle || true
+grep -q "^idle_txn error 1213" "$WORK/idle.out" || fail "the drained transaction's next statement: want 1213: $(cat "$WORK/idle.out")"
+grep -q "^after ok" "$WORK/idle.out" || fail "after the 1213 the connection should work: $(cat "$WORK/idle.out")"
+[ "$(sql_source -e "SELECT COUNT(*) FROM $DB.events WHERE token LIKE 't-idle%'")" == 1 ] ||
+    fail "the rolled-back transaction's rows must be gone and the new one's there: $(sql_source -e "SELECT token FROM $DB.events WHERE token LIKE 't-idle%'")"
+pass "an idle transaction past hold-drain-ms: rolled back, router held after ${drain}s, 1213 'restart the transaction', then fine"
+
+# A hold nobody releases ends by itself after hold-max-ms.
+cpctl routing hw --hold >/dev/null
+wait_for 10 "router 3 holds again" holding r3
+"${HC[@]}" write 127.0.0.1 "$R3_PORT" $U $P $DB t-before-max >"$WORK/max1.out"
+grep -q "^write error 1205" "$WORK/max1.out" || fail "while holding, a write waits and fails: $(cat "$WORK/max1.out")"
+not_holding() { ! holding r3; }
+wait_for 10 "router 3 stops holding by itself (hold-max-ms)" not_holding
+"${HC[@]}" write 127.0.0.1 "$R3_PORT" $U $P $DB t-after-max >"$WORK/max2.out"
+grep -q "^write ok" "$WORK/max2.out" || fail "after hold-max-ms writes go through again: $(cat "$WORK/max2.out")"
+grep -q "lasted hold-max-ms" "$WORK/router-r3.log" || fail "router 3 should log why it stopped holding"
+cpctl routing hw --release >/dev/null
+pass "a hold without release ends after hold-max-ms, and the router says so"
+
+# A router that never says it holds does not stop the reverse; cpctl names it.
+kill -STOP "$R3_PID"
+cpctl reverse hw --hold-wait-ms=1500 >"$WORK/switch-stopped.out" 2>&1 || fail "reverse with a silent router: $(cat "$WORK/switch-stopped.out")"
+kill -CONT "$R3_PID"
+grep -q "not holding: r3" "$WORK/switch-stopped.out" || fail "cpctl should name the router that did not hold: $(cat "$WORK/switch-stopped.out")"
+wait_for 15 "three routers apply the rules" routers_apply 3
+"${HC[@]}" write 127.0.0.1 "$R3_PORT" $U $P $DB t-after-stop >"$WORK/stop.out"
+grep -q "^write ok" "$WORK/stop.out" || fail "router 3 after the switch: $(cat "$WORK/stop.out")"
+[ "$(sql_source -e "SELECT COUNT(*) FROM $DB.events WHERE token = 't-after-stop'")" == 1 ] || fail "router 3 should write to the source now"
+pass "a router that never held: the reverse went on and cpctl named it; the router follows afterwards"
