@@ -25,10 +25,11 @@
  *
  * When it stops it prints one JSON line:
  *   {"acked":N,"failed_writes":N,"errors":N,"errors_by_code":{"1290":3,..},
- *    "first_errors":[{"code":..,"sqlstate":..,"what":"write|read|connect","message":..},..],
+ *    "first_errors":[{"code":..,"count":..,"sqlstate":..,"what":"write|read|connect","message":..},..],
  *    "stale_reads":N,"reconnects":N,"window_ms_max":..,"start_unix_ms":..,
  *    "gaps":[{"at_ms":..,"ms":..},..],"lat_ms_p50":..,"lat_ms_p99":..,"lat_ms_max":..}
- * window_ms_max is the longest time during which no write was acknowledged
+ * first_errors has one entry per error number and what failed, with its
+ * first message; window_ms_max is the longest time during which no write was acknowledged
  * on any session (from the first acknowledgement to the stop); gaps lists
  * every such pause over --gap-ms, at_ms counted from start_unix_ms; the
  * latencies are those of acknowledged writes, statement sent to answer.
@@ -72,6 +73,8 @@ typedef struct options {
     bool read_after_write;
 } options;
 
+/* Errors by number and by what failed: the same number can come with
+ * different messages at connect and on a statement. */
 typedef struct error_kind {
     unsigned code;
     unsigned long long count;
@@ -120,9 +123,13 @@ static bool stopping(void)
     return stop_signal || (opt.seconds > 0 && mono_ms() - start_mono >= opt.seconds * 1000.0);
 }
 
+static struct timespec stop_ts; /* when the signal came: the run's end */
+
 static void on_signal(int sig)
 {
     (void)sig;
+    if (!stop_signal)
+        clock_gettime(CLOCK_MONOTONIC, &stop_ts); /* async-signal-safe */
     stop_signal = 1;
 }
 
@@ -177,7 +184,7 @@ static void record_error(session *s, const char *what, MYSQL *m)
     n_errors++;
     error_kind *k = NULL;
     for (size_t i = 0; i < nkinds && !k; i++)
-        if (kinds[i].code == code)
+        if (kinds[i].code == code && strcmp(kinds[i].what, what) == 0)
             k = &kinds[i];
     if (!k) {
         kinds = xrealloc(kinds, (nkinds + 1) * sizeof *kinds);
@@ -378,8 +385,8 @@ static void report(session *ss, double end)
         k += ss[i].nlat;
     }
     qsort(lat, n, sizeof *lat, cmp_float);
-    /* A stop that ends a pause: the pause counts too (every write failing
-     * to the end must not read as "no pause"). */
+    /* A pause the stop ends counts too: writes failing to the very end
+     * must not read as "no pause". */
     if (last_ack >= 0 && end - last_ack > window_max)
         window_max = end - last_ack;
     if (last_ack >= 0 && end - last_ack > opt.gap_ms) {
@@ -388,11 +395,22 @@ static void report(session *ss, double end)
     }
     sbuf o = SBUF_INIT;
     sbuf_addf(&o, "{\"acked\":%llu,\"failed_writes\":%llu,\"errors\":%llu,\"errors_by_code\":{", n_acked, failed, n_errors);
-    for (size_t i = 0; i < nkinds; i++)
-        sbuf_addf(&o, "%s\"%u\":%llu", i ? "," : "", kinds[i].code, kinds[i].count);
+    bool first = true;
+    for (size_t i = 0; i < nkinds; i++) {
+        unsigned long long count = 0;
+        bool seen = false;
+        for (size_t j = 0; j < nkinds; j++) {
+            seen |= j < i && kinds[j].code == kinds[i].code;
+            count += kinds[j].code == kinds[i].code ? kinds[j].count : 0;
+        }
+        if (seen) /* summed at its first entry */
+            continue;
+        sbuf_addf(&o, "%s\"%u\":%llu", first ? "" : ",", kinds[i].code, count);
+        first = false;
+    }
     sbuf_adds(&o, "},\"first_errors\":[");
     for (size_t i = 0; i < nkinds; i++) {
-        sbuf_addf(&o, "%s{\"code\":%u,\"sqlstate\":", i ? "," : "", kinds[i].code);
+        sbuf_addf(&o, "%s{\"code\":%u,\"count\":%llu,\"sqlstate\":", i ? "," : "", kinds[i].code, kinds[i].count);
         add_json_string(&o, kinds[i].sqlstate, 5);
         sbuf_addf(&o, ",\"what\":\"%s\",\"message\":", kinds[i].what);
         add_json_string(&o, kinds[i].message, MESSAGE_MAX + 4);
@@ -549,7 +567,11 @@ int main(int argc, char **argv)
     }
     for (unsigned i = 0; i < opt.connections; i++)
         pthread_join(ss[i].thread, NULL);
-    report(ss, mono_ms());
+    /* The end is when the stop was asked for, not when the last session
+     * noticed it: a pause must not grow by the sessions' wake-up time. */
+    double end = stop_signal ? (double)stop_ts.tv_sec * 1000.0 + (double)stop_ts.tv_nsec / 1e6
+                             : start_mono + opt.seconds * 1000.0;
+    report(ss, end);
 
     for (unsigned i = 0; i < opt.connections; i++)
         free(ss[i].lat);
