@@ -107,6 +107,20 @@ stop_router() {
     ROUTER_PID=
 }
 
+# router_on_rules WORKFLOW ROUTER_ID: the control plane has rules for
+# WORKFLOW and the router reported applying their current version.
+router_on_rules() {
+    cpctl --json routing "$1" | jq -e --arg id "$2" \
+        '.version as $v | $v > 0 and any(.routers[]?; .router_id == $id and .applied_version == $v)' >/dev/null
+}
+
+# The sandbox's application account (app) for the router, with its password
+# in a file for sql_writer: app_router_account ACCOUNTS_FILE PASSWORD_FILE.
+app_router_account() {
+    printf 'app %s\n' "$(sql_source -e "SELECT PASSWORD('$APP_PASSWORD')")" >"$1"
+    (umask 077 && printf '%s\n' "$APP_PASSWORD" >"$2")
+}
+
 # The mariadb CLI through the router: via_router USER PASSWORD [args...].
 via_router() {
     local u=$1 p=$2
