@@ -132,12 +132,17 @@ jq -r --argjson c "$check" '
     "acknowledged writes: \($c.acked); missing on the source: \($c.missing_source), on the destination: \($c.missing_dest)",
     "writes that failed: \(.failed_writes) (never retried, never acknowledged; \($c.unacked_present) of them committed anyway: extra rows, not lost)",
     "errors the application got: \(.errors)" + (if .errors == 0 then "" else ", by kind:" end),
-    (.first_errors[] as $e | "  \(.errors_by_code[$e.code | tostring]) x error \($e.code) (\($e.sqlstate)) on \($e.what), e.g. \($e.message)"),
-    "longest time without an acknowledged write: \(.window_ms_max | floor) ms",
+    (.first_errors[] | "  \(.count) x error \(.code) (\(.sqlstate)) on \(.what), e.g. \(.message)"),
+    "longest time without an acknowledged write: \(.window_ms_max | round) ms",
     "write latency: median \(.lat_ms_p50) ms, 99th percentile \(.lat_ms_p99) ms, worst \(.lat_ms_max) ms",
     "reads right after a write that did not find it: \(.stale_reads)" +
       (if .stale_reads > 0 then " (in validate mode reads go to the destination, which replicates a few ms behind)" else "" end)' "$w"
-# Pauses over 50 ms, each with the step it fell in.
+# The errors by the step they came in, then pauses over 50 ms, each with its step.
+[ ! -s "$WORK/errors.jsonl" ] || jq -r .at_unix_ms "$WORK/errors.jsonl" | awk '
+    NR == FNR { t[NR] = $1; $1 = ""; name[NR] = substr($0, 2); n = NR; next }
+    { s = 0; for (i = 1; i <= n; i++) if (t[i] <= $1) s = i; c[s]++ }
+    END { for (i = 0; i <= n; i++) if (c[i]) out = out (out ? ", " : "") (i ? name[i] : "before the import") " " c[i]
+          print "  errors by step: " out }' "$WORK/steps" -
 jq -r '.start_unix_ms as $s | .gaps[] | "\($s + .at_ms + .ms) \(.ms)"' "$w" | while read -r end ms; do
     step=$(awk -v t="${end%.*}" '$1 <= t { $1 = ""; s = $0 } END { print s }' "$WORK/steps")
     printf '  a pause of %.0f ms, during:%s\n' "$ms" "$step"
