@@ -109,6 +109,20 @@ stop_router() {
     ROUTER_PID=
 }
 
+# router_on_rules WORKFLOW ROUTER_ID: the control plane has rules for
+# WORKFLOW and the router reported applying their current version.
+router_on_rules() {
+    cpctl --json routing "$1" | jq -e --arg id "$2" \
+        '.version as $v | $v > 0 and any(.routers[]?; .router_id == $id and .applied_version == $v)' >/dev/null
+}
+
+# The sandbox's application account (app) for the router, with its password
+# in a file for sql_writer: app_router_account ACCOUNTS_FILE PASSWORD_FILE.
+app_router_account() {
+    printf 'app %s\n' "$(sql_source -e "SELECT PASSWORD('$APP_PASSWORD')")" >"$1"
+    (umask 077 && printf '%s\n' "$APP_PASSWORD" >"$2")
+}
+
 # The mariadb CLI through the router: via_router USER PASSWORD [args...].
 via_router() {
     local u=$1 p=$2
@@ -206,6 +220,42 @@ unfence() {
 ids_present() {
     { printf 'SELECT COUNT(*) FROM app.events WHERE id IN (0'; sed 's/^/,/' "$2" | tr -d '\n'; printf ');\n'; } |
         sandbox sql "$1" -N -B
+}
+
+# acked_check TABLE FILE: the acknowledged writes of FILE (ids, one per
+# line, as sql_writer --acked writes them) against both servers' TABLE,
+# as one JSON line:
+#   acked            distinct ids acknowledged
+#   missing_source, missing_dest   acknowledged ids one side lacks
+#   lost_writes      acknowledged ids missing on either side (each once)
+#   duplicates       acknowledged ids held by more than one row on a side,
+#                    or acknowledged twice (a table without a key could)
+#   unacked_present  rows of TABLE that were never acknowledged: writes that
+#                    failed after they committed; not lost, just extra. It
+#                    assumes TABLE holds this writer's rows only.
+# The ids are compared outside the servers (sort, comm): a list of 100,000
+# ids is no statement to send.
+acked_check() {
+    local table=$1 acked=$2 d side
+    d=$(mktemp -d)
+    LC_ALL=C sort "$acked" >"$d/acked.all"
+    LC_ALL=C sort -u "$d/acked.all" >"$d/acked"
+    for side in source dest; do
+        sandbox sql $side -N -B -e "SELECT id FROM $table" | LC_ALL=C sort >"$d/$side.all" || { rm -rf "$d"; return 1; }
+        LC_ALL=C sort -u "$d/$side.all" >"$d/$side"
+    done
+    LC_ALL=C comm -12 "$d/source" "$d/dest" >"$d/both"
+    LC_ALL=C sort -u "$d/source" "$d/dest" >"$d/either"
+    jq -n --argjson acked "$(wc -l <"$d/acked")" \
+        --argjson missing_source "$(LC_ALL=C comm -23 "$d/acked" "$d/source" | wc -l)" \
+        --argjson missing_dest "$(LC_ALL=C comm -23 "$d/acked" "$d/dest" | wc -l)" \
+        --argjson lost "$(LC_ALL=C comm -23 "$d/acked" "$d/both" | wc -l)" \
+        --argjson dups "$(cat <(uniq -d "$d/acked.all") <(uniq -d "$d/source.all") <(uniq -d "$d/dest.all") |
+            LC_ALL=C sort -u | LC_ALL=C comm -12 - "$d/acked" | wc -l)" \
+        --argjson unacked "$(LC_ALL=C comm -13 "$d/acked" "$d/either" | wc -l)" \
+        '{acked: $acked, missing_source: $missing_source, missing_dest: $missing_dest, lost_writes: $lost,
+          duplicates: $dups, unacked_present: $unacked}' -c
+    rm -rf "$d"
 }
 
 # copy_schema_and_rows DB: a quiesced copy of DB to dest (test setup only;
