@@ -149,8 +149,10 @@ int cp_routing_set(cp_ctx *ctx, const char *wf, int mode, const char *source, co
     return rc;
 }
 
-/* host:port of the agent's source and of the workflow's destination. */
-static int sides(cp_ctx *ctx, const char *wf, sbuf *source, sbuf *dest, Tabletagent__V1__Workflow **out)
+/* host:port of the agent's source and of the workflow's destination.
+ * quiet: a failure is not reported (the caller expects some). */
+static int sides_of(cp_ctx *ctx, const char *wf, sbuf *source, sbuf *dest, Tabletagent__V1__Workflow **out,
+                    bool quiet)
 {
     ProtobufCMessage *st_resp, *wf_resp;
     sbuf err = SBUF_INIT;
@@ -166,7 +168,7 @@ static int sides(cp_ctx *ctx, const char *wf, sbuf *source, sbuf *dest, Tabletag
         st = rpc_client_unary(a, AGENT("GetWorkflow"), &wreq.base, &tabletagent__v1__workflow__descriptor, &wf_resp,
                               ctx->timeout_ms, &err);
     if (st != GRPC_STATUS_OK) {
-        int rc = cp_report_failure(ctx, "reading the workflow", st, err.buf);
+        int rc = quiet ? EXIT_FAILED : cp_report_failure(ctx, "reading the workflow", st, err.buf);
         sbuf_free(&err);
         return rc;
     }
@@ -179,6 +181,11 @@ static int sides(cp_ctx *ctx, const char *wf, sbuf *source, sbuf *dest, Tabletag
     *out = (void *)wf_resp;
     sbuf_free(&err);
     return EXIT_OK;
+}
+
+static int sides(cp_ctx *ctx, const char *wf, sbuf *source, sbuf *dest, Tabletagent__V1__Workflow **out)
+{
+    return sides_of(ctx, wf, source, dest, out, false);
 }
 
 int cp_routing_register(cp_ctx *ctx, const char *wf)
@@ -311,6 +318,36 @@ static uint64_t hold_routers(cp_ctx *ctx, const char *name, unsigned wait_ms, in
     return v;
 }
 
+#define SETTLE_MS 15000 /* under the routers' hold-max-ms (20 s) */
+
+/* The agent did not answer a switch (killed, restarted): whether it
+ * happened is unknown until the agent, back, finishes or undoes it from
+ * its journal. The routers keep holding meanwhile; the mode to release
+ * them to is the one the settled workflow says, or -1. */
+static int settled_mode(cp_ctx *ctx, const char *name, int old_mode)
+{
+    fprintf(stderr, "cpctl: the agent did not answer; whether the switch happened is unknown, so the routers keep "
+                    "holding until the workflow settles (at most %d s)\n", SETTLE_MS / 1000);
+    int64_t t0 = clock_mono_ms();
+    while (clock_mono_ms() - t0 < SETTLE_MS && !(ctx->interrupted && *ctx->interrupted)) {
+        sbuf src = SBUF_INIT, dst = SBUF_INIT;
+        Tabletagent__V1__Workflow *w = NULL;
+        int rc = sides_of(ctx, name, &src, &dst, &w, true); /* an agent still starting fails */
+        sbuf_free(&src);
+        sbuf_free(&dst);
+        if (rc == EXIT_OK) {
+            int state = w->state;
+            protobuf_c_message_free_unpacked(&w->base, NULL);
+            if (state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_PRIMARY)
+                return CONTROLPLANE__V1__MODE__MODE_PRIMARY;
+            if (state == TABLETAGENT__V1__WORKFLOW_STATE__WORKFLOW_REPLICATING)
+                return old_mode == CONTROLPLANE__V1__MODE__MODE_PRIMARY ? CONTROLPLANE__V1__MODE__MODE_SOURCE : old_mode;
+        }
+        clock_sleep_ms(200);
+    }
+    return -1;
+}
+
 static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout_ms, double max_lag,
                    unsigned hold_wait_ms)
 {
@@ -330,8 +367,15 @@ static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout
     grpc_status_code st = rpc_client_unary(a, reverse ? AGENT("ReverseTraffic") : AGENT("SwitchTraffic"), &req.base,
                                            &tabletagent__v1__cutover_response__descriptor, &resp, t, &err);
     if (st != GRPC_STATUS_OK) {
+        bool answered = rpc_client_last_answered();
         int rc = cp_report_failure(ctx, reverse ? "reverse" : "switch", st, err.buf);
         sbuf_free(&err);
+        int mode = held && !answered ? settled_mode(ctx, name, old_mode) : -1;
+        if (mode >= 0 && cp_routing_set(ctx, name, mode, NULL, NULL, false, false, NULL) == EXIT_OK) {
+            fprintf(stderr, "cpctl: the workflow settled%s; the routers were released to it\n",
+                    mode == old_mode ? " where it was" : " switched");
+            return mode == old_mode ? rc : EXIT_OK;
+        }
         if (held && cp_routing_set(ctx, name, old_mode, NULL, NULL, false, false, NULL) == EXIT_OK)
             fprintf(stderr, "cpctl: the routers were released to the side they used before\n");
         else

@@ -267,6 +267,24 @@ static grpc_status_code routers_record(server *s, const Controlplane__V1__Router
     return GRPC_STATUS_OK;
 }
 
+/* A router that stops says so: forget it now. */
+static grpc_status_code routers_leave(server *s, const Controlplane__V1__RouterReport *r)
+{
+    for (size_t i = 0; i < s->nrouters; i++) {
+        if (router_cmp(r->workflow, r->router_id, &s->routers[i]) != 0)
+            continue;
+        sbuf id = SBUF_INIT;
+        sbuf_add_printable(&id, r->router_id, strlen(r->router_id), REPORT_FIELD_MAX);
+        log_info("routing", "%s: router %s left", s->routers[i].workflow, id.buf);
+        sbuf_free(&id);
+        router_seen_free(&s->routers[i]);
+        memmove(&s->routers[i], &s->routers[i + 1], (s->nrouters - i - 1) * sizeof *s->routers);
+        s->nrouters--;
+        break;
+    }
+    return GRPC_STATUS_OK;
+}
+
 /* The workflow's routers into m (freed by routers_info_free), in router_id
  * order since the list is sorted. */
 static void routers_info(server *s, const char *wf, Controlplane__V1__RoutingRules *m)
@@ -332,7 +350,7 @@ static void handle_report(rpc_call *call, const ProtobufCMessage *req, void *ctx
     server *s = ctx;
     const Controlplane__V1__RouterReport *r = (const void *)req;
     sbuf err = SBUF_INIT;
-    grpc_status_code st = routers_record(s, r, &err);
+    grpc_status_code st = r->leaving ? routers_leave(s, r) : routers_record(s, r, &err);
     if (st != GRPC_STATUS_OK) {
         rpc_call_fail(call, st, "%s", err.buf);
     } else {

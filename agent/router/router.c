@@ -97,6 +97,21 @@ static void set_address(router *rt, side s, const char *from_rules)
     rt->env.address[s] = xstrdup(addr ? addr : "");
 }
 
+/* Stop holding (new rules, or none to be had): what waited goes on. */
+static void release(router *rt)
+{
+    session_env *env = &rt->env;
+    if (!env->hold.on)
+        return;
+    int64_t held_ms = clock_mono_ms() - env->hold.began_mono_ms;
+    uint32_t waiting = env->hold.stats.held;
+    session_hold_end(env);
+    log_info("router", "hold v%llu released after %lld ms: %u waiting statement(s) or login(s) go on",
+             (unsigned long long)env->hold.version, (long long)held_ms, waiting);
+    if (rt->watch)
+        rules_watch_holding(rt->watch, 0);
+}
+
 /* Apply rules: which side reads, which writes, where each server is.
  * Sessions read env for every command, so this takes effect from each
  * session's next statement. */
@@ -110,6 +125,7 @@ static void apply_rules(router *rt, const router_rules *r)
         env->have_rules = false;
         env->no_rules_why = "the control plane has no routing rules for the workflow yet";
         log_warn("router", "workflow %s has no routing rules yet: clients are refused until it has", r->workflow);
+        release(rt);
         return;
     }
     env->read_side = router_mode_reads_destination(r->mode) ? SIDE_DESTINATION : SIDE_SOURCE;
@@ -122,17 +138,10 @@ static void apply_rules(router *rt, const router_rules *r)
              holding ? " (hold)" : "", side_name(env->read_side), env->address[env->read_side],
              side_name(env->write_side), env->address[env->write_side]);
     /* Released after the sides changed, so what waited goes to the new one. */
-    if (holding) {
+    if (holding)
         session_hold_begin(env, r->version);
-    } else if (env->hold.on) {
-        int64_t held_ms = clock_mono_ms() - env->hold.began_mono_ms;
-        uint32_t waiting = env->hold.stats.held;
-        session_hold_end(env);
-        log_info("router", "hold v%llu released after %lld ms: %u waiting statement(s) go to the %s",
-                 (unsigned long long)env->hold.version, (long long)held_ms, waiting, side_name(env->write_side));
-        if (rt->watch)
-            rules_watch_holding(rt->watch, 0);
-    }
+    else
+        release(rt);
     /* Look at the servers now: the version clients are shown comes from
      * the write side. */
     on_probe_timer(&rt->probe_timer);
@@ -582,6 +591,9 @@ int router_start(router *rt, sbuf *err)
     if (*rt->cfg->mode) {
         fixed_rules(rt);
     } else {
+        /* Until the first rules arrive, logins wait as in a switch's hold
+         * (a router restarted under load is a pause, not errors). */
+        session_hold_begin(&rt->env, 0);
         snprintf(rt->rules.workflow, sizeof rt->rules.workflow, "%s", rt->cfg->workflow);
         rules_watch_opts o = {0};
         o.control_plane = rt->cfg->control_plane;

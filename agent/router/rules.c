@@ -29,6 +29,7 @@
 #define BACKOFF_MAX_MS 5000
 #define REPORT_INTERVAL_MS 5000
 #define REPORT_TIMEOUT_MS 1000
+#define LEAVE_TIMEOUT_MS 300 /* the last report, while stopping */
 #define UNANSWERED_MAX 2 /* reports in a row before the stream is presumed dead */
 #define CAUSE_MAX 240    /* bytes of a transport's or server's message kept */
 
@@ -488,7 +489,10 @@ static void report_main(void *arg)
     for (;;) {
         while (!w->stop && !w->report_due)
             uv_cond_wait(&w->wake, &w->lock);
-        if (w->stop)
+        /* Stopping: a control plane that knows the router hears that it
+         * leaves, so a switch does not wait for it to say it holds. */
+        bool leaving = w->stop;
+        if (leaving && (!c || w->unanswered))
             break;
         w->report_due = false;
         Controlplane__V1__RouterReport req = CONTROLPLANE__V1__ROUTER_REPORT__INIT;
@@ -497,6 +501,7 @@ static void report_main(void *arg)
         req.workflow = w->workflow;
         req.applied_version = w->applied;
         req.holding_version = w->holding;
+        req.leaving = leaving;
         req.clients = w->clients_now;
         uv_mutex_unlock(&w->lock);
 
@@ -508,7 +513,8 @@ static void report_main(void *arg)
         if (c) {
             ProtobufCMessage *reply = NULL;
             st = rpc_client_unary(c, ROUTING("ReportRouter"), &req.base,
-                                  &controlplane__v1__router_report_reply__descriptor, &reply, REPORT_TIMEOUT_MS, &err);
+                                  &controlplane__v1__router_report_reply__descriptor, &reply,
+                                  leaving ? LEAVE_TIMEOUT_MS : REPORT_TIMEOUT_MS, &err);
             answered = rpc_client_last_answered();
             if (reply)
                 protobuf_c_message_free_unpacked(reply, NULL);
@@ -524,6 +530,8 @@ static void report_main(void *arg)
         sbuf_free(&err);
 
         uv_mutex_lock(&w->lock);
+        if (leaving)
+            break;
         if (strcmp(w->report_error, text) != 0) {
             memcpy(w->report_error, text, sizeof text);
             w->state_dirty = true;

@@ -92,8 +92,9 @@ void rules_watch_applied(rules_watch *w, uint64_t version);
  * side (0: it does not hold): reported at once when it changes. */
 void rules_watch_holding(rules_watch *w, uint64_t version);
 void rules_watch_state_get(rules_watch *w, rules_watch_state *st);
-/* Joins both threads, within about a second even while the control plane
- * is unreachable; no callback runs after it returns. Its handles close on
+/* Tells the control plane the router leaves (if it answered lately; 300
+ * ms at most), joins both threads, within about a second even while the
+ * control plane is unreachable; no callback runs after it returns. Its handles close on
  * the loop, which must run once more to free it. */
 void rules_watch_stop(rules_watch *w);
 

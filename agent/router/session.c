@@ -1193,6 +1193,10 @@ static void held_resume(hold_waiter *w)
     s->state = S_READY;
     if (s->held_login) {
         s->held_login = false;
+        if (!can_route(s)) {
+            close_session(s, false);
+            return;
+        }
         s->state = S_CONNECTING;
         open_backend(s, s->env->write_side);
         return;
@@ -1291,9 +1295,13 @@ static void on_drain_due(void *data)
 static void on_hold_over(void *data)
 {
     session_env *env = data;
-    log_warn("router", "hold v%llu lasted hold-max-ms (%u ms) without new rules: no longer holding; statements go to "
-                       "the %s again",
-             (unsigned long long)env->hold.version, env->hold.limits.max_hold_ms, side_name(env->write_side));
+    if (env->hold.version == 0)
+        log_warn("router", "no rules from the control plane within hold-max-ms (%u ms): logins that waited for them "
+                           "are refused, saying why", env->hold.limits.max_hold_ms);
+    else
+        log_warn("router", "hold v%llu lasted hold-max-ms (%u ms) without new rules: no longer holding; statements go "
+                           "to the %s again",
+                 (unsigned long long)env->hold.version, env->hold.limits.max_hold_ms, side_name(env->write_side));
     env->drained = false;
     env->on_hold_over(env->owner);
 }
@@ -1435,13 +1443,15 @@ static void check_login(session *s, const uint8_t *token, size_t token_len)
     }
     secure_zero(stage2, sizeof stage2);
     s->authed = true;
-    if (!can_route(s)) {
-        close_session(s, false);
-        return;
-    }
-    if (s->env->hold.on) { /* the write side may be fenced any moment: log in after the switch */
+    /* Holding: the write side may be fenced any moment (or there are no
+     * rules yet, at the router's start): log in after the release. */
+    if (s->env->hold.on) {
         s->held_login = true;
         park(s, RESP_SIMPLE);
+        return;
+    }
+    if (!can_route(s)) {
+        close_session(s, false);
         return;
     }
     s->state = S_CONNECTING;

@@ -44,7 +44,8 @@ for n in source dest; do
     sandbox sql $n -e "SET sql_log_bin = 0; DROP DATABASE IF EXISTS $DB; DROP DATABASE IF EXISTS _tablet_agent"
 done
 sql_source -e "CREATE DATABASE $DB; CREATE TABLE $DB.events (id BIGINT AUTO_INCREMENT PRIMARY KEY,
-    client VARCHAR(32) NOT NULL, token VARCHAR(64) NOT NULL, KEY (token)) ENGINE=InnoDB"
+    client VARCHAR(32) NOT NULL, token VARCHAR(64) NOT NULL, KEY (token)) ENGINE=InnoDB;
+    CREATE TABLE $DB.ack (id BIGINT PRIMARY KEY, ts DATETIME(6), side VARCHAR(32)) ENGINE=InnoDB"
 router_account "$U" "$P" "$DB" >"$WORK/accounts"
 SB=(sysbench --db-driver=mysql --mysql-host=127.0.0.1 --mysql-user=$U --mysql-password=$P --mysql-db=$DB
     --tables=2 --table-size=10000 --mysql-ignore-errors=1213)
@@ -211,3 +212,87 @@ wait_for 15 "three routers apply the rules" routers_apply 3
 grep -q "^write ok" "$WORK/stop.out" || fail "router 3 after the switch: $(cat "$WORK/stop.out")"
 [ "$(sql_source -e "SELECT COUNT(*) FROM $DB.events WHERE token = 't-after-stop'")" == 1 ] || fail "router 3 should write to the source now"
 pass "a router that never held: the reverse went on and cpctl named it; the router follows afterwards"
+
+# ---- kill -9 in the middle of a switch: of the agent, then of a router --------------------------------
+stop_pid "$R3_PID"
+R3_PID=
+printf '%s\n' "$P" >"$WORK/app.pass"
+writers() { # start sql_writer through r1 and r2 (8 sessions each)
+    local r port
+    for r in r1 r2; do
+        port=$ROUTER_PORT
+        [ $r == r1 ] || port=$R2_PORT
+        "$BUILD/tools/sql_writer" "127.0.0.1:$port" $U "$WORK/app.pass" --connections 8 --rate 200 \
+            --table $DB.ack --acked "$WORK/acked-$1-$r" >"$WORK/writer-$1-$r.json" 2>"$WORK/writer-$1-$r.err" &
+        LOADS+=($!)
+    done
+}
+writers_stop() {
+    local p
+    for p in "${LOADS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${LOADS[@]}"; do wait "$p" 2>/dev/null || true; done
+    LOADS=()
+}
+all_acked() { # CASE: every acknowledged write of both writers on both servers
+    local r j
+    for r in r1 r2; do
+        j=$(acked_check $DB.ack "$WORK/acked-$1-$r")
+        [ "$(jq -r .lost_writes <<<"$j")" == 0 ] || return 1
+    done
+}
+
+# The agent dies after the switch's point of no return: cpctl cannot know
+# whether it happened, so the routers keep holding until the agent, back,
+# finishes it from its journal; then they are released to the destination.
+writers agent
+sleep 1
+stop_agent
+: >"$AGENT_LOG"
+TABLET_AGENT_TEST_PAUSE_AFTER=commit:3000 start_agent
+cpctl switch hw >"$WORK/switch-kill.out" 2>&1 &
+cut=$!
+paused() { grep -q "pausing 3000 ms after step commit" "$AGENT_LOG"; }
+wait_for 15 "the switch at its commit step" paused
+kill9_agent
+sleep 0.5
+start_agent
+wait $cut || fail "cpctl switch with the agent killed after commit: $(cat "$WORK/switch-kill.out")"
+grep -q "routers were released to it" "$WORK/switch-kill.out" ||
+    fail "cpctl should wait for the workflow to settle and release the routers to it: $(cat "$WORK/switch-kill.out")"
+wait_for 15 "both routers apply the rules" routers_apply 2
+sleep 1
+writers_stop
+for r in r1 r2; do
+    e=$(jq -r .errors "$WORK/writer-agent-$r.json")
+    [ "$e" == 0 ] || fail "through $r the writer saw $e errors with the agent killed mid-switch: $(jq -c .first_errors "$WORK/writer-agent-$r.json")"
+done
+wait_for 30 "every acknowledged write on both servers" all_acked agent
+pass "agent kill -9 after a switch's commit: the routers held until it finished the switch, then released to the destination; no client error, nothing lost ($(cat "$WORK/acked-agent-r1" "$WORK/acked-agent-r2" | wc -l) writes)"
+
+# A router dies while it holds: its clients lose the statements in flight
+# (and reconnect), the restarted router takes up the hold, and the reverse
+# goes through it; the other router's clients see nothing.
+writers router
+sleep 1
+cpctl routing hw --hold >/dev/null
+wait_for 10 "router 2 holds" holding r2
+kill -KILL "$R2_PID"
+wait "$R2_PID" 2>/dev/null || true
+start_extra_router "$R2_PORT" "$R2_STATUS" r2
+R2_PID=$!
+wait_for 10 "the restarted router 2 holds again" holding r2
+cpctl reverse hw >"$WORK/reverse-kill.out" 2>&1 || fail "reverse after a router's kill -9: $(cat "$WORK/reverse-kill.out")"
+grep -q "^Routers    all 2 holding" "$WORK/reverse-kill.out" || fail "both routers should hold: $(cat "$WORK/reverse-kill.out")"
+wait_for 15 "both routers apply the rules" routers_apply 2
+sleep 1
+writers_stop
+e1=$(jq -r .errors "$WORK/writer-router-r1.json")
+[ "$e1" == 0 ] || fail "the other router's clients saw $e1 errors: $(jq -c .first_errors "$WORK/writer-router-r1.json")"
+# Each of router 2's 8 sessions loses the write it had in flight (or held);
+# while the router is down, reconnecting fails, as with any server.
+e2=$(jq -r '[.first_errors[] | select(.what == "write") | .count] | add // 0' "$WORK/writer-router-r2.json")
+[ "$e2" -le 8 ] || fail "router 2's clients should lose only what was in flight (8 sessions), got $e2 failed writes: $(jq -c .first_errors "$WORK/writer-router-r2.json")"
+bad=$(jq -r '[.first_errors[] | select(.sqlstate | startswith("08") | not) | select(.code < 2000)] | length' "$WORK/writer-router-r2.json")
+[ "$bad" == 0 ] || fail "router 2's clients saw errors other than a lost connection: $(jq -c .first_errors "$WORK/writer-router-r2.json")"
+wait_for 30 "every acknowledged write on both servers" all_acked router
+pass "router kill -9 while holding: its clients lost only the connection ($e2 writes in flight failed; reconnects failed until it was back), the restarted router held again, the reverse went through; the other router's clients saw nothing; nothing lost"
