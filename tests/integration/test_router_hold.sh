@@ -217,9 +217,10 @@ pass "a router that never held: the reverse went on and cpctl named it; the rout
 stop_pid "$R3_PID"
 R3_PID=
 printf '%s\n' "$P" >"$WORK/app.pass"
-writers() { # start sql_writer through r1 and r2 (8 sessions each)
+writers() { # start sql_writer through r1 and r2 (8 sessions each; ids apart)
     local r port
     for r in r1 r2; do
+        sleep 0.01
         port=$ROUTER_PORT
         [ $r == r1 ] || port=$R2_PORT
         "$BUILD/tools/sql_writer" "127.0.0.1:$port" $U "$WORK/app.pass" --connections 8 --rate 200 \
@@ -296,3 +297,35 @@ bad=$(jq -r '[.first_errors[] | select(.sqlstate | startswith("08") | not) | sel
 [ "$bad" == 0 ] || fail "router 2's clients saw errors other than a lost connection: $(jq -c .first_errors "$WORK/writer-router-r2.json")"
 wait_for 30 "every acknowledged write on both servers" all_acked router
 pass "router kill -9 while holding: its clients lost only the connection ($e2 writes in flight failed; reconnects failed until it was back), the restarted router held again, the reverse went through; the other router's clients saw nothing; nothing lost"
+
+# ---- a switch that fails goes back: the routers release to the old side -----------------------------
+# A table locked for writing on the source keeps the fence's read lock
+# from being taken within the switch's deadline: the agent undoes the fence.
+writers failed
+sleep 1
+sql_source -e "LOCK TABLES $DB.events WRITE; DO SLEEP(6); UNLOCK TABLES" >/dev/null &
+long=$!
+sleep 0.3
+if cpctl switch hw --timeout-ms=2000 >"$WORK/switch-fail.out" 2>&1; then
+    fail "the switch should have failed on the read lock: $(cat "$WORK/switch-fail.out")"
+fi
+grep -q "released to the side they used before" "$WORK/switch-fail.out" ||
+    fail "cpctl should release the routers to the old side: $(cat "$WORK/switch-fail.out")"
+wait $long || true
+wait_for 15 "both routers apply the rules" routers_apply 2
+sleep 1
+writers_stop
+for r in r1 r2; do
+    e=$(jq -r .errors "$WORK/writer-failed-$r.json")
+    [ "$e" == 0 ] || fail "through $r the writer saw $e errors across a failed switch: $(jq -c .first_errors "$WORK/writer-failed-$r.json")"
+done
+[ "$(cpctl --json routing hw | jq -r .writes)" == source ] || fail "writes should stay on the source"
+wait_for 30 "every acknowledged write on both servers" all_acked failed
+pass "a switch that failed (read lock not had in 2 s): the routers went back to the source; no client error, nothing lost"
+
+# ---- VDiff, then detach ------------------------------------------------------------------------------
+cpctl vdiff hw >"$WORK/vdiff.out" 2>&1 || fail "vdiff: $(tail -3 "$WORK/vdiff.out")"
+grep -q "no differences" "$WORK/vdiff.out" || fail "VDiff found differences: $(tail -5 "$WORK/vdiff.out")"
+cpctl detach hw >/dev/null
+[ "$(cpctl --json routing hw | jq -r .detached)" == true ] || fail "the rules should say detached"
+pass "VDiff after all of it: no differences; detached"

@@ -13,7 +13,7 @@
  *
  * Each session inserts single rows in autocommit, on a fixed schedule
  * (R / N per second, sessions staggered), with ids no other session and no
- * other run uses (the start time in microseconds, then counting up). What
+ * other run uses (the start time in ms times a million, then counting up). What
  * an application does on an error, it does: counts it (by error number,
  * the first message of each number kept), drops the session if the error
  * says the connection is gone (a client error 2xxx or SQLSTATE class 08)
@@ -552,9 +552,10 @@ int main(int argc, char **argv)
         mysql_library_end();
         return 1;
     }
-    /* Ids: the start time in microseconds, then one by one; a later run
-     * starts past this one unless it writes a million rows a second. */
-    atomic_store(&next_id, (unsigned long long)clock_wall_ms() * 1000ULL);
+    /* Ids: the start time in milliseconds times a million, then one by
+     * one: writers started a millisecond apart (several at once on one
+     * table) never meet unless one writes a million rows. */
+    atomic_store(&next_id, (unsigned long long)clock_wall_ms() * 1000000ULL);
     start_mono = mono_ms();
     start_wall = clock_wall_ms();
     session *ss = xcalloc(opt.connections, sizeof *ss);
