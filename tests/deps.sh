@@ -8,6 +8,7 @@ PKGS=(
     build-essential pkg-config zlib1g-dev
     libgrpc-dev libprotobuf-c-dev protobuf-c-compiler grpc-proto
     libuv1-dev libcunit1-dev libmariadb-dev libmariadb-dev-compat libssl-dev
+    libmicrohttpd-dev
     mariadb-server mariadb-client
     valgrind clang libclang-rt-14-dev
     jq openssl procps
