@@ -11,9 +11,9 @@ PKGS=(
     libmicrohttpd-dev
     mariadb-server mariadb-client
     valgrind clang libclang-rt-14-dev
-    jq openssl procps
+    jq openssl procps curl
     sysbench mydumper haproxy
-    python3-pymysql
+    python3-pymysql python3-prometheus-client
 )
 # Node.js runs the independent gRPC client test; any installed node will do.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
