@@ -8,7 +8,10 @@
 # name with a quote and a backslash read back exactly), throttled time
 # while the source is busy, a stream's transactions growing with writes,
 # the switch counted with its steps, gRPC calls counted with their codes.
-# The port changes nothing (POST and others 405, other paths 404), a
+# The router's metrics (--metrics-listen on tablet-router) the same way:
+# statements by side and kind through a real client, a wrong password
+# counted as access_denied, the rules version it applies following the
+# control plane's. The port changes nothing (POST and others 405, other paths 404), a
 # half-sent request does not hold up the agent or other scrapes, and no
 # password appears in any scrape.
 set -euo pipefail
@@ -21,6 +24,7 @@ ODD='q"uo\te'
 
 cleanup() {
     exec 5>&- 2>/dev/null || true
+    stop_router
     stop_control_plane
     stop_agent
     unfence
@@ -39,6 +43,21 @@ scrape() {
 }
 # metric NAME [label=value...]: the value of one sample in the last scrape.
 metric() { $PY "$REPO/tests/tools/prom_check.py" get "$page" "$@"; }
+# The same for the router: rscrape, rmetric (the last one in $rpage).
+RURL=http://127.0.0.1:$ROUTER_METRICS_PORT/metrics
+rscrape() {
+    n=$((n + 1))
+    rpage=$WORK/scrape.$n.router.txt
+    curl -sS --fail --max-time 10 -o "$rpage" "$RURL" || fail "router scrape $n: GET /metrics failed"
+    $PY "$REPO/tests/tools/prom_check.py" check "$rpage" >"$WORK/check.$n.txt" ||
+        fail "router scrape $n does not read as the Prometheus text format: $(head -5 "$WORK/check.$n.txt")"
+}
+rmetric() { $PY "$REPO/tests/tools/prom_check.py" get "$rpage" "$@"; }
+rules_version() { cpctl --json routing met | jq -r .version; }
+router_applies() {
+    rscrape
+    [ "$(rmetric tablet_router_rules_version workflow=met 2>/dev/null)" == "$1" ]
+}
 # at_least MIN NAME [label=value...]: a fresh scrape's value is >= MIN.
 at_least() {
     local min=$1 v
@@ -132,7 +151,44 @@ assert_eq "$(metric tablet_agent_workflow_state workflow=met state=REPLICATING)"
 assert_eq "$(metric tablet_agent_stream_errors_total stream=met kind=PURGED)" 0 "no PURGED errors"
 pass "after the copy: rows copied equal each table's rows (odd name included); stream RUNNING"
 
+# ---- the router's metrics ------------------------------------------------------------
+RU=met_app
+RP=met-app-password
+router_account "$RU" "$RP" met >"$WORK/accounts"
+cpctl validate met >/dev/null
+start_router --control-plane="$CPCTL_CONTROL_PLANE" --workflow=met --accounts-file="$WORK/accounts" --router-id=rm \
+    --metrics-listen="127.0.0.1:$ROUTER_METRICS_PORT"
+v=$(rules_version)
+wait_for 10 "the router applies rules version $v" router_applies "$v"
+assert_eq "$(rmetric tablet_router_control_plane_up workflow=met)" 1 "control_plane_up"
+assert_eq "$(rmetric tablet_router_build_info version="$("$BUILD/tablet-router" --version | cut -d' ' -f2)")" 1 \
+    "router build_info"
+sel0=$(rmetric tablet_router_statements_total side=destination kind=select)
+ins0=$(rmetric tablet_router_statements_total side=source kind=insert)
+den0=$(rmetric tablet_router_errors_total kind=access_denied)
+via_router "$RU" "$RP" met -e "SELECT COUNT(*) FROM items; SELECT 1; SELECT 2; SELECT 3; SELECT 4;
+    INSERT INTO items VALUES (900001, 'r'); INSERT INTO items VALUES (900002, 'r'); INSERT INTO items VALUES (900003, 'r')" \
+    >/dev/null || fail "statements through the router failed"
+via_router "$RU" "not-$RP" met -e "SELECT 1" >/dev/null 2>&1 && fail "a wrong password got through the router"
+rscrape
+ins=$(($(rmetric tablet_router_statements_total side=source kind=insert) - ins0))
+sel=$(($(rmetric tablet_router_statements_total side=destination kind=select) - sel0))
+assert_eq "$ins" 3 "INSERTs counted on the source (VALIDATE: writes there)"
+[ "$sel" -ge 5 ] || fail "$sel SELECTs counted on the destination; 5 went there (VALIDATE: reads there)"
+assert_eq "$(rmetric tablet_router_statements_total side=destination kind=insert)" 0 "no INSERT on the destination"
+assert_eq "$(($(rmetric tablet_router_errors_total kind=access_denied) - den0))" 1 "a wrong password: access_denied"
+assert_eq "$(rmetric tablet_router_backend_up side=source)" 1 "the router sees the source"
+no_clients() { rscrape; [ "$(rmetric tablet_router_client_connections)" == 0 ]; }
+wait_for 5 "client_connections back to 0" no_clients
+[ "$(rmetric tablet_router_client_connections_total)" -ge 2 ] || fail "client_connections_total below 2"
+for s in POST PUT; do assert_eq "$(curl -s -o /dev/null -w '%{http_code}' -X $s "$RURL")" 405 "router: $s /metrics"; done
+assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ROUTER_METRICS_PORT/")" 404 "router: GET /"
+have_inserts() { [ "$(sql_dest -e "SELECT COUNT(*) FROM met.items WHERE id > 900000")" == 3 ]; }
+wait_for 20 "the router's inserts replicated" have_inserts
+pass "router: rules version $v applied, $sel SELECTs on the destination and $ins INSERTs on the source, access_denied counted"
+
 # ---- writes: the stream's counters grow ---------------------------------------------
+scrape
 trx0=$(metric tablet_agent_stream_transactions_total stream=met)
 ev0=$(metric tablet_agent_stream_events_total stream=met)
 for i in $(seq 1 25); do echo "INSERT INTO met.items VALUES ($((ROWS + i)), 'new');"; done | sandbox sql source
@@ -175,12 +231,14 @@ gw=$(metric tablet_agent_rpc_requests_total method=$A/GetWorkflow code=OK)
 cpctl workflow status met >/dev/null
 scrape
 assert_eq "$(metric tablet_agent_rpc_requests_total method=$A/GetWorkflow code=OK)" $((gw + 1)) "one more GetWorkflow"
-pass "switch: cutovers_total success 1 and refused 1, its steps timed; rpc_requests_total by method and code"
+v=$(rules_version)
+wait_for 10 "the router applies rules version $v after the switch" router_applies "$v"
+pass "switch: cutovers_total success 1 and refused 1, its steps timed; rpc_requests_total by method and code; the router at rules version $v"
 
 # ---- VDiff, then back ------------------------------------------------------------------
 cpctl vdiff met >"$WORK/vdiff.out" || fail "vdiff found differences or failed: $(tail -3 "$WORK/vdiff.out")"
 scrape
-total=$(($(sql_source -e "SELECT COUNT(*) FROM met.items") + 7))
+total=$(($(sql_dest -e "SELECT COUNT(*) FROM met.items") + 7))
 assert_eq "$(metric tablet_agent_vdiff_rows_compared_total workflow=met)" "$total" "rows VDiff compared"
 assert_eq "$(metric tablet_agent_vdiff_differences workflow=met)" 0 "VDiff differences"
 cpctl reverse met >/dev/null
@@ -190,9 +248,11 @@ assert_eq "$(metric tablet_agent_cutover_step_seconds_count workflow=met step=co
 pass "VDiff: $total rows compared, 0 differences; the reverse counted"
 
 # ---- no secret in any scrape ----------------------------------------------------------
-for secret in "$(cat "$PASSWORD_FILE")" "$APP_PASSWORD"; do
+for secret in "$(cat "$PASSWORD_FILE")" "$APP_PASSWORD" "$RP"; do
     [ -n "$secret" ] || continue
     if grep -lF -- "$secret" "$WORK"/scrape.*.txt; then fail "a password appears in a scrape"; fi
+    grep -qF -- "$(sql_source -e "SELECT SUBSTR(PASSWORD('$secret'), 2)")" "$WORK"/scrape.*.txt &&
+        fail "a password's hash appears in a scrape"
 done
 grep -qi "password" "$WORK"/scrape.*.txt && fail "the word password appears in a scrape"
 pass "$n scrapes, each valid, none with a password in it"
