@@ -20,7 +20,7 @@ WARN     := -Wall -Wextra -Werror -Werror=implicit-function-declaration \
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -fno-strict-aliasing -pthread
 CPPFLAGS += -Iagent -I$(GEN) $(MARIADB_CFLAGS) -D_GNU_SOURCE
-LDLIBS   := -lgrpc -lgpr -lprotobuf-c -luv $(MARIADB_LIBS) -lssl -lcrypto -lz -lm -pthread
+LDLIBS   := -lgrpc -lgpr -lprotobuf-c -luv -lmicrohttpd $(MARIADB_LIBS) -lssl -lcrypto -lz -lm -pthread
 
 PROTO_SRC   := $(shell find proto -name '*.proto' | sort)
 HEALTH_DIR  := /usr/share/grpc-proto

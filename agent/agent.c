@@ -1,8 +1,9 @@
 /* agent: wiring and orderly shutdown of the daemon's parts. See agent.h.
  *
- * Start order: RPC server (so a bad address fails fast, before anything
- * touches the database), then the monitor. Stop order is the reverse, and
- * each step waits for the previous one: watchers are ended first so the
+ * Start order: RPC server and metrics port (so a bad address fails fast,
+ * before anything touches the database), then the monitor. Stop order is
+ * the reverse, and each step waits for the previous one: the metrics port
+ * closes first (it reads everything below), watchers are ended so the
  * RPC server can drain, then streams stop (rolling back open destination
  * transactions: their saved positions stay exact), then the monitor waits
  * for its in-flight probe. */
@@ -13,7 +14,9 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/http_metrics.h"
 #include "lib/log.h"
+#include "metrics.h"
 #include "rpc/rpc_server.h"
 #include "rpc/service.h"
 #include "workflow/streams.h"
@@ -31,6 +34,11 @@ void agent_changed(agent *a)
         service_notify(a->service);
 }
 
+static void agent_render_metrics(sbuf *out, void *data)
+{
+    metrics_render(data, out);
+}
+
 static int agent_listen(agent *a, sbuf *err)
 {
     const agent_config *cfg = a->cfg;
@@ -44,7 +52,12 @@ static int agent_listen(agent *a, sbuf *err)
         if (rpc_server_listen(a->rpc, cfg->health_listen, NULL, health, n, err) != 0)
             return -1;
     }
-    return rpc_server_start(a->rpc, err);
+    if (rpc_server_start(a->rpc, err) != 0)
+        return -1;
+    if (*cfg->metrics_listen &&
+        http_metrics_start(a->loop, cfg->metrics_listen, agent_render_metrics, a, &a->metrics, err) != 0)
+        return -1;
+    return 0;
 }
 
 int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err)
@@ -58,6 +71,7 @@ int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err
     a->service = service_new(&deps);
     a->rpc = rpc_server_new(loop, a->service);
     if (agent_listen(a, err) != 0) {
+        http_metrics_stop(a->metrics);
         rpc_server_shutdown(a->rpc, 0, NULL, NULL);
         service_free(a->service);
         streams_free(a->streams);
@@ -71,9 +85,10 @@ int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err
     if (workflows_restore(a->workflows, &werr) != 0)
         log_error("agent", "cannot restore workflows: %s", werr.buf);
     sbuf_free(&werr);
-    log_info("agent", "tablet-agent %s listening on %s%s%s%s", TABLET_AGENT_VERSION, cfg->listen,
+    log_info("agent", "tablet-agent %s listening on %s%s%s%s%s%s", TABLET_AGENT_VERSION, cfg->listen,
              config_tls_enabled(cfg) ? " (mTLS)" : "",
-             *cfg->health_listen ? ", health-only on " : "", cfg->health_listen);
+             *cfg->health_listen ? ", health-only on " : "", cfg->health_listen,
+             *cfg->metrics_listen ? ", metrics on http://" : "", cfg->metrics_listen);
     *out = a;
     return 0;
 }
@@ -121,6 +136,8 @@ void agent_stop(agent *a, void (*done)(void *), void *arg)
     log_info("agent", "stopping");
     a->stopped = done;
     a->stopped_arg = arg;
+    http_metrics_stop(a->metrics);
+    a->metrics = NULL;
     service_close(a->service);
     rpc_server_shutdown(a->rpc, 500, agent_rpc_stopped, a);
 }

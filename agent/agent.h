@@ -15,6 +15,7 @@
 #include "monitor.h"
 
 
+typedef struct http_metrics http_metrics;
 typedef struct rpc_server rpc_server;
 typedef struct service service;
 typedef struct streams streams;
@@ -25,6 +26,7 @@ typedef struct agent {
     const agent_config *cfg;
     monitor *monitor;
     rpc_server *rpc;
+    http_metrics *metrics; /* GET /metrics, when metrics-listen is set */
     service *service;
     streams *streams;
     workflows *workflows;

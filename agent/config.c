@@ -17,6 +17,8 @@
 static const setting opts[] = {
     {"listen", SETTING_STR, F(listen), "127.0.0.1:15991", "gRPC address (host:port) for the orchestrator"},
     {"health-listen", SETTING_STR, F(health_listen), "", "plaintext address serving only grpc.health.v1 (off if empty)"},
+    {"metrics-listen", SETTING_STR, F(metrics_listen), "",
+     "plaintext HTTP address (ip:port) serving Prometheus metrics at GET /metrics (off if empty)"},
     {"tls-cert", SETTING_STR, F(tls_cert), "", "server certificate (PEM); with tls-key and tls-client-ca enables mTLS"},
     {"tls-key", SETTING_STR, F(tls_key), "", "server private key (PEM)"},
     {"tls-client-ca", SETTING_STR, F(tls_client_ca), "", "CA that client certificates must chain to (PEM)"},

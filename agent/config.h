@@ -23,6 +23,7 @@
 typedef struct agent_config {
     char *listen;        /* main gRPC address, host:port */
     char *health_listen; /* plaintext grpc.health.v1-only address; "" = off */
+    char *metrics_listen; /* plaintext HTTP GET /metrics address; "" = off */
     char *tls_cert;      /* all three set: mTLS on the main address */
     char *tls_key;
     char *tls_client_ca;

@@ -8,11 +8,12 @@ PKGS=(
     build-essential pkg-config zlib1g-dev
     libgrpc-dev libprotobuf-c-dev protobuf-c-compiler grpc-proto
     libuv1-dev libcunit1-dev libmariadb-dev libmariadb-dev-compat libssl-dev
+    libmicrohttpd-dev
     mariadb-server mariadb-client
     valgrind clang libclang-rt-14-dev
-    jq openssl procps
+    jq openssl procps curl
     sysbench mydumper haproxy
-    python3-pymysql
+    python3-pymysql python3-prometheus-client
 )
 # Node.js runs the independent gRPC client test; any installed node will do.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)

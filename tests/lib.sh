@@ -8,6 +8,7 @@
 #   dest      SANDBOX_PORT_BASE + 1  health    SANDBOX_PORT_BASE + 11
 #                                    mock      SANDBOX_PORT_BASE + 12
 #                                    router    SANDBOX_PORT_BASE + 13 (status + 14)
+#                                    metrics   SANDBOX_PORT_BASE + 15 (agent), + 16 (router)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$REPO/build
@@ -20,6 +21,8 @@ HEALTH_PORT=$((SANDBOX_PORT_BASE + 11))
 MOCK_PORT=$((SANDBOX_PORT_BASE + 12))
 ROUTER_PORT=$((SANDBOX_PORT_BASE + 13))
 ROUTER_STATUS_PORT=$((SANDBOX_PORT_BASE + 14))
+METRICS_PORT=$((SANDBOX_PORT_BASE + 15))
+ROUTER_METRICS_PORT=$((SANDBOX_PORT_BASE + 16))
 AGENT_ADDR=127.0.0.1:$AGENT_PORT
 PASSWORD_FILE=$SANDBOX_DIR/agent.pass
 TEST_NAME=$(basename "${0%.sh}")

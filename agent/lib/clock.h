@@ -12,6 +12,9 @@
 
 /* Milliseconds on CLOCK_MONOTONIC: only differences mean anything. */
 int64_t clock_mono_ms(void);
+/* The same in microseconds: durations of RPCs, which often take less than
+ * a millisecond. */
+int64_t clock_mono_us(void);
 /* Milliseconds since the Unix epoch, UTC. */
 int64_t clock_wall_ms(void);
 /* Sleep this long (the whole of it, even if a signal comes). */

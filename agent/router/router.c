@@ -20,9 +20,11 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/http_metrics.h"
 #include "lib/log.h"
 #include "router/accounts.h"
 #include "router/conn.h"
+#include "router/router_metrics.h"
 #include "router/router_status.h"
 #include "router/rules.h"
 #include "router/session.h"
@@ -70,6 +72,7 @@ struct router {
     char *router_id;
     rpc_server *status;
     router_status_service status_svc;
+    http_metrics *metrics;
     /* What a status reply points into, valid while it is built. */
     router_status_route st_route;
     rules_watch_state st_watch;
@@ -249,6 +252,15 @@ static int status_start(router *rt, sbuf *err)
         return -1;
     }
     return 0;
+}
+
+/* The same snapshot as GetStatus, as Prometheus text (on the loop). */
+static void metrics_render(sbuf *out, void *data)
+{
+    router *rt = data;
+    router_status st = {0};
+    status_fill(&st, rt);
+    router_metrics_render(&st, &rt->env.stats, out);
 }
 
 /* ---- probes ---- */
@@ -608,9 +620,13 @@ int router_start(router *rt, sbuf *err)
     }
     if (status_start(rt, err) != 0)
         return -1;
-    log_info("router", "%s listening on %s for applications (%zu accounts%s)%s%s", rt->router_id, rt->cfg->listen,
-             accounts_count(rt->accts), rt->ssl ? ", TLS offered" : "", rt->status ? "; status on " : "",
-             rt->status ? rt->cfg->status_listen : "");
+    if (*rt->cfg->metrics_listen &&
+        http_metrics_start(rt->loop, rt->cfg->metrics_listen, metrics_render, rt, &rt->metrics, err) != 0)
+        return -1;
+    log_info("router", "%s listening on %s for applications (%zu accounts%s)%s%s%s%s", rt->router_id,
+             rt->cfg->listen, accounts_count(rt->accts), rt->ssl ? ", TLS offered" : "",
+             rt->status ? "; status on " : "", rt->status ? rt->cfg->status_listen : "",
+             rt->metrics ? "; metrics on http://" : "", rt->metrics ? rt->cfg->metrics_listen : "");
     return 0;
 }
 
@@ -655,6 +671,8 @@ void router_stop(router *rt, void (*done)(void *), void *arg)
     rt->stopping = true;
     rt->stopped = done;
     rt->stopped_arg = arg;
+    http_metrics_stop(rt->metrics); /* first: it reads everything below */
+    rt->metrics = NULL;
     if (rt->env.accts)
         log_info("router", "stopping: closing %u client connections", rt->env.stats.connections);
     while (rt->env.list)

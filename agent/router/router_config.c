@@ -11,6 +11,8 @@
 static const setting opts[] = {
     {"listen", SETTING_STR, F(listen), "127.0.0.1:6033", "MySQL protocol address (host:port) applications connect to"},
     {"status-listen", SETTING_STR, F(status_listen), "127.0.0.1:15992", "gRPC status address (off if empty)"},
+    {"metrics-listen", SETTING_STR, F(metrics_listen), "",
+     "plaintext HTTP address (ip:port) serving Prometheus metrics at GET /metrics (off if empty)"},
     {"control-plane", SETTING_STR, F(control_plane), "", "control plane (host:port) whose routing rules to follow"},
     {"workflow", SETTING_STR, F(workflow), "", "the workflow whose rules to follow"},
     {"router-id", SETTING_STR, F(router_id), "", "this router's name in the control plane (default: host name and port)"},

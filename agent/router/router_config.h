@@ -19,6 +19,7 @@
 typedef struct router_config {
     char *listen;        /* MySQL protocol, for applications */
     char *status_listen; /* gRPC status API; "" = off */
+    char *metrics_listen; /* plaintext HTTP GET /metrics; "" = off */
     char *control_plane;
     char *workflow;
     char *router_id;

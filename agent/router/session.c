@@ -196,6 +196,7 @@ static void flush_out(session *s)
 static void send_err(session *s, wire_err e, const char *msg)
 {
     s->env->stats.errors++;
+    s->env->stats.errors_by_kind[e]++;
     wire_put_err(&s->out, &s->seq, e, msg);
     flush_out(s);
 }
@@ -216,6 +217,7 @@ static void send_errf(session *s, wire_err e, const char *fmt, ...)
 static void send_server_err(session *s, uint16_t code, const char *sqlstate, const char *msg)
 {
     s->env->stats.errors++;
+    s->env->stats.errors_by_kind[SESSION_ERR_SERVER]++;
     size_t start = wire_begin(&s->out);
     wire_put_u8(&s->out, 0xff);
     wire_put_u16(&s->out, code);
@@ -573,6 +575,8 @@ static void forward_to(session *s, side sd, resp_kind reply)
     s->cmd_side = sd;
     s->state = S_BUSY;
     s->env->stats.statements[sd]++;
+    s->env->stats.statements_by_kind[sd][s->cmd_stmt ? s->cmd_stmt->cl.kind
+                                         : reply == RESP_QUERY ? s->cl.kind : CLASSIFY_KIND_OTHER]++;
     backend *b = get_backend(s, sd);
     sync_backend(s, b);
     if (s->cmd_stmt) {

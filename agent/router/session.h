@@ -20,15 +20,26 @@
 
 #include "router/accounts.h"
 #include "router/backend.h"
+#include "router/classify.h"
 #include "router/hold.h"
+#include "router/wire.h"
 
 typedef struct session session;
 
-/* Counters, read by the status API. */
+/* errors_by_kind: the router's own errors by wire_err, and a server's
+ * error the router passed on itself (a login to a backend refused). */
+#define SESSION_ERR_SERVER (WERR_TOO_MANY + 1)
+#define SESSION_ERR_KINDS (WERR_TOO_MANY + 2)
+
+/* Counters, read by the status API and the metrics. */
 typedef struct session_stats {
     uint64_t statements[SIDES]; /* commands sent to each side for a client */
+    /* The same by the classifier's kind: a query's, a prepared
+     * statement's text's; other commands count as OTHER. */
+    uint64_t statements_by_kind[SIDES][CLASSIFY_KIND_OTHER + 1];
     uint64_t commands;          /* every client command, those answered by the router too */
     uint64_t errors;            /* errors the router itself answered */
+    uint64_t errors_by_kind[SESSION_ERR_KINDS];
     uint64_t connections_total;
     uint32_t connections; /* open client connections */
 } session_stats;

@@ -19,6 +19,10 @@
  * flight. Methods nobody registered get UNIMPLEMENTED through a generic
  * request_call, so a stray client never hangs.
  *
+ * Each call is counted when it ends, by method and status code, with its
+ * duration in a histogram: loop-thread counters the daemon's metrics read
+ * on the loop.
+ *
  * Text is checked here, once for every method, both ways: a request whose
  * strings are not UTF-8 or hold a NUL, or whose enums hold unknown values,
  * is refused before any handler sees it; replies and status messages always
@@ -35,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "rpc/pbbuf.h"
 #include "rpc/pbcheck.h"
@@ -57,6 +62,7 @@ typedef struct rpc_listener {
     rpc_tag tag;
     rpc_endpoint *ep;
     const rpc_method *method; /* NULL: the generic UNIMPLEMENTED catcher */
+    rpc_method_stats *stats;
     void *registered;
     grpc_call *call;
     gpr_timespec deadline;
@@ -98,11 +104,15 @@ struct rpc_server {
     unsigned handles_open;
     void (*on_stopped)(void *);
     void *on_stopped_arg;
+    rpc_method_stats **stats; /* each allocated once: listeners point at them */
+    size_t nstats;
 };
 
 struct rpc_call {
     rpc_server *srv;
     const rpc_method *method;
+    rpc_method_stats *stats;
+    int64_t started_us;
     grpc_call *gc;
     gpr_timespec deadline;
     rpc_tag recv_tag, send_tag, close_tag;
@@ -249,11 +259,13 @@ static bool call_batch(rpc_call *c, const grpc_op *ops, size_t n, rpc_tag *tag)
     return true;
 }
 
-static rpc_call *call_new(rpc_server *srv, const rpc_method *m, grpc_call *gc, gpr_timespec deadline)
+static rpc_call *call_new(rpc_server *srv, const rpc_listener *l, grpc_call *gc, gpr_timespec deadline)
 {
     rpc_call *c = xcalloc(1, sizeof *c);
     c->srv = srv;
-    c->method = m;
+    c->method = l->method;
+    c->stats = l->stats;
+    c->started_us = clock_mono_us();
     c->gc = gc;
     c->deadline = deadline;
     c->refs = 1; /* the application's, dropped when it ends the call */
@@ -328,6 +340,8 @@ static void call_finish(rpc_call *c, grpc_status_code code, const char *msg)
     }
     c->app_done = true;
     c->status = code;
+    c->stats->calls[(unsigned)code < RPC_STATUS_CODES ? (unsigned)code : GRPC_STATUS_UNKNOWN]++;
+    prom_hist_observe(&c->stats->seconds, &rpc_seconds_buckets, (double)(clock_mono_us() - c->started_us) / 1e6);
     grpc_slice_unref(c->status_details);
     c->status_details = status_details(msg ? msg : "");
     c->status_queued = true;
@@ -477,7 +491,7 @@ static void listener_on_call(rpc_listener *l, int ok)
     if (!srv->stopping)
         listener_post(l);
 
-    rpc_call *c = call_new(srv, l->method, gc, deadline);
+    rpc_call *c = call_new(srv, l, gc, deadline);
     if (!l->method) {
         call_finish(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method: this agent does not serve it");
         return;
@@ -538,6 +552,52 @@ static void server_on_wake(uv_async_t *h)
             server_dispatch(srv, evs[i].tag, evs[i].ok);
         free(evs);
     }
+}
+
+/* ---- statistics ------------------------------------------------------------------ */
+
+static const double rpc_seconds_le[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+const prom_buckets rpc_seconds_buckets = {rpc_seconds_le, sizeof rpc_seconds_le / sizeof rpc_seconds_le[0]};
+
+/* The entry for a method path (without its '/'), made on first use. */
+static rpc_method_stats *stats_for(rpc_server *srv, const char *path)
+{
+    const char *name = path ? path + (*path == '/') : "unknown";
+    for (size_t i = 0; i < srv->nstats; i++)
+        if (strcmp(srv->stats[i]->method, name) == 0)
+            return srv->stats[i];
+    srv->stats = xrealloc(srv->stats, (srv->nstats + 1) * sizeof *srv->stats);
+    rpc_method_stats *st = xcalloc(1, sizeof *st);
+    st->method = name;
+    srv->stats[srv->nstats++] = st;
+    return st;
+}
+
+static void stats_free(rpc_server *srv)
+{
+    for (size_t i = 0; i < srv->nstats; i++)
+        free(srv->stats[i]);
+    free(srv->stats);
+}
+
+size_t rpc_server_stats_count(const rpc_server *srv)
+{
+    return srv->nstats;
+}
+
+const rpc_method_stats *rpc_server_stats_at(const rpc_server *srv, size_t i)
+{
+    return srv->stats[i];
+}
+
+const char *rpc_status_name(grpc_status_code code)
+{
+    static const char *const names[RPC_STATUS_CODES] = {
+        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+        "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
+        "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+    };
+    return (unsigned)code < RPC_STATUS_CODES ? names[code] : "UNKNOWN";
 }
 
 /* ---- setup and teardown ---------------------------------------------------------- */
@@ -607,11 +667,13 @@ int rpc_server_listen(rpc_server *srv, const char *address, const rpc_tls *tls, 
         rpc_listener *l = &ep->listeners[ep->nlisteners++];
         l->ep = ep;
         l->method = &methods[i];
+        l->stats = stats_for(srv, methods[i].path);
         l->registered = grpc_server_register_method(ep->gs, methods[i].path, NULL, GRPC_SRM_PAYLOAD_NONE, 0);
         l->tag = (rpc_tag){TAG_REQUEST, l};
     }
     rpc_listener *generic = &ep->listeners[ep->nlisteners++];
     generic->ep = ep;
+    generic->stats = stats_for(srv, NULL);
     generic->tag = (rpc_tag){TAG_REQUEST, generic};
 
     int port = grpc_server_add_http2_port(ep->gs, address, creds);
@@ -667,6 +729,7 @@ static void handle_closed(uv_handle_t *h)
     void (*done)(void *) = srv->on_stopped;
     void *arg = srv->on_stopped_arg;
     uv_mutex_destroy(&srv->lock);
+    stats_free(srv);
     free(srv);
     grpc_shutdown();
     if (done)
@@ -716,6 +779,7 @@ void rpc_server_shutdown(rpc_server *srv, unsigned grace_ms, void (*done)(void *
         grpc_completion_queue_shutdown(srv->cq);
         grpc_completion_queue_destroy(srv->cq);
         uv_mutex_destroy(&srv->lock);
+        stats_free(srv);
         free(srv);
         grpc_shutdown();
         if (done)

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "lib/prom.h"
 #include "lib/sbuf.h"
 
 /* Every status this server sends carries this trailing metadata key, so a
@@ -59,6 +60,23 @@ int rpc_server_start(rpc_server *srv, sbuf *err);
  * on the loop once every call is ended and the queue thread has exited; the
  * server is freed right after done returns. */
 void rpc_server_shutdown(rpc_server *srv, unsigned grace_ms, void (*done)(void *), void *arg);
+
+/* What the server's calls ended with, per method: counted on the loop
+ * when a call ends (an increment and a histogram bucket), read on the loop
+ * (the daemon's metrics). One entry per method path, whichever address
+ * served it; methods nobody registered count as "unknown". */
+#define RPC_STATUS_CODES 17
+typedef struct rpc_method_stats {
+    const char *method;               /* "tabletagent.v1.TabletAgent/GetStatus" */
+    uint64_t calls[RPC_STATUS_CODES]; /* by the status code sent */
+    prom_hist seconds;                /* arrival to status, on rpc_seconds_buckets */
+} rpc_method_stats;
+
+extern const prom_buckets rpc_seconds_buckets;
+size_t rpc_server_stats_count(const rpc_server *srv);
+const rpc_method_stats *rpc_server_stats_at(const rpc_server *srv, size_t i);
+/* "OK", "INVALID_ARGUMENT", ...: the names of the gRPC status codes. */
+const char *rpc_status_name(grpc_status_code code);
 
 void rpc_call_reply(rpc_call *call, const ProtobufCMessage *resp);
 void rpc_call_fail(rpc_call *call, grpc_status_code code, const char *fmt, ...)

@@ -92,6 +92,7 @@ struct copier {
     bool throttled;
     sbuf throttle_reason;
     int64_t last_throttle_check;
+    int64_t throttled_from; /* throttled time counted up to here; 0: not counting */
     size_t next_table; /* readers share the table list */
     uv_mutex_t table_lock;
 };
@@ -711,6 +712,14 @@ static unsigned statements_running(copier *c)
     return n;
 }
 
+/* Add the throttled time up to now to the caller's total (c->lock held).
+ * Counted once for all readers, at the checks and at the end of a run. */
+static void throttle_account(copier *c, int64_t now)
+{
+    if (c->throttled_from && c->cfg.throttled_ms && now > c->throttled_from)
+        __atomic_fetch_add(c->cfg.throttled_ms, (uint64_t)(now - c->throttled_from), __ATOMIC_RELAXED);
+}
+
 /* Wait while the source is overloaded; false if the run should end. */
 static bool throttle_wait(copier *c, int64_t until_ms, const atomic_bool *cancel)
 {
@@ -725,7 +734,9 @@ static bool throttle_wait(copier *c, int64_t until_ms, const atomic_bool *cancel
             c->last_throttle_check = clock_mono_ms();
             uv_mutex_lock(&c->lock);
             bool was = c->throttled;
+            throttle_account(c, c->last_throttle_check);
             c->throttled = n > c->cfg.throttle_threads_running;
+            c->throttled_from = c->throttled ? c->last_throttle_check : 0;
             if (c->throttled)
                 sbuf_setf(&c->throttle_reason, "source Threads_running is %u (not counting idle and replication threads), above the limit of %u", n,
                           c->cfg.throttle_threads_running);
@@ -971,6 +982,10 @@ int copier_run(copier *c, snapshot *snap, copier_table *tables, size_t n, int64_
     reader_main(&rcs[0]); /* the caller's thread reads too */
     for (size_t i = 1; i < nreaders; i++)
         uv_thread_join(&rthreads[i]);
+    uv_mutex_lock(&c->lock); /* time between runs is not throttled time */
+    throttle_account(c, clock_mono_ms());
+    c->throttled_from = 0;
+    uv_mutex_unlock(&c->lock);
     bqueue_close(c->pages, false); /* writers finish what is queued */
     for (unsigned i = 0; i < c->cfg.writers; i++)
         uv_thread_join(&c->threads[i]);

@@ -46,6 +46,9 @@ typedef struct copier_config {
     /* Called from copier threads after each committed page. */
     void (*progress)(void *data);
     void *progress_data;
+    /* Owned by the caller, may be NULL: milliseconds readers spent paused
+     * by the throttle, added to atomically (it outlives the copier). */
+    uint64_t *throttled_ms;
 } copier_config;
 
 typedef struct copier copier;

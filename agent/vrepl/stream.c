@@ -60,6 +60,7 @@ struct stream {
     bool stop;
     bool caught_up;
     uint32_t last_ts;
+    int64_t last_event_ms; /* clock_mono_ms of the reader's last BEGIN, COMMIT or DDL */
 
     /* supervisor-thread only */
     bqueue *q; /* reader -> applier: qitem */
@@ -247,8 +248,13 @@ static void reader_main(void *arg)
             reader_fail(s, e, err.buf);
             break;
         }
+        /* The clock is read once or twice a transaction, never per row. */
+        bool txn = it->ev.kind != SEV_ROWS && it->ev.kind != SEV_HEARTBEAT;
+        int64_t now = txn ? clock_mono_ms() : 0;
         uv_mutex_lock(&s->lock);
         s->st.events++;
+        if (txn)
+            s->last_event_ms = now;
         uv_mutex_unlock(&s->lock);
         if (!bqueue_push(s->q, it, it->ev.bytes)) {
             qitem_free(it);
@@ -653,6 +659,12 @@ stream_state stream_run(stream *s)
         uint64_t trx_before = s->trx_committed;
         run_result r = attempt(s, &err);
         attempt_teardown(s);
+        if (r == RUN_ERROR_TRANSIENT || r == RUN_ERROR_FATAL || r == RUN_DDL_STOP) {
+            stream_error why = r == RUN_DDL_STOP ? STREAM_E_DDL : s->fail_code;
+            uv_mutex_lock(&s->lock);
+            s->st.errors[(unsigned)why < STREAM_E_COUNT ? why : STREAM_E_INTERNAL]++;
+            uv_mutex_unlock(&s->lock);
+        }
         if (r == RUN_STOPPED) {
             status_set(s, STREAM_STOPPED, STREAM_OK, "stopped on request");
             break;
@@ -784,6 +796,7 @@ stream *stream_new(const stream_config *cfg, void (*notify)(void *data), void *d
     s->st.state = STREAM_STARTING;
     s->st.started_ms = clock_wall_ms();
     s->st.message = xstrdup("");
+    s->last_event_ms = clock_mono_ms();
     return s;
 }
 
@@ -887,6 +900,7 @@ void stream_status_get(stream *s, stream_status *out)
         out->lag_seconds = -1;
     if (out->lag_seconds < -0.0 && s->st.state == STREAM_RUNNING)
         out->lag_seconds = 0;
+    out->last_event_age_seconds = (double)(clock_mono_ms() - s->last_event_ms) / 1000.0;
     uv_mutex_unlock(&s->lock);
 }
 

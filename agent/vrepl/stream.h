@@ -48,6 +48,8 @@ typedef enum {
     STREAM_E_INTERNAL,       /* a thread could not be started */
 } stream_error;
 
+#define STREAM_E_COUNT (STREAM_E_INTERNAL + 1)
+
 /* "" for STREAM_OK, else "SOURCE", "PURGED", ... */
 const char *stream_error_name(stream_error e);
 const char *ddl_policy_name(ddl_policy p);
@@ -84,6 +86,13 @@ typedef struct stream_status {
     int64_t started_ms;
     bool stop_reached;
     unsigned retries;
+    /* Failed attempts (retried or final) and DDL stops, by cause
+     * (stream_error), since the stream was created. */
+    uint64_t errors[STREAM_E_COUNT];
+    /* Seconds since the reader last got a transaction from the source
+     * (heartbeats do not count), or since the stream started. Lag reads 0
+     * while nothing arrives; this grows. */
+    double last_event_age_seconds;
 } stream_status;
 
 void stream_status_clear(stream_status *s);

@@ -221,6 +221,42 @@ static bool fence_known(const fence_record *f)
     return f->accounts && *f->accounts;
 }
 
+/* ---- counting (the metrics) ------------------------------------------------------------------ */
+
+static const double cut_step_le[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+const prom_buckets wf_cut_step_buckets = {cut_step_le, sizeof cut_step_le / sizeof cut_step_le[0]};
+
+const char *wf_cut_outcome_name(wf_cut_outcome o)
+{
+    static const char *const names[WF_CUT_OUTCOMES] = {"success", "rolled_back", "timed_out", "refused"};
+    return (unsigned)o < WF_CUT_OUTCOMES ? names[o] : "?";
+}
+
+static wf_cut_step_stats *step_stats(wf_cutover_stats *st, const char *name)
+{
+    for (size_t i = 0; i < st->nsteps; i++)
+        if (strcmp(st->steps[i].name, name) == 0)
+            return &st->steps[i];
+    if (st->nsteps == WF_CUT_STEP_NAMES)
+        return NULL;
+    st->steps[st->nsteps].name = name;
+    return &st->steps[st->nsteps++];
+}
+
+/* One finished (or refused) switch or reverse and its steps' times. */
+static void cut_count(import_wf *wf, const cut_dir *d, wf_cut_outcome outcome, const cutover_report *rep)
+{
+    uv_mutex_lock(&wf->lock);
+    wf_cutover_stats *st = &wf->cut_stats;
+    st->outcomes[!d->to_dest][outcome]++;
+    for (size_t i = 0; rep && i < rep->nsteps; i++) {
+        wf_cut_step_stats *ss = step_stats(st, rep->steps[i].name);
+        if (ss)
+            prom_hist_observe(&ss->seconds, &wf_cut_step_buckets, rep->steps[i].ms / 1000.0);
+    }
+    uv_mutex_unlock(&wf->lock);
+}
+
 /* ---- an operation and its steps ----------------------------------------------------------- */
 
 typedef struct op {
@@ -512,6 +548,7 @@ static void cut_failed(op *o, journal *j, fence *f, int rc)
                   d->to_dest ? "forward" : "reverse");
     o->rep->total_ms = (uint32_t)(clock_mono_ms() - o->started);
     o->rep->rolled_back = true;
+    cut_count(wf, d, rc == -2 ? WF_CUT_TIMED_OUT : WF_CUT_ROLLED_BACK, o->rep);
     log_error("cutover", "%s: %s", wf->def.name, msg.buf);
     wf_cmd_done(wf, o->cmd, rc == -2 ? WF_ETIMEOUT : WF_EABORTED, msg.buf);
     sbuf_free(&uerr);
@@ -532,6 +569,7 @@ static void cut_succeeded(op *o, journal *j, fence *f)
     fence_copy(d->to_dest ? &wf->source_fence : &wf->dest_fence, from_fence(d, j));
     fence_record_clear(d->to_dest ? &wf->dest_fence : &wf->source_fence);
     cut_report(o, j);
+    cut_count(wf, d, WF_CUT_SUCCESS, o->rep);
     wf_set(wf, d->to_state, "", d->done_message);
     log_info("cutover", "%s: %s done in %u ms at source '%s', destination '%s'", wf->def.name, d->verb,
              o->rep->total_ms, j->source.gtid, j->dest.gtid);
@@ -547,11 +585,13 @@ static void cutover_move(import_wf *wf, wf_cmd *c, const cut_dir *d)
     if (st != d->from_state || wf->primary == d->to_dest) {
         sbuf_setf(&o.err, "workflow %s is %s; a %s needs it %s%s", wf->def.name, wf_state_name(st), d->verb,
                   wf_state_name(d->from_state), d->to_dest ? "" : " (switched)");
+        cut_count(wf, d, WF_CUT_REFUSED, NULL);
         wf_cmd_done(wf, c, WF_ESTATE, o.err.buf);
         sbuf_free(&o.err);
         return;
     }
     if (wf_milestone(wf, &wf->def.cutover_started, &o.err) != 0) {
+        cut_count(wf, d, WF_CUT_REFUSED, NULL);
         wf_cmd_done(wf, c, WF_EINTERNAL, o.err.buf);
         sbuf_free(&o.err);
         return;

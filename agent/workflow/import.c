@@ -38,6 +38,7 @@ void wf_status_clear(wf_status *s)
     free(s->error_code);
     free(s->message);
     free(s->throttle_reason);
+    free(s->stream_name);
     for (size_t i = 0; i < s->ntables; i++) {
         free(s->tables[i].schema);
         free(s->tables[i].name);
@@ -438,6 +439,7 @@ void import_status(import_wf *wf, wf_status *out)
     status_tables(wf, out);
     status_rate(wf, out);
     out->throttle_reason = xstrdup("");
+    out->throttled_ms = __atomic_load_n(&wf->throttled_ms, __ATOMIC_RELAXED);
     if (wf->copier) {
         sbuf reason = SBUF_INIT;
         out->throttled = copier_throttled(wf->copier, &reason);
@@ -448,10 +450,18 @@ void import_status(import_wf *wf, wf_status *out)
     if (s) {
         out->has_stream = true;
         stream_status_get(s, &out->stream);
+        out->stream_name = xstrdup(stream_get_config(s)->name);
         vpos_set(&out->position, out->stream.applied.gtid, out->stream.applied.file, out->stream.applied.offset);
     } else {
         vpos_set(&out->position, wf->position.gtid, wf->position.file, wf->position.offset);
     }
+    uv_mutex_unlock(&wf->lock);
+}
+
+void import_cutover_stats(import_wf *wf, wf_cutover_stats *out)
+{
+    uv_mutex_lock(&wf->lock);
+    *out = wf->cut_stats;
     uv_mutex_unlock(&wf->lock);
 }
 

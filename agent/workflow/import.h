@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "db/db.h"
+#include "lib/prom.h"
 #include "vrepl/stream.h"
 #include "workflow/import_def.h"
 #include "workflow/wf_err.h"
@@ -69,8 +70,10 @@ typedef struct wf_status {
     size_t ntables;
     bool throttled;
     char *throttle_reason;
+    uint64_t throttled_ms; /* the copy's time paused by the throttle, in this process */
     bool has_stream;
     stream_status stream; /* the replication stream, when one runs */
+    char *stream_name;    /* its own name: the workflow's, or NAME.reverse */
     vpos position;        /* consistent position of the destination */
     unsigned copy_cycles;
     int64_t created_ms, updated_ms;
@@ -142,6 +145,32 @@ typedef struct cutover_report {
     bool rolled_back;
 } cutover_report;
 
+/* How switches and reverses ended, and how long their steps took, since
+ * the agent started: what the metrics count. */
+typedef enum {
+    WF_CUT_SUCCESS,     /* the writes moved */
+    WF_CUT_ROLLED_BACK, /* failed before its point of no return, undone */
+    WF_CUT_TIMED_OUT,   /* the same, because its time ran out */
+    WF_CUT_REFUSED,     /* not started: the workflow was not in the state it needs */
+} wf_cut_outcome;
+#define WF_CUT_OUTCOMES 4
+const char *wf_cut_outcome_name(wf_cut_outcome o);
+
+#define WF_CUT_STEP_NAMES 24
+typedef struct wf_cut_step_stats {
+    const char *name; /* a step's name (static) */
+    prom_hist seconds;
+} wf_cut_step_stats;
+
+typedef struct wf_cutover_stats {
+    uint64_t outcomes[2][WF_CUT_OUTCOMES]; /* [0] switch, [1] reverse */
+    wf_cut_step_stats steps[WF_CUT_STEP_NAMES];
+    size_t nsteps;
+} wf_cutover_stats;
+
+/* The bounds of the step-duration histograms, in seconds. */
+extern const prom_buckets wf_cut_step_buckets;
+
 typedef struct wf_cmd_result {
     wf_err code;
     char *message;
@@ -192,6 +221,8 @@ void import_command_with(import_wf *wf, wf_cmd_kind kind, const wf_cmd_args *arg
 /* The state as last set by the workflow's thread. */
 wf_state import_state(import_wf *wf);
 void import_status(import_wf *wf, wf_status *out);
+/* Counts of switches and reverses, from any thread. */
+void import_cutover_stats(import_wf *wf, wf_cutover_stats *out);
 /* The current or last VDiff, from any thread. */
 void import_vdiff_report(import_wf *wf, wf_vdiff_report *out);
 const import_def *import_get_def(const import_wf *wf);

@@ -368,7 +368,8 @@ static int wf_copier(import_wf *wf, sbuf *err)
     if (wf->copier)
         return 0;
     copier_config cc = {&wf->source, &wf->def.dest, wf->def.sidecar, wf->def.name, wf->def.opt.parallelism,
-                        wf->def.opt.chunk_rows, wf->def.opt.throttle_threads_running, wf_copy_progress, wf};
+                        wf->def.opt.chunk_rows, wf->def.opt.throttle_threads_running, wf_copy_progress, wf,
+                        &wf->throttled_ms};
     copier *c;
     int e = copier_open(&cc, &c, err);
     if (!e) {

@@ -77,6 +77,8 @@ struct import_wf {
     wf_rate rate;
     vpos position;
     int64_t copied_ms; /* see wf_status */
+    uint64_t throttled_ms;        /* the copier adds to it atomically */
+    wf_cutover_stats cut_stats;   /* cutover.c counts there */
 
     /* the workflow thread's own */
     MYSQL *dest;

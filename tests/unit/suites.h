@@ -16,7 +16,8 @@
     X(progress)        \
     X(classify)        \
     X(router)          \
-    X(router_wire)
+    X(router_wire)     \
+    X(prom)
 
 #define UNIT_DECLARE(name) int suite_##name(void);
 UNIT_SUITES(UNIT_DECLARE)
