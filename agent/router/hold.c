@@ -7,6 +7,9 @@
 
 #include "lib/clock.h"
 
+static const double hold_le[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20};
+const prom_buckets hold_seconds_buckets = {hold_le, sizeof hold_le / sizeof hold_le[0]};
+
 static void arm_wait_timer(hold *h);
 
 static void unlink_waiter(hold *h, hold_waiter *w)
@@ -90,7 +93,7 @@ void hold_end(hold *h)
     if (!h->on)
         return;
     h->on = false;
-    h->stats.hold_ms_total += (uint64_t)(clock_mono_ms() - h->began_mono_ms);
+    prom_hist_observe(&h->stats.seconds, &hold_seconds_buckets, (double)(clock_mono_ms() - h->began_mono_ms) / 1000.0);
     uv_timer_stop(&h->drain_timer);
     uv_timer_stop(&h->max_timer);
     uv_timer_stop(&h->wait_timer);

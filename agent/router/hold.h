@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "lib/prom.h"
+
 typedef struct hold_waiter hold_waiter;
 struct hold_waiter {
     hold_waiter *prev, *next;
@@ -45,9 +47,13 @@ typedef struct hold_stats {
     uint64_t held_total;       /* commands that waited (or found the queue full) */
     uint64_t released_total;   /* ... and then ran */
     uint64_t expired_total;    /* ... or got an error instead (waited too long, queue full) */
-    uint64_t hold_ms_total;    /* time spent holding, over every hold */
     uint32_t held;             /* commands waiting now */
+    prom_hist seconds;         /* each hold's length, in hold_seconds_buckets */
 } hold_stats;
+
+/* A switch holds tens to hundreds of milliseconds; the limits are 10 and
+ * 20 s. */
+extern const prom_buckets hold_seconds_buckets;
 
 typedef struct hold {
     uv_loop_t *loop;

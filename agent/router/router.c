@@ -260,7 +260,7 @@ static void metrics_render(sbuf *out, void *data)
     router *rt = data;
     router_status st = {0};
     status_fill(&st, rt);
-    router_metrics_render(&st, &rt->env.stats, out);
+    router_metrics_render(&st, &rt->env.stats, &rt->env.hold.stats, out);
 }
 
 /* ---- probes ---- */

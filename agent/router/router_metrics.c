@@ -22,8 +22,7 @@ static void metric_counter(prom_writer *w, const char *name, const char *help, u
     prom_count(w, NULL, 0, v);
 }
 
-/* Inline: unused until a histogram is kept (the hold's time, for one). */
-static inline void metric_histogram(prom_writer *w, const char *name, const char *help, const prom_buckets *b,
+static void metric_histogram(prom_writer *w, const char *name, const char *help, const prom_buckets *b,
                              const prom_hist *h)
 {
     prom_family(w, name, PROM_HISTOGRAM, help);
@@ -37,6 +36,7 @@ static const char *const error_kinds[SESSION_ERR_KINDS] = {
     [WERR_OUT_OF_ORDER] = "out_of_order",          [WERR_UNKNOWN_STMT] = "unknown_statement",
     [WERR_NO_BACKEND] = "no_backend",              [WERR_LOST_BACKEND] = "lost_backend",
     [WERR_ROUTER] = "no_route",                    [WERR_TOO_MANY] = "too_many_connections",
+    [WERR_HELD] = "held_too_long",                 [WERR_TXN_ROLLED_BACK] = "rolled_back_at_switch",
     [SESSION_ERR_SERVER] = "server",
 };
 
@@ -74,7 +74,20 @@ static void rules_families(prom_writer *w, const router_status *st)
             prom_value(w, PROM_LABELS({"workflow", st->routes[i].rules->workflow}), st->routes[i].watch->connected);
 }
 
-void router_metrics_render(const router_status *st, const session_stats *stats, sbuf *out)
+static void hold_families(prom_writer *w, const hold_stats *hs)
+{
+    metric_gauge(w, "tablet_router_held_statements",
+                 "Statements (and logins) waiting now for a switch to release them.", hs->held);
+    prom_family(w, "tablet_router_held_statements_total", PROM_COUNTER,
+                "Statements (and logins) that waited for a switch, by how it ended: released (they ran), expired "
+                "(waited hold-statement-wait-ms or found the queue full: error 1205).");
+    prom_count(w, PROM_LABELS({"outcome", "released"}), hs->released_total);
+    prom_count(w, PROM_LABELS({"outcome", "expired"}), hs->expired_total);
+    metric_histogram(w, "tablet_router_hold_seconds", "How long each hold lasted, from the rules that began it to "
+                     "their release (or to hold-max-ms).", &hold_seconds_buckets, &hs->seconds);
+}
+
+void router_metrics_render(const router_status *st, const session_stats *stats, const hold_stats *holds, sbuf *out)
 {
     prom_writer w;
     prom_begin(&w, out);
@@ -85,4 +98,5 @@ void router_metrics_render(const router_status *st, const session_stats *stats, 
                    stats->connections_total);
     statement_families(&w, st, stats);
     rules_families(&w, st);
+    hold_families(&w, holds);
 }

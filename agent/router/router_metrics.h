@@ -13,6 +13,6 @@
 #include "router/session.h"
 
 /* Loop thread: the whole exposition text for the router. */
-void router_metrics_render(const router_status *st, const session_stats *stats, sbuf *out);
+void router_metrics_render(const router_status *st, const session_stats *stats, const hold_stats *holds, sbuf *out);
 
 #endif

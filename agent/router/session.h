@@ -28,8 +28,8 @@ typedef struct session session;
 
 /* errors_by_kind: the router's own errors by wire_err, and a server's
  * error the router passed on itself (a login to a backend refused). */
-#define SESSION_ERR_SERVER (WERR_TOO_MANY + 1)
-#define SESSION_ERR_KINDS (WERR_TOO_MANY + 2)
+#define SESSION_ERR_SERVER WERR_COUNT
+#define SESSION_ERR_KINDS (WERR_COUNT + 1)
 
 /* Counters, read by the status API and the metrics. */
 typedef struct session_stats {

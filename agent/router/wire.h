@@ -113,6 +113,7 @@ typedef enum {
     /* The switch's drain limit ended an open transaction: 40001 is the
      * SQLSTATE drivers and ORMs take as "restart the transaction". */
     WERR_TXN_ROLLED_BACK, /* 1213 40001 */
+    WERR_COUNT            /* not an error: how many there are */
 } wire_err;
 
 /* ---- reading ---- */

@@ -17,8 +17,8 @@ source "$(dirname "$0")/../lib.sh"
 U=hold_app
 P=hold-app-password
 DB=hold
-R2_PORT=$((SANDBOX_PORT_BASE + 15)) R2_STATUS=$((SANDBOX_PORT_BASE + 16))
-R3_PORT=$((SANDBOX_PORT_BASE + 17)) R3_STATUS=$((SANDBOX_PORT_BASE + 18))
+R2_PORT=$((SANDBOX_PORT_BASE + 20)) R2_STATUS=$((SANDBOX_PORT_BASE + 21))
+R3_PORT=$((SANDBOX_PORT_BASE + 22)) R3_STATUS=$((SANDBOX_PORT_BASE + 23))
 R2_PID= R3_PID= LOADS=()
 HC=("$PY" "$REPO/tests/router/hold_client.py")
 
@@ -55,7 +55,7 @@ start_control_plane
 start_agent
 cpctl import hw $(endpoint_opts dest "$DEST_PORT") --tables "$DB.*" >/dev/null
 common=(--control-plane="$CPCTL_CONTROL_PLANE" --workflow=hw --accounts-file="$WORK/accounts")
-start_router "${common[@]}" --router-id=r1
+start_router "${common[@]}" --router-id=r1 --metrics-listen="127.0.0.1:$ROUTER_METRICS_PORT"
 start_extra_router() { # PORT STATUS_PORT ID [flags]
     local port=$1 st=$2 id=$3
     shift 3
@@ -138,6 +138,12 @@ caught_up() { [ "$(missing_on source)" == 0 ] && [ "$(missing_on dest)" == 0 ]; 
 wait_for 30 "every acknowledged insert on both servers" caught_up
 checksums_equal "$DB" events sbtest1 sbtest2
 pass "every acknowledged insert is on the source and the destination; the tables are equal"
+m=$(curl -sf "http://127.0.0.1:$ROUTER_METRICS_PORT/metrics")
+holds=$(awk '$1 == "tablet_router_hold_seconds_count" {print $2}' <<<"$m")
+released=$(awk '$1 == "tablet_router_held_statements_total{outcome=\"released\"}" {print $2}' <<<"$m")
+[ "${holds:-0}" -ge 3 ] && [ "${released:-0}" -gt 0 ] ||
+    fail "router 1's metrics should count 3 holds and the statements they released: $(grep -E 'hold|held' <<<"$m" | grep -v '^#')"
+pass "router 1's metrics: $holds holds, $released statements held and released"
 
 # ---- the hold's limits, on a router with small ones -------------------------------------------------
 start_extra_router "$R3_PORT" "$R3_STATUS" r3 --hold-statement-wait-ms=700 --hold-queue-max=1 \
