@@ -1167,6 +1167,21 @@ static bool must_wait(session *s, side sd)
     return !(b && backend_ready(b) && (backend_status(b) & STATUS_IN_TRANS));
 }
 
+/* The hold refused the command (its error is sent): a login ends the
+ * connection, a statement ends as if it had failed. */
+static void held_refused(session *s)
+{
+    if (s->held_login) {
+        close_session(s, false);
+        return;
+    }
+    if (s->cmd == COM_STMT_PREPARE && s->cmd_stmt) {
+        s->cmd_stmt->closed = true;
+        stmt_release(s, s->cmd_stmt);
+    }
+    command_over(s);
+}
+
 static void park(session *s, resp_kind reply)
 {
     if (hold_park(&s->env->hold, &s->held) != 0) {
@@ -1174,15 +1189,7 @@ static void park(session *s, resp_kind reply)
                   "tablet-router: %u statements already wait for a switch of the write side to finish (limit "
                   "hold-queue-max); this one did not run. Retry it in a moment",
                   s->env->hold.limits.queue_max);
-        if (s->held_login) {
-            close_session(s, false);
-            return;
-        }
-        if (s->cmd == COM_STMT_PREPARE && s->cmd_stmt) {
-            s->cmd_stmt->closed = true;
-            stmt_release(s, s->cmd_stmt);
-        }
-        command_over(s);
+        held_refused(s);
         return;
     }
     s->held_reply = reply;
@@ -1227,15 +1234,7 @@ static void held_expire(hold_waiter *w)
               "tablet-router: this %s waited %u ms for a switch of the write side to finish (limit "
               "hold-statement-wait-ms); it did not run. Retry it",
               s->held_login ? "login" : "statement", s->env->hold.limits.statement_wait_ms);
-    if (s->held_login) {
-        close_session(s, false);
-        return;
-    }
-    if (s->cmd == COM_STMT_PREPARE && s->cmd_stmt) {
-        s->cmd_stmt->closed = true;
-        stmt_release(s, s->cmd_stmt);
-    }
-    command_over(s);
+    held_refused(s);
 }
 
 /* Is anything of the session's open on the write side? */

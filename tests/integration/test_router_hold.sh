@@ -240,6 +240,16 @@ writers_stop() {
     for p in "${LOADS[@]}"; do wait "$p" 2>/dev/null || true; done
     LOADS=()
 }
+no_writer_errors() { # CASE WHEN: the routers apply the rules, the writers stop, they saw no error
+    local r e
+    wait_for 15 "both routers apply the rules" routers_apply 2
+    sleep 1
+    writers_stop
+    for r in r1 r2; do
+        e=$(jq -r .errors "$WORK/writer-$1-$r.json")
+        [ "$e" == 0 ] || fail "through $r the writer saw $e errors $2: $(jq -c .first_errors "$WORK/writer-$1-$r.json")"
+    done
+}
 all_acked() { # CASE: every acknowledged write of both writers on both servers
     local r j
     for r in r1 r2; do
@@ -266,13 +276,7 @@ start_agent
 wait $cut || fail "cpctl switch with the agent killed after commit: $(cat "$WORK/switch-kill.out")"
 grep -q "routers were released to it" "$WORK/switch-kill.out" ||
     fail "cpctl should wait for the workflow to settle and release the routers to it: $(cat "$WORK/switch-kill.out")"
-wait_for 15 "both routers apply the rules" routers_apply 2
-sleep 1
-writers_stop
-for r in r1 r2; do
-    e=$(jq -r .errors "$WORK/writer-agent-$r.json")
-    [ "$e" == 0 ] || fail "through $r the writer saw $e errors with the agent killed mid-switch: $(jq -c .first_errors "$WORK/writer-agent-$r.json")"
-done
+no_writer_errors agent "with the agent killed mid-switch"
 wait_for 30 "every acknowledged write on both servers" all_acked agent
 pass "agent kill -9 after a switch's commit: the routers held until it finished the switch, then released to the destination; no client error, nothing lost ($(cat "$WORK/acked-agent-r1" "$WORK/acked-agent-r2" | wc -l) writes)"
 
@@ -318,13 +322,7 @@ fi
 grep -q "released to the side they used before" "$WORK/switch-fail.out" ||
     fail "cpctl should release the routers to the old side: $(cat "$WORK/switch-fail.out")"
 wait $long || true
-wait_for 15 "both routers apply the rules" routers_apply 2
-sleep 1
-writers_stop
-for r in r1 r2; do
-    e=$(jq -r .errors "$WORK/writer-failed-$r.json")
-    [ "$e" == 0 ] || fail "through $r the writer saw $e errors across a failed switch: $(jq -c .first_errors "$WORK/writer-failed-$r.json")"
-done
+no_writer_errors failed "across a failed switch"
 [ "$(cpctl --json routing hw | jq -r .writes)" == source ] || fail "writes should stay on the source"
 wait_for 30 "every acknowledged write on both servers" all_acked failed
 pass "a switch that failed (read lock not had in 2 s): the routers went back to the source; no client error, nothing lost"
