@@ -36,7 +36,7 @@ step() { # name command...
 }
 
 # integration LABEL: every integration test and the Node client, each
-# agent's log in $TEST_WORK/<test>/agent.log, each router's in router.log.
+# agent's log in $TEST_WORK/<test>/agent.log, each router's in router*.log.
 integration() {
     local label=$1 t name
     rm -rf "$TEST_WORK"
@@ -53,7 +53,7 @@ integration() {
 }
 
 sanitizer_reports() {
-    ! grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TEST_WORK"/*/agent.log "$TEST_WORK"/*/router.log 2>/dev/null
+    ! grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TEST_WORK"/*/agent.log "$TEST_WORK"/*/router*.log 2>/dev/null
 }
 
 if [ "$SANITIZED" != only ]; then

@@ -75,7 +75,7 @@ wait_for 15 "both routers apply the rules" routers_apply 2
 
 # ---- the lifecycle under load, through both routers ---------------------------------------------
 sb_load() { # NAME PORT PS_MODE
-    "${SB[@]}" --mysql-port="$2" --threads=4 --time=30 --rate=100 --db-ps-mode="$3" oltp_write_only run \
+    "${SB[@]}" --mysql-port="$2" --threads=4 --time=20 --rate=100 --db-ps-mode="$3" oltp_write_only run \
         >"$WORK/sb-$1.out" 2>&1 &
     LOADS+=($!)
 }
@@ -99,7 +99,7 @@ LOADS+=($!)
 sleep 2
 
 cpctl validate hw >/dev/null
-sleep 2
+sleep 1
 step() { # switch|reverse: both routers held, then released
     local what=$1 out=$WORK/$1-$2.out
     cpctl "$what" hw >"$out" 2>&1 || fail "cpctl $what failed: $(cat "$out")"
@@ -107,7 +107,7 @@ step() { # switch|reverse: both routers held, then released
     grep -Eq "^  hold +[0-9]+ ms" "$out" || fail "$what: cpctl prints no hold time: $(cat "$out")"
     note "$what: $(grep -o "done in [0-9]* ms" "$out"), $(grep '^Routers' "$out" | sed 's/^Routers *//'), clients held $(grep -E '^  hold ' "$out" | awk '{print $2}') ms"
     wait_for 15 "both routers apply the rules after the $what" routers_apply 2
-    sleep 2
+    sleep 1
 }
 step switch 1
 step reverse 1
