@@ -20,6 +20,7 @@
 
 #include "router/accounts.h"
 #include "router/backend.h"
+#include "router/ryw.h"
 
 typedef struct session session;
 
@@ -30,6 +31,7 @@ typedef struct session_stats {
     uint64_t errors;            /* errors the router itself answered */
     uint64_t connections_total;
     uint32_t connections; /* open client connections */
+    ryw_stats ryw;        /* reads after writes (ryw.h) */
 } session_stats;
 
 typedef struct session_env {
@@ -51,6 +53,8 @@ typedef struct session_env {
     size_t max_packet;
     uint32_t max_connections;
     session_stats stats;
+    /* Read-your-writes (the router's; NULL: off). */
+    ryw_env *ryw;
     /* Every open session, for status and shutdown. */
     session *list;
     uint32_t next_id;

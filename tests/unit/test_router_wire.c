@@ -2,14 +2,16 @@
  * the router writes, it must read back the same), mysql_native_password
  * against the server's own hash, where a reply ends however the network
  * cuts it, and the accounts file. For read-your-writes: the GTIDs OK
- * packets report, and a one-value result. */
+ * packets report, a one-value result, and which GTIDs cover which. */
 #include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "router/accounts.h"
+#include "router/position.h"
 #include "router/resp.h"
+#include "router/ryw.h"
 #include "router/wire.h"
 
 /* ---- wire ---- */
@@ -621,6 +623,49 @@ static void test_resp_gtids(void)
     sbuf_free(&b);
 }
 
+/* Does the forward stream's position (left) cover a write's GTID (right)? */
+static bool covers(const char *applied, const char *want)
+{
+    gtid_set *a = position_parse_gtids(applied, strlen(applied));
+    gtid_set *w = position_parse_gtids(want, strlen(want));
+    CU_ASSERT_PTR_NOT_NULL(a);
+    CU_ASSERT_PTR_NOT_NULL(w);
+    bool r = a && w && gtid_set_contains(a, w);
+    gtid_set_free(a);
+    gtid_set_free(w);
+    return r;
+}
+
+static void test_gtid_coverage(void)
+{
+    /* MariaDB: per domain, a sequence at least as high; server ids do not
+     * matter (strict mode: one order per domain). */
+    CU_ASSERT_TRUE(covers("0-1-100", "0-1-100"));
+    CU_ASSERT_TRUE(covers("0-1-100", "0-1-99"));
+    CU_ASSERT_TRUE(covers("0-1-100,1-2-7", "1-2-7"));
+    CU_ASSERT_TRUE(covers("0-1-100,1-2-7", "0-1-5,1-2-6"));
+    CU_ASSERT_TRUE(covers("0-3-100", "0-1-100"));
+    CU_ASSERT_FALSE(covers("0-1-100", "0-1-101"));
+    CU_ASSERT_FALSE(covers("0-1-100", "2-1-1"));
+    CU_ASSERT_FALSE(covers("0-1-100,1-2-7", "0-1-5,1-2-8"));
+    CU_ASSERT_TRUE(covers("0-1-100", ""));
+    CU_ASSERT_FALSE(covers("", "0-1-1"));
+    /* MySQL: set containment. */
+    CU_ASSERT_TRUE(covers("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-10", "3e11fa47-71ca-11e1-9e33-c80aa9429562:5"));
+    CU_ASSERT_FALSE(covers("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-10", "3e11fa47-71ca-11e1-9e33-c80aa9429562:11"));
+    CU_ASSERT_FALSE(covers("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4:6-10", "3e11fa47-71ca-11e1-9e33-c80aa9429562:5"));
+    /* Flavours never cover each other; garbage is no set. */
+    CU_ASSERT_FALSE(covers("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-10", "0-1-1"));
+    CU_ASSERT_FALSE(covers("0-1-100", "3e11fa47-71ca-11e1-9e33-c80aa9429562:1"));
+    CU_ASSERT_PTR_NULL(position_parse_gtids("0-1-", 4));
+    CU_ASSERT_PTR_NULL(position_parse_gtids("0-1-1\0", 6));
+    ryw_mode m;
+    CU_ASSERT(ryw_mode_parse("session", &m) == 0 && m == RYW_SESSION);
+    CU_ASSERT(ryw_mode_parse("global", &m) == 0 && m == RYW_GLOBAL);
+    CU_ASSERT(ryw_mode_parse("off", &m) == 0 && m == RYW_OFF);
+    CU_ASSERT_EQUAL(ryw_mode_parse("on", &m), -1);
+}
+
 /* ---- accounts ---- */
 
 static void test_accounts(void)
@@ -679,7 +724,8 @@ int suite_router_wire(void)
         !CU_add_test(s, "accounts file", test_accounts) ||
         !CU_add_test(s, "read-your-writes: the GTID in an OK packet", test_ok_gtid) ||
         !CU_add_test(s, "read-your-writes: a one-value result", test_first_value) ||
-        !CU_add_test(s, "read-your-writes: the GTIDs of a reply", test_resp_gtids))
+        !CU_add_test(s, "read-your-writes: the GTIDs of a reply", test_resp_gtids) ||
+        !CU_add_test(s, "read-your-writes: which GTIDs cover which", test_gtid_coverage))
         return -1;
     return 0;
 }
