@@ -14,14 +14,15 @@
  * client that did not ask for CLIENT_SESSION_TRACK must never receive one
  * in the session-track format. So the router learns GTIDs the way each
  * client's connection allows:
- *   - The client negotiated CLIENT_SESSION_TRACK (libmariadb, Connector/J,
- *     ...): so did its backends. Before the first command on a write-side
- *     connection the router adds last_gtid to the tracked variables
- *     (MySQL: session_track_gtids = OWN_GTID), keeping the client's own
- *     list, and every commit's OK then names its GTID at no cost: resp.c
- *     reads it as the OK goes by. The client sees one more tracked
- *     variable, which a client that asked for tracking accepts anyway.
- *   - Any other client (PyMySQL, Go's driver, ...): a write only marks the
+ *   - The client negotiated CLIENT_SESSION_TRACK (libmariadb and the
+ *     mariadb CLI): so did its backends. Before the first command on a
+ *     write-side connection the router adds last_gtid to the tracked
+ *     variables (MySQL: session_track_gtids = OWN_GTID), keeping the
+ *     client's own list, and every commit's OK then names its GTID at no
+ *     cost: resp.c reads it as the OK goes by. The client sees one more
+ *     tracked variable, which a client that asked for tracking accepts
+ *     anyway.
+ *   - Any other client (PyMySQL, for one): a write only marks the
  *     session. When a read follows, the router first asks the connection
  *     that wrote SELECT @@last_gtid (consumed, not forwarded), then
  *     decides: one round trip to the source, paid only by a read after
