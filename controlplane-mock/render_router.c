@@ -206,4 +206,13 @@ void render_router_status(const ProtobufCMessage *msg, const char *addr, sbuf *o
     sbuf_adds(out, " to the destination; ");
     render_count(st->errors_total, out);
     sbuf_addf(out, " error%s\n", st->errors_total == 1 ? "" : "s");
+    if (st->reads_after_writes_waited || st->reads_after_writes_to_source) {
+        sbuf_adds(out, "Reads      after writes: ");
+        render_count(st->reads_after_writes_waited, out);
+        sbuf_addf(out, " waited (%.3f s in all), ", st->reads_after_writes_wait_seconds);
+        render_count(st->reads_after_writes_waited_to_source, out);
+        sbuf_adds(out, " of them then to the source; ");
+        render_count(st->reads_after_writes_to_source, out);
+        sbuf_adds(out, " to the source at once\n");
+    }
 }

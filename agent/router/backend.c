@@ -58,6 +58,7 @@ struct backend {
     backend_sync sync;
     uint32_t kill_id; /* a killer: log in, KILL this thread, leave */
     bool was_ready;
+    bool session_track; /* the login asked for CLIENT_SESSION_TRACK */
 };
 
 const char *side_name(side s)
@@ -82,6 +83,7 @@ static void cmd_free(bk_cmd *cmd)
 {
     if (cmd && cmd->owned) {
         sbuf_free(&cmd->pkt);
+        sbuf_free(&cmd->kept);
         free(cmd);
     }
 }
@@ -163,6 +165,7 @@ static void send_next(backend *b)
             continue;
         }
         resp_start(&b->rp, cmd->reply);
+        b->rp.session_track = b->session_track;
         b->sent = true;
         if (conn_write(&b->c, cmd->pkt.buf, cmd->pkt.len) != 0) {
             fail(b, 0, NULL, "cannot send to the %s (%s): the connection broke", side_name(b->s), b->address);
@@ -209,6 +212,7 @@ static void send_login(backend *b)
         l.caps |= CAP_CONNECT_WITH_DB;
     if (!(b->hs.caps & CAP_CONNECT_ATTRS))
         l.caps &= ~(uint32_t)CAP_CONNECT_ATTRS;
+    b->session_track = (l.caps & CAP_SESSION_TRACK) != 0;
     l.max_packet = 1u << 30;
     l.charset = b->charset;
     l.user = b->user.buf;
@@ -337,6 +341,8 @@ static void on_reply_bytes(backend *b)
         conn_consume(&b->c, used);
         if (cmd->forward && used && b->ops && b->ops->forward)
             b->ops->forward(b, b->owner, data, used);
+        else if (cmd->keep_reply && used)
+            sbuf_add(&cmd->kept, data, used);
         if (b->state != B_READY)
             return;
         if (ev == RESP_DONE) {
@@ -639,6 +645,11 @@ const char *backend_address(const backend *b)
 uint32_t backend_thread_id(const backend *b)
 {
     return b->hs.conn_id;
+}
+
+bool backend_session_track(const backend *b)
+{
+    return b->session_track;
 }
 
 uint16_t backend_status(const backend *b)

@@ -50,6 +50,10 @@ struct bk_cmd {
     void *arg;       /* the owner's */
     uint64_t tag;    /* the owner's */
     bool owned;      /* the backend frees it after done (else the owner does) */
+    /* A consumed reply the owner wants to read: its bytes are kept in
+     * kept (framed, as they came) for done. */
+    bool keep_reply;
+    sbuf kept;
     bk_cmd *next;
 };
 
@@ -111,6 +115,9 @@ bool backend_idle(const backend *b);
 side backend_side(const backend *b);
 const char *backend_address(const backend *b);
 uint32_t backend_thread_id(const backend *b);
+/* Did the login ask for CLIENT_SESSION_TRACK (the client did, and the
+ * server offers it)? Its OK packets then carry session-state changes. */
+bool backend_session_track(const backend *b);
 /* Status flags of the last OK/EOF (transaction open? autocommit?). */
 uint16_t backend_status(const backend *b);
 const char *backend_server_version(const backend *b);
@@ -121,6 +128,7 @@ typedef struct backend_sync {
     char *db;             /* the schema in use (NULL: none) */
     uint64_t set_version; /* settings applied up to this version */
     int multi;            /* COM_SET_OPTION state: -1 unknown, 0 off, 1 on */
+    int gtid_track;       /* OK packets report commits' GTIDs (ryw.h): 0 not asked, 1 yes, -1 refused */
 } backend_sync;
 backend_sync *backend_synced(backend *b);
 

@@ -58,11 +58,37 @@ static void take_err(resp_parser *p, const uint8_t *payload, uint32_t n)
     }
 }
 
+/* An OK's GTID, added to those of the reply's earlier OKs. */
+static void take_gtid(resp_parser *p, const uint8_t *payload, uint32_t n)
+{
+    const uint8_t *g;
+    size_t len;
+    int found = wire_ok_gtid(payload, n, &g, &len);
+    if (found < 0) {
+        p->gtid_lost = true;
+        return;
+    }
+    if (found == 0 || len == 0)
+        return;
+    size_t need = len + (p->gtid_len ? 1 : 0);
+    if (p->gtid_len + need >= sizeof p->gtid || memchr(g, 0, len)) {
+        p->gtid_lost = true;
+        return;
+    }
+    if (p->gtid_len)
+        p->gtid[p->gtid_len++] = ',';
+    memcpy(p->gtid + p->gtid_len, g, len);
+    p->gtid_len += len;
+    p->gtid[p->gtid_len] = '\0';
+}
+
 /* A result's closing OK or EOF: another result follows, or the reply is over. */
 static int end_result(resp_parser *p, const uint8_t *payload, uint32_t n)
 {
     if (wire_parse_status(payload, n, &p->status) != 0)
         return -1;
+    if (p->session_track && payload[0] == 0x00)
+        take_gtid(p, payload, n);
     p->failed = false;
     p->state = (p->status & STATUS_MORE_RESULTS) && p->kind != RESP_FETCH ? S_FIRST : S_DONE;
     return 0;

@@ -11,7 +11,12 @@
  * in whatever pieces the network delivers them.
  *
  * The router never offers CLIENT_DEPRECATE_EOF, so result sets always have
- * their EOF packets, which is the one layout every client understands. */
+ * their EOF packets, which is the one layout every client understands.
+ *
+ * On a connection with CLIENT_SESSION_TRACK (session_track set after
+ * resp_start) the parser also collects the GTIDs the reply's OK packets
+ * report (wire_ok_gtid): what the command committed, for read-your-writes
+ * (ryw.h). */
 #ifndef ROUTER_RESP_H
 #define ROUTER_RESP_H
 
@@ -54,6 +59,14 @@ typedef struct resp_parser {
     uint32_t stmt_id;      /* with RESP_PREPARED */
     uint16_t ncols, nparams;
     size_t id_at;
+    /* Session tracking: set by the caller after resp_start. */
+    bool session_track;
+    /* The GTIDs the OK packets reported, comma-separated (a multi-statement
+     * may commit several times); gtid_lost: more than fits, or one that
+     * could not be read, so the text is not the whole truth. */
+    char gtid[192];
+    size_t gtid_len;
+    bool gtid_lost;
 } resp_parser;
 
 void resp_start(resp_parser *p, resp_kind kind);

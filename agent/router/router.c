@@ -5,6 +5,9 @@
  * each session's next statement (a statement in flight finishes where it
  * started; a transaction stays where it is open, see session.c).
  *
+ * Read-your-writes (ryw.h): the router owns the shared part and the
+ * monitor connection (position.h), whose address follows the rules' destination.
+ *
  * Accounts: libuv's fs poll stats the file every second (a Kubernetes
  * Secret is a symlink swapped on update, which a stat sees and an inotify
  * on the old target may not); a change is read and parsed on the thread
@@ -25,6 +28,7 @@
 #include "router/accounts.h"
 #include "router/conn.h"
 #include "router/router_metrics.h"
+#include "router/position.h"
 #include "router/router_status.h"
 #include "router/rules.h"
 #include "router/session.h"
@@ -79,6 +83,9 @@ struct router {
     router_status_backend st_backends[SIDES];
     int64_t started_ms;
     uint64_t hold_over_version; /* a hold that ended by itself is not taken up again */
+    /* Read-your-writes. */
+    ryw_env ryw;
+    position *pos;
     /* The router is freed when nothing refers to it: the running router
      * itself (until router_stop), each handle until closed, each probe,
      * an accounts reload in flight. */
@@ -134,6 +141,11 @@ static void apply_rules(router *rt, const router_rules *r)
     env->read_side = router_mode_reads_destination(r->mode) ? SIDE_DESTINATION : SIDE_SOURCE;
     env->write_side = router_mode_writes_destination(r->mode) ? SIDE_DESTINATION : SIDE_SOURCE;
     env->have_rules = *env->address[env->read_side] && *env->address[env->write_side];
+    if (rt->pos) {
+        position_set_address(rt->pos, env->address[SIDE_DESTINATION]);
+        if (env->have_rules && env->read_side != env->write_side)
+            position_probe(rt->pos); /* a missing grant or row shows in the log now */
+    }
     env->no_rules_why = env->have_rules ? NULL : "the rules name no address for a server they use";
     bool holding = r->hold && r->version != rt->hold_over_version;
     log_info("router", "rules v%llu %s%s%s: reads to the %s (%s), writes to the %s (%s)",
@@ -236,6 +248,7 @@ static void status_fill(router_status *st, void *data)
     st->statements_destination = rt->env.stats.statements[SIDE_DESTINATION];
     st->statements_total = rt->env.stats.commands;
     st->errors_total = rt->env.stats.errors;
+    st->ryw = &rt->env.stats.ryw;
 }
 
 static int status_start(router *rt, sbuf *err)
@@ -506,6 +519,44 @@ static int tls_setup(router *rt, sbuf *err)
     return 0;
 }
 
+/* ---- read-your-writes ---- */
+
+static int ryw_setup(router *rt, sbuf *err)
+{
+    const router_config *cfg = rt->cfg;
+    ryw_mode mode = RYW_SESSION;
+    ryw_mode_parse(cfg->read_your_writes, &mode); /* checked with the settings */
+    if (mode != RYW_OFF && *cfg->monitor_user) {
+        sbuf pw = SBUF_INIT, why = SBUF_INIT;
+        if (secret_read(cfg->monitor_password, &pw, &why) != 0) {
+            sbuf_setf(err, "monitor-password-file: %s", why.buf);
+            sbuf_free(&why);
+            return -1;
+        }
+        sbuf_free(&why);
+        uint8_t stage1[20];
+        wire_sha1(pw.buf, pw.len, NULL, 0, stage1);
+        sbuf_wipe(&pw);
+        position_opts o = {cfg->monitor_user, stage1, cfg->sidecar_schema, cfg->workflow, cfg->connect_timeout_ms};
+        rt->pos = position_new(rt->loop, &o);
+        secure_zero(stage1, sizeof stage1);
+        rt->refs++;
+    } else if (mode != RYW_OFF) {
+        log_warn("router", "read-your-writes=%s without a monitor account: in VALIDATE a read after a write "
+                           "goes to the source (correct, but the destination serves fewer reads); set monitor-user "
+                           "and monitor-password-file to an account with SELECT on %s.streams on the destination",
+                 ryw_mode_name(mode), cfg->sidecar_schema);
+    }
+    ryw_env_init(&rt->ryw, mode, cfg->read_your_writes_wait_ms, rt->pos, &rt->env.stats.ryw);
+    rt->env.ryw = &rt->ryw;
+    return 0;
+}
+
+static void position_closed(void *arg)
+{
+    unref(arg);
+}
+
 /* ---- listening ---- */
 
 static void on_client(uv_stream_t *server, int status)
@@ -596,7 +647,8 @@ router *router_new(uv_loop_t *loop, const router_config *cfg, sbuf *err)
 
 int router_start(router *rt, sbuf *err)
 {
-    if (load_accounts(rt, err) != 0 || tls_setup(rt, err) != 0 || listen_on(rt, err) != 0)
+    if (load_accounts(rt, err) != 0 || tls_setup(rt, err) != 0 || ryw_setup(rt, err) != 0 ||
+        listen_on(rt, err) != 0)
         return -1;
     uv_fs_poll_start(&rt->accounts_poll, on_accounts_changed, rt->cfg->accounts_file, 1000);
     uv_timer_start(&rt->probe_timer, on_probe_timer, 0, rt->cfg->probe_interval_ms);
@@ -639,6 +691,7 @@ static void unref(router *rt)
         sbuf_free(&rt->servers[i].error);
     }
     accounts_free(rt->accts);
+    ryw_env_free(&rt->ryw);
     if (rt->ssl)
         SSL_CTX_free(rt->ssl);
     sbuf_free(&rt->reload_err);
@@ -680,6 +733,11 @@ void router_stop(router *rt, void (*done)(void *), void *arg)
     for (int i = 0; i < SIDES; i++)
         if (rt->probes[i])
             probe_finish(rt->probes[i], "router stopping", NULL);
+    if (rt->pos) {
+        position_close(rt->pos, position_closed, rt); /* the sessions' waits ended with them */
+        rt->pos = NULL;
+        rt->ryw.pos = NULL;
+    }
     if (rt->watch) {
         rules_watch_stop(rt->watch);
         rt->watch = NULL;

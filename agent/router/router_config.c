@@ -37,13 +37,29 @@ static const setting opts[] = {
     {"hold-drain-ms", SETTING_UINT, F(hold_drain_ms), "5000",
      "at a switch: how long open transactions get to finish before they are rolled back"},
     {"hold-queue-max", SETTING_UINT, F(hold_queue_max), "5000", "at a switch: statements waiting at most"},
+    {"read-your-writes", SETTING_STR, F(read_your_writes), "session",
+     "in VALIDATE, a read waits until the destination has the writes before it: off, session (the session's own "
+     "writes) or global (every write the router sent)"},
+    {"read-your-writes-wait-ms", SETTING_UINT, F(read_your_writes_wait_ms), "1000",
+     "longest wait for the destination to have the writes; then the read goes to the source"},
+    {"monitor-user", SETTING_STR, F(monitor_user), "",
+     "account that reads the forward stream's position on the destination (GRANT SELECT ON "
+     "_tablet_agent.streams); without it, reads after writes go to the source"},
+    {"monitor-password-file", SETTING_SECRET_FILE, F(monitor_password), "", "file holding monitor-user's password"},
+    {"sidecar-schema", SETTING_STR, F(sidecar_schema), "_tablet_agent",
+     "the agent's sidecar schema on the destination (its --sidecar-schema)"},
     {"log-level", SETTING_LEVEL, F(log_level), "info", "debug, info, warn or error"},
     {"help", SETTING_FLAG, F(help), NULL, "print this help"},
     {"version", SETTING_FLAG, F(version), NULL, "print the version"},
 };
 #undef F
 
-static const settings_spec spec = {"tablet-router", "TABLET_ROUTER_", opts, sizeof opts / sizeof opts[0], NULL, 0};
+static const setting_refusal refused[] = {
+    {"monitor-password", "flags are visible in ps; use --monitor-password-file"},
+};
+
+static const settings_spec spec = {"tablet-router", "TABLET_ROUTER_", opts, sizeof opts / sizeof opts[0],
+                                   refused, sizeof refused / sizeof refused[0]};
 
 static int check(router_config *cfg, sbuf *err)
 {
@@ -94,6 +110,28 @@ static int check(router_config *cfg, sbuf *err)
     }
     if (cfg->probe_interval_ms < 100) {
         sbuf_setf(err, "probe-interval-ms must be at least 100, got %u", cfg->probe_interval_ms);
+        return -1;
+    }
+    if (strcmp(cfg->read_your_writes, "off") != 0 && strcmp(cfg->read_your_writes, "session") != 0 &&
+        strcmp(cfg->read_your_writes, "global") != 0) {
+        sbuf_setf(err, "read-your-writes must be off, session or global, got \"%s\"", cfg->read_your_writes);
+        return -1;
+    }
+    if (cfg->read_your_writes_wait_ms > 60000) {
+        sbuf_setf(err, "read-your-writes-wait-ms must be at most 60000, got %u", cfg->read_your_writes_wait_ms);
+        return -1;
+    }
+    if (!!*cfg->monitor_user != !!cfg->monitor_password) {
+        sbuf_setf(err, "the monitor account needs both monitor-user and monitor-password-file");
+        return -1;
+    }
+    if (*cfg->monitor_user && !*cfg->workflow) {
+        sbuf_setf(err, "monitor-user needs --workflow: the forward stream's position is read from its row, "
+                       "named after the workflow");
+        return -1;
+    }
+    if (*cfg->monitor_user && !*cfg->sidecar_schema) {
+        sbuf_setf(err, "sidecar-schema must not be empty with monitor-user (the agent's is _tablet_agent)");
         return -1;
     }
     return 0;

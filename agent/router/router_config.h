@@ -7,7 +7,12 @@
  *   --mode=source|validate|primary --source=... --destination=...
  *       fixed rules, for a setup without a control plane (tests, benches).
  * --source and --destination also override the rules' addresses when the
- * router reaches the servers by other names than the control plane. */
+ * router reaches the servers by other names than the control plane.
+ *
+ * Read-your-writes (router/ryw.h): --read-your-writes, its wait, and the
+ * monitor account that reads the forward stream's position on the
+ * destination (--monitor-user, --monitor-password-file, never a password
+ * flag; --sidecar-schema; the row is --workflow's). */
 #ifndef ROUTER_CONFIG_H
 #define ROUTER_CONFIG_H
 
@@ -15,6 +20,7 @@
 
 #include "lib/log.h"
 #include "lib/sbuf.h"
+#include "lib/secret.h"
 
 typedef struct router_config {
     char *listen;        /* MySQL protocol, for applications */
@@ -36,6 +42,11 @@ typedef struct router_config {
     char *server_version; /* "" = the write side's, learned by probing */
     unsigned probe_interval_ms;
     unsigned hold_statement_wait_ms, hold_max_ms, hold_drain_ms, hold_queue_max;
+    char *read_your_writes; /* "off", "session", "global" */
+    unsigned read_your_writes_wait_ms;
+    char *monitor_user; /* "": no monitor account */
+    secret *monitor_password;
+    char *sidecar_schema;
     log_level log_level;
     bool help;
     bool version;

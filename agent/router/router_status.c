@@ -74,6 +74,12 @@ ProtobufCMessage *router_status_message(const router_status *st)
     m->statements_destination = st->statements_destination;
     m->statements_total = st->statements_total;
     m->errors_total = st->errors_total;
+    if (st->ryw) {
+        m->reads_after_writes_waited = st->ryw->waited;
+        m->reads_after_writes_wait_seconds = (double)st->ryw->wait_us / 1e6;
+        m->reads_after_writes_waited_to_source = st->ryw->waited_to_source;
+        m->reads_after_writes_to_source = st->ryw->to_source;
+    }
     return &m->base;
 }
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "router/rules.h"
+#include "router/ryw.h"
 #include "rpc/rpc_server.h"
 
 typedef struct router_status_route {
@@ -48,6 +49,7 @@ typedef struct router_status {
     const router_status_backend *backends;
     size_t n_backends;
     uint64_t statements_source, statements_destination, statements_total, errors_total;
+    const ryw_stats *ryw;            /* reads after writes; NULL: none */
 } router_status;
 
 typedef struct router_status_service {

@@ -43,7 +43,13 @@
  * State that cannot move (a transaction, a pinned session's variables)
  * dies with its backend: if that backend fails, the client's connection is
  * closed, as it would be if it had been connected to that server. A
- * backend with nothing of the session's on it is simply reopened. */
+ * backend with nothing of the session's on it is simply reopened.
+ *
+ * Read-your-writes (ryw.h). After a write the session tells ryw what it
+ * committed; a read that may not see it yet goes to the write side, or is
+ * held (forward_to parks it) until ryw says where it goes. Before a
+ * command on the write side, ryw may ask that connection to name GTIDs
+ * in its OK packets. */
 #include "router/session.h"
 
 #include <openssl/rand.h>
@@ -148,6 +154,10 @@ struct session {
     bool held_login;        /* what waits is the login to the write side */
     bool txn_rolled_back;   /* the drain limit ended its transaction: say so at the next statement */
     bool processing, again;
+    /* Read-your-writes. */
+    ryw_session ryw;
+    bool ryw_park;        /* choose_side said: hold this read (forward_to) */
+    resp_kind ryw_reply;  /* the held read's reply kind */
 };
 
 static void process_input(session *s);
@@ -339,6 +349,25 @@ static bool holds_state(session *s, side sd)
     return (st & STATUS_IN_TRANS) || !(st & STATUS_AUTOCOMMIT) || (s->pinned && sd == s->pin_side);
 }
 
+/* A read in a split mode: where read-your-writes lets it go. A query or
+ * an execute may be held (ryw_park, through forward_to) until the
+ * destination has the writes; other reads go to the write side then. */
+static side read_side_after_writes(session *s)
+{
+    session_env *env = s->env;
+    if (env->read_side == env->write_side)
+        return env->read_side;
+    switch (ryw_read(&s->ryw, s->cmd == COM_QUERY || s->cmd == COM_STMT_EXECUTE)) {
+    case RYW_WRITE_SIDE:
+        return env->write_side;
+    case RYW_WAIT:
+        s->ryw_park = true;
+        return env->read_side;
+    default:
+        return env->read_side;
+    }
+}
+
 static side choose_side(session *s, classify_route route)
 {
     session_env *env = s->env;
@@ -354,7 +383,7 @@ static side choose_side(session *s, classify_route route)
         return env->write_side;
     switch (route) {
     case CLASSIFY_ROUTE_READ:
-        return s->reads_on_write ? env->write_side : env->read_side;
+        return s->reads_on_write ? env->write_side : read_side_after_writes(s);
     case CLASSIFY_ROUTE_LAST:
         return s->last_side >= 0 ? (side)s->last_side : env->write_side;
     default:
@@ -565,11 +594,18 @@ static bool fwd_before_send(backend *b, bk_cmd *cmd)
     return true;
 }
 
+static void park_read(session *s, side sd, resp_kind reply);
+static bool reads_last_result(session *s);
+
 /* Send the client's command (already in s->fwd.pkt) to a side. */
 static void forward_to(session *s, side sd, resp_kind reply)
 {
-    if (must_wait(s, sd)) {
+    if (must_wait(s, sd)) { /* a switch is under way */
         park(s, reply);
+        return;
+    }
+    if (s->ryw_park) { /* the read waits for the session's writes */
+        park_read(s, sd, reply);
         return;
     }
     s->cmd_side = sd;
@@ -579,6 +615,8 @@ static void forward_to(session *s, side sd, resp_kind reply)
                                          : reply == RESP_QUERY ? s->cl.kind : CLASSIFY_KIND_OTHER]++;
     backend *b = get_backend(s, sd);
     sync_backend(s, b);
+    if (sd == s->env->write_side && s->env->read_side != s->env->write_side && !reads_last_result(s))
+        ryw_track(&s->ryw, b);
     if (s->cmd_stmt) {
         ensure_prepared(s, b, s->cmd_stmt);
         s->cmd_stmt->pending++;
@@ -612,6 +650,58 @@ static void command_over(session *s)
         drain_check(s->env);
     conn_resume(&s->c);
     process_input(s);
+}
+
+/* ---- read-your-writes ---- */
+
+/* Held: the session is busy (no next command) until ryw resumes it. ryw
+ * may first ask the write side's connection what the writes were. */
+static void park_read(session *s, side sd, resp_kind reply)
+{
+    s->cmd_side = sd;
+    s->state = S_BUSY;
+    s->ryw_reply = reply;
+    ryw_park(&s->ryw, ryw_asks_source(&s->ryw) ? get_backend(s, s->env->write_side) : NULL); /* may resume at once */
+}
+
+static void ryw_resume(ryw_session *rs, bool read_side)
+{
+    session *s = rs->owner;
+    s->ryw_park = false;
+    if (s->state == S_CLOSING)
+        return;
+    forward_to(s, read_side ? s->env->read_side : s->env->write_side, s->ryw_reply);
+}
+
+/* Does the command read what the previous statement left (ROW_COUNT(),
+ * SHOW WARNINGS)? Nothing of the router's may run before it. */
+static bool reads_last_result(session *s)
+{
+    const classify_result *cl = s->cmd == COM_QUERY ? &s->cl : s->cmd_stmt ? &s->cmd_stmt->cl : NULL;
+    return cl && cl->route == CLASSIFY_ROUTE_LAST;
+}
+
+/* A client's query or execute ended on the write side: what it may have
+ * committed goes to ryw. */
+static void note_write(session *s, backend *b, const resp_parser *r)
+{
+    session_env *env = s->env;
+    const classify_result *cl = NULL;
+    const uint8_t *sql = NULL;
+    size_t len = 0;
+    if (s->cmd == COM_QUERY && s->fwd.pkt.len > WIRE_HEADER) {
+        cl = &s->cl;
+        sql = (const uint8_t *)s->fwd.pkt.buf + WIRE_HEADER + 1;
+        len = s->fwd.pkt.len - WIRE_HEADER - 1;
+    } else if (s->cmd == COM_STMT_EXECUTE && s->cmd_stmt) {
+        cl = &s->cmd_stmt->cl;
+        sql = (const uint8_t *)s->cmd_stmt->sql.buf;
+        len = s->cmd_stmt->sql.len;
+    }
+    if (!cl || backend_side(b) != env->write_side)
+        return;
+    bool write = cl->route == CLASSIFY_ROUTE_WRITE && !(cl->flags & (CLASSIFY_SESSION_SET | CLASSIFY_USE));
+    ryw_ran(&s->ryw, b, r, sql, len, write && env->read_side != env->write_side);
 }
 
 static void pin(session *s, side sd)
@@ -732,6 +822,8 @@ static void fwd_done(backend *b, bk_cmd *cmd, bk_outcome how, const resp_parser 
         st->closed = true;
         stmt_release(s, st);
     }
+    if (how == BK_REPLIED)
+        note_write(s, b, r);
     command_over(s);
 }
 
@@ -1679,6 +1771,7 @@ static void close_session(session *s, bool kill)
     if (s->state == S_HELD)
         hold_unpark(&s->env->hold, &s->held);
     s->state = S_CLOSING;
+    ryw_session_end(&s->ryw);
     for (int i = 0; i < SIDES; i++) {
         if (!s->bk[i])
             continue;
@@ -1722,6 +1815,7 @@ session *session_accept(session_env *env, uv_stream_t *server)
      * the other, never both. */
     s->id = ROUTER_ID_BASE + ++env->next_id % ROUTER_ID_BASE;
     s->last_side = -1;
+    ryw_session_init(&s->ryw, env->ryw, s->id, s, ryw_resume);
     conn_peer(&s->c, &s->peer);
     s->next = env->list;
     if (env->list)

@@ -23,6 +23,7 @@
 #include "router/classify.h"
 #include "router/hold.h"
 #include "router/wire.h"
+#include "router/ryw.h"
 
 typedef struct session session;
 
@@ -42,6 +43,7 @@ typedef struct session_stats {
     uint64_t errors_by_kind[SESSION_ERR_KINDS];
     uint64_t connections_total;
     uint32_t connections; /* open client connections */
+    ryw_stats ryw;        /* reads after writes (ryw.h) */
 } session_stats;
 
 typedef struct session_env {
@@ -63,6 +65,8 @@ typedef struct session_env {
     size_t max_packet;
     uint32_t max_connections;
     session_stats stats;
+    /* Read-your-writes (the router's; NULL: off). */
+    ryw_env *ryw;
     /* Every open session, for status and shutdown. */
     session *list;
     uint32_t next_id;

@@ -288,6 +288,111 @@ int wire_parse_status(const uint8_t *payload, size_t len, uint16_t *status)
     return r.bad ? -1 : 0;
 }
 
+/* OK (CLIENT_SESSION_TRACK): header, affected rows, insert id, status,
+ * warnings, then the info as a length-encoded string (MariaDB leaves it
+ * out when it is empty and nothing changed) and, with
+ * SERVER_SESSION_STATE_CHANGED, the changes: one length-encoded block of
+ * entries (type, length-encoded data). */
+int wire_ok_gtid(const uint8_t *payload, size_t len, const uint8_t **gtid, size_t *gtid_len)
+{
+    wire_rd r = wire_rd_of(payload, len);
+    if (wire_u8(&r) != 0x00)
+        return -1;
+    wire_lenenc(&r);
+    wire_lenenc(&r);
+    uint16_t status = wire_u16(&r);
+    wire_u16(&r);
+    if (r.bad)
+        return -1;
+    if (!(status & STATUS_SESSION_STATE_CHANGED) || wire_rd_left(&r) == 0)
+        return 0;
+    size_t n;
+    wire_lenstr(&r, &n); /* info */
+    const uint8_t *block = wire_lenstr(&r, &n);
+    if (r.bad)
+        return -1;
+    int found = 0;
+    wire_rd st = wire_rd_of(block, n);
+    while (wire_rd_left(&st) > 0) {
+        uint8_t type = wire_u8(&st);
+        size_t dlen;
+        const uint8_t *data = wire_lenstr(&st, &dlen);
+        if (st.bad)
+            return -1;
+        wire_rd d = wire_rd_of(data, dlen);
+        size_t a, b;
+        const uint8_t *name, *value;
+        switch (type) {
+        case WIRE_TRACK_SYSTEM_VARIABLES:
+            name = wire_lenstr(&d, &a);
+            value = wire_lenstr(&d, &b);
+            if (d.bad)
+                return -1;
+            if (a == 9 && memcmp(name, "last_gtid", 9) == 0) {
+                *gtid = value;
+                *gtid_len = b;
+                found = 1;
+            }
+            break;
+        case WIRE_TRACK_GTIDS:
+            wire_u8(&d); /* the encoding: 0, the only one */
+            value = wire_lenstr(&d, &b);
+            if (d.bad)
+                return -1;
+            *gtid = value;
+            *gtid_len = b;
+            found = 1;
+            break;
+        default:
+            break;
+        }
+    }
+    return found;
+}
+
+int wire_first_value(const uint8_t *reply, size_t len, const uint8_t **value, size_t *value_len)
+{
+    size_t at = 0;
+    uint64_t ncols = 0, defs = 0;
+    enum { COUNT, DEFS, DEFS_EOF, ROW } want = COUNT;
+    while (len - at >= WIRE_HEADER) {
+        uint32_t n = wire_frame_len(reply + at);
+        if (n == WIRE_MAX_FRAME || len - at - WIRE_HEADER < n || n == 0)
+            return -1;
+        const uint8_t *p = reply + at + WIRE_HEADER;
+        at += WIRE_HEADER + n;
+        wire_rd r = wire_rd_of(p, n);
+        switch (want) {
+        case COUNT:
+            ncols = wire_lenenc(&r);
+            if (r.bad || ncols == 0 || wire_rd_left(&r) != 0 || p[0] == 0xfb)
+                return -1;
+            want = DEFS;
+            break;
+        case DEFS:
+            if (++defs == ncols)
+                want = DEFS_EOF;
+            break;
+        case DEFS_EOF:
+            if (p[0] != 0xfe || n >= 9)
+                return -1;
+            want = ROW;
+            break;
+        case ROW:
+            if ((p[0] == 0xfe && n < 9) || p[0] == 0xff)
+                return 0; /* the EOF after no row, or an error instead of rows */
+            if (p[0] == 0xfb) {
+                *value = NULL;
+                *value_len = 0;
+                return 1;
+            }
+            *value = wire_lenstr(&r, value_len);
+            return r.bad ? -1 : 1;
+        }
+    }
+    return -1;
+}
+
 /* ---- connection phase ---- */
 
 static void copy_str(char *dst, size_t cap, const char *s, size_t len)

@@ -184,6 +184,22 @@ int wire_parse_err(const uint8_t *payload, size_t len, wire_error *out);
 /* The status flags of an OK (0x00/0xFE header) or EOF payload. */
 int wire_parse_status(const uint8_t *payload, size_t len, uint16_t *status);
 
+/* Session-state entry types in an OK packet (CLIENT_SESSION_TRACK). */
+enum {
+    WIRE_TRACK_SYSTEM_VARIABLES = 0, /* name, value: MariaDB's last_gtid among them */
+    WIRE_TRACK_GTIDS = 3,            /* MySQL's session_track_gtids: encoding, GTIDs */
+};
+/* The GTID an OK packet of a connection with CLIENT_SESSION_TRACK
+ * reports: MariaDB's tracked variable last_gtid, or MySQL's GTIDs entry
+ * (the last one if there are several). 1 with *gtid pointing into the
+ * payload, 0 if it reports none, -1 if the packet is malformed. */
+int wire_ok_gtid(const uint8_t *payload, size_t len, const uint8_t **gtid, size_t *gtid_len);
+/* The first column of the first row of a text result set: reply is the
+ * whole reply to a COM_QUERY, framed, as it came. 1 with the value
+ * pointing into reply (NULL for SQL NULL), 0 if there is no row (or an
+ * ERR came instead of rows), -1 if it is not one whole result set. */
+int wire_first_value(const uint8_t *reply, size_t len, const uint8_t **value, size_t *value_len);
+
 /* ---- connection phase ---- */
 typedef struct wire_handshake {
     uint32_t conn_id;

@@ -5,11 +5,13 @@
  *   0  a client's HandshakeResponse41 (or SSLRequest)
  *   1  a server's Handshake v10
  *   2  a COM_CHANGE_USER body, with the client capabilities in bytes 1-4
- *   3  an auth switch request, an ERR packet and an OK/EOF status
+ *   3  an auth switch request, an ERR packet, an OK/EOF status, the GTID
+ *      in an OK packet's session state, a one-value result set
  *   4+ a server's reply to a command: byte 1 picks the reply kind, byte 2
  *      seeds how the rest is cut into pieces (as the network would), and
  *      the pieces are fed to resp_feed with the caller's contract: keep
- *      what was not used, add the next piece.
+ *      what was not used, add the next piece; odd seeds read OK packets'
+ *      session state (a backend with CLIENT_SESSION_TRACK).
  * Checked: no parser reads outside its input (ASan), used never exceeds
  * what was given, and a finished reply stays finished.
  *
@@ -29,6 +31,7 @@ static void feed_reply(const uint8_t *data, size_t size)
     resp_parser p;
     resp_start(&p, (resp_kind)(data[0] % (RESP_ANY1 + 1)));
     unsigned seed = data[1];
+    p.session_track = seed & 1;
     data += 2;
     size -= 2;
     /* The unused tail is kept, as backend.c keeps it in the connection. */
@@ -58,6 +61,8 @@ static void feed_reply(const uint8_t *data, size_t size)
         if (used == 0 && piece == 0)
             break; /* nothing more will come */
     }
+    if (p.gtid_len >= sizeof p.gtid || p.gtid[p.gtid_len] != '\0')
+        abort(); /* the GTIDs collected stay a bounded C string */
     free(pending);
 }
 
@@ -103,6 +108,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (wire_parse_err(buf, n, &e) == 0 && e.msg_len > n)
             abort();
         wire_parse_status(buf, n, &status);
+        const uint8_t *v;
+        size_t vlen;
+        if (wire_ok_gtid(buf, n, &v, &vlen) == 1 && (v < buf || v + vlen > buf + n))
+            abort();
+        if (wire_first_value(buf, n, &v, &vlen) == 1 && v && (v < buf || v + vlen > buf + n))
+            abort();
         break;
     }
     default:

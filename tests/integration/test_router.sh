@@ -8,6 +8,9 @@
 #     checked for where every kind of statement ran (tests/router/);
 #   - the mariadb CLI: USE, SET, a transaction, a multi-statement query;
 #   - sysbench oltp_read_write with prepared statements and without.
+# The router has a monitor account, so in VALIDATE the clients' reads
+# after their own writes (read-your-writes) still come from the
+# destination, once the forward stream has applied the writes.
 # The control plane lists the router and the version it applies; cpctl
 # router status shows what the router does.
 set -euo pipefail
@@ -32,6 +35,7 @@ cleanup() {
         sandbox sql $n -e "SET GLOBAL read_only = 0; ALTER USER IF EXISTS '$U'@'127.0.0.1' ACCOUNT UNLOCK;
             SET GLOBAL max_allowed_packet = $packet_before; FLUSH BINARY LOGS" 2>/dev/null || true
     done
+    sql_dest -e "SET sql_log_bin = 0; DROP USER IF EXISTS 'rt_monitor'@'127.0.0.1'" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -56,7 +60,14 @@ EXPECT_RESET_TZ=$(sql_source -e "SELECT @@global.time_zone")
 start_control_plane
 start_agent
 cpctl import rtw $dest --tables "$DB.*" --tables "sbtest_r.*" >/dev/null
-start_router --control-plane="$CPCTL_CONTROL_PLANE" --workflow=rtw --accounts-file="$WORK/accounts" --router-id=r1
+# The router's monitor account: reads the forward stream's position on the
+# destination (a grant on the schema works before the import creates it).
+sql_dest -e "SET sql_log_bin = 0; DROP USER IF EXISTS 'rt_monitor'@'127.0.0.1';
+    CREATE USER 'rt_monitor'@'127.0.0.1' IDENTIFIED VIA mysql_native_password USING PASSWORD('rt-monitor-pw');
+    GRANT SELECT ON _tablet_agent.* TO 'rt_monitor'@'127.0.0.1'"
+echo rt-monitor-pw >"$WORK/monitor.pass"
+start_router --control-plane="$CPCTL_CONTROL_PLANE" --workflow=rtw --accounts-file="$WORK/accounts" --router-id=r1 \
+    --monitor-user=rt_monitor --monitor-password-file="$WORK/monitor.pass" --read-your-writes-wait-ms=5000
 export CPCTL_ROUTER=127.0.0.1:$ROUTER_STATUS_PORT
 
 rules_version() { cpctl --json routing rtw | jq -r .version; }
@@ -108,6 +119,9 @@ run_mode() {
 run_mode SOURCE "$src_sid" "$src_sid"
 cpctl validate rtw >/dev/null
 run_mode VALIDATE "$dst_sid" "$src_sid"
+st=$("$BUILD/cpctl" --json router status)
+[ "$(jq -r .reads_after_writes_waited <<<"$st")" -gt 0 ] || fail "VALIDATE: no read after a write waited: $st"
+pass "VALIDATE: $(jq -r .reads_after_writes_waited <<<"$st") reads after writes waited for the destination ($(jq -r .reads_after_writes_wait_seconds <<<"$st") s in all), $(jq -r .reads_after_writes_waited_to_source <<<"$st") then read from the source"
 
 # Across the switch: a plain session goes on, on the new side; a session
 # whose user variable lives on the source cannot follow, so it ends.

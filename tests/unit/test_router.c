@@ -259,6 +259,8 @@ static void test_router_status_view(void)
                         .statements_destination = 200,
                         .statements_total = 1000250,
                         .errors_total = 1};
+    ryw_stats ryw = {.waited = 1500, .wait_us = 3250000, .waited_to_source = 2, .to_source = 7};
+    st.ryw = &ryw;
     ProtobufCMessage *m = router_status_message(&st);
     const Router__V1__RouterStatus *pb = (const void *)m;
     CU_ASSERT_EQUAL(pb->workflows[0]->mode, CONTROLPLANE__V1__MODE__MODE_VALIDATE);
@@ -281,6 +283,8 @@ static void test_router_status_view(void)
         "Backend    destination  10.0.0.2:3306  DOWN  0 connections  last error: Can't connect to server on "
         "'10.0.0.2' (111)\\x0A\n",
         "Statements 1,000,250 in all: 1,000,000 to the source, 200 to the destination; 1 error\n",
+        "Reads      after writes: 1,500 waited (3.250 s in all), 2 of them then to the source; 7 to the source at "
+        "once\n",
     };
     const char *p = out.buf;
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -300,6 +304,8 @@ static void test_router_status_view(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(js.buf, "\"mode\":\"MODE_VALIDATE\""));
     CU_ASSERT_PTR_NOT_NULL(strstr(js.buf, "\"control_plane_connected\":false"));
     CU_ASSERT_PTR_NOT_NULL(strstr(js.buf, "\"statements_destination\":200"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(js.buf, "\"reads_after_writes_waited\":1500"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(js.buf, "\"reads_after_writes_to_source\":7"));
     sbuf_free(&js);
     sbuf_free(&out);
     router_status_message_free(m);
@@ -318,6 +324,7 @@ static void test_router_status_empty(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out.buf, "Workflow   shop  no rules yet: nothing to route\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out.buf, "Problem    the router does not follow a control plane\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out.buf, "Statements 0 in all"));
+    CU_ASSERT_PTR_NULL(strstr(out.buf, "after writes")); /* nothing to say */
     sbuf_free(&out);
     router_status_message_free(m);
 }

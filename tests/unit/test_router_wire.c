@@ -1,14 +1,17 @@
 /* Unit tests: the router's protocol pieces. Wire formats both ways (what
  * the router writes, it must read back the same), mysql_native_password
  * against the server's own hash, where a reply ends however the network
- * cuts it, and the accounts file. */
+ * cuts it, and the accounts file. For read-your-writes: the GTIDs OK
+ * packets report, a one-value result, and which GTIDs cover which. */
 #include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "router/accounts.h"
+#include "router/position.h"
 #include "router/resp.h"
+#include "router/ryw.h"
 #include "router/wire.h"
 
 /* ---- wire ---- */
@@ -261,9 +264,12 @@ static void put_resultset(sbuf *b, uint8_t *seq, int cols, int rows, uint16_t st
 
 /* Feed a whole reply in pieces of `step` bytes the way backend.c does;
  * returns the bytes used when it ended (or -1), and the events seen. */
+static bool feed_session_track; /* as a backend that asked for CLIENT_SESSION_TRACK */
+
 static long feed(resp_kind kind, const sbuf *b, size_t step, resp_parser *p, int *prepared, int *infile)
 {
     resp_start(p, kind);
+    p->session_track = feed_session_track;
     uint8_t *buf = malloc(b->len + 1);
     size_t have = 0, at = 0, total = 0;
     *prepared = *infile = 0;
@@ -457,6 +463,209 @@ static void test_resp_cursor_infile_fields(void)
     sbuf_free(&b);
 }
 
+/* ---- read-your-writes: GTIDs in OK packets, one-value results, coverage ---- */
+
+static int ok_gtid(const void *pkt, size_t len, char *out, size_t cap)
+{
+    const uint8_t *g = NULL;
+    size_t n = 0;
+    int rc = wire_ok_gtid(pkt, len, &g, &n);
+    out[0] = '\0';
+    if (rc == 1 && n < cap) {
+        memcpy(out, g, n);
+        out[n] = '\0';
+    }
+    return rc;
+}
+
+#define PKT(s) s, sizeof s - 1
+
+static void test_ok_gtid(void)
+{
+    char g[128];
+    /* MariaDB 10.11 with session_track_system_variables=last_gtid, as
+     * captured: no info, then the state block. */
+    CU_ASSERT_EQUAL(ok_gtid(PKT("\x00\x00\x00\x02\x40\x00\x00\x00\x12\x00\x10\x09last_gtid\x05" "0-1-1"), g, sizeof g), 1);
+    CU_ASSERT_STRING_EQUAL(g, "0-1-1");
+    /* An UPDATE's info text before it. */
+    CU_ASSERT_EQUAL(ok_gtid(PKT("\x00\x01\x00\x02\x40\x00\x00(Rows matched: 1  Changed: 1  Warnings: 0"
+                                "\x12\x00\x10\x09last_gtid\x05" "0-1-4"), g, sizeof g), 1);
+    CU_ASSERT_STRING_EQUAL(g, "0-1-4");
+    /* No state changed (a no-op UPDATE), nothing at all, a plain OK. */
+    CU_ASSERT_EQUAL(ok_gtid(PKT("\x00\x00\x00\x02\x00\x00\x00(Rows matched: 1  Changed: 0  Warnings: 0"), g, sizeof g), 0);
+    CU_ASSERT_EQUAL(ok_gtid(PKT("\x00\x00\x00\x02\x00\x00\x00"), g, sizeof g), 0);
+    CU_ASSERT_EQUAL(ok_gtid(PKT("\x00\x00\x00\x02\x40\x00\x00"), g, sizeof g), 0);
+    /* Other tracked variables and the schema, then last_gtid. */
+    CU_ASSERT_EQUAL(ok_gtid(PKT("\x00\x00\x00\x02\x40\x00\x00\x00\x28"
+                                "\x00\x0e\x0a" "autocommit\x02ON"
+                                "\x01\x03\x02rt"
+                                "\x00\x11\x09last_gtid\x06" "1-2-30"), g, sizeof g), 1);
+    CU_ASSERT_STRING_EQUAL(g, "1-2-30");
+    CU_ASSERT_EQUAL(ok_gtid(PKT("\x00\x00\x00\x02\x40\x00\x00\x00\x10\x00\x0e\x0a" "autocommit\x02ON"), g, sizeof g), 0);
+    /* MySQL's session_track_gtids=OWN_GTID: type 3, encoding 0, the GTIDs. */
+    CU_ASSERT_EQUAL(ok_gtid(PKT("\x00\x01\x00\x02\x40\x00\x00\x00\x2a\x03\x28\x00\x26"
+                                "3e11fa47-71ca-11e1-9e33-c80aa9429562:5"), g, sizeof g), 1);
+    CU_ASSERT_STRING_EQUAL(g, "3e11fa47-71ca-11e1-9e33-c80aa9429562:5");
+    /* Malformed: a block longer than the packet, an entry longer than the
+     * block, a name longer than its entry, not an OK. */
+    CU_ASSERT_EQUAL(ok_gtid(PKT("\x00\x00\x00\x02\x40\x00\x00\x00\x30\x00\x10\x09last_gtid\x05" "0-1-1"), g, sizeof g), -1);
+    CU_ASSERT_EQUAL(ok_gtid(PKT("\x00\x00\x00\x02\x40\x00\x00\x00\x12\x00\x20\x09last_gtid\x05" "0-1-1"), g, sizeof g), -1);
+    CU_ASSERT_EQUAL(ok_gtid(PKT("\x00\x00\x00\x02\x40\x00\x00\x00\x12\x00\x10\x09last_gtid\x09" "0-1-1"), g, sizeof g), -1);
+    CU_ASSERT_EQUAL(ok_gtid(PKT("\xff\x10\x04#HY000boom"), g, sizeof g), -1);
+    CU_ASSERT_EQUAL(ok_gtid(PKT("\x00\x00"), g, sizeof g), -1);
+}
+
+/* SELECT @@last_gtid's reply: one column, one row. */
+static void put_value_result(sbuf *b, const char *value)
+{
+    uint8_t seq = 1, one = 1;
+    put_packet(b, &seq, &one, 1);
+    put_packet(b, &seq, "\x03" "def\x00\x00\x00\x0b" "@@last_gtid\x00\x0c\x21\x00\x00\x01\x00\x00\xfd\x00\x00\x27\x00\x00", 32);
+    put_eof(b, &seq, STATUS_AUTOCOMMIT);
+    if (value) {
+        sbuf row = SBUF_INIT;
+        wire_put_lenstr(&row, value, strlen(value));
+        put_packet(b, &seq, row.buf, row.len);
+        sbuf_free(&row);
+    }
+    put_eof(b, &seq, STATUS_AUTOCOMMIT);
+}
+
+static void test_first_value(void)
+{
+    sbuf b = SBUF_INIT;
+    const uint8_t *v;
+    size_t n;
+    put_value_result(&b, "0-1-42");
+    CU_ASSERT_EQUAL(wire_first_value((const uint8_t *)b.buf, b.len, &v, &n), 1);
+    CU_ASSERT(n == 6 && memcmp(v, "0-1-42", 6) == 0);
+    /* The empty string (a session that never committed). */
+    sbuf_reset(&b);
+    put_value_result(&b, "");
+    CU_ASSERT_EQUAL(wire_first_value((const uint8_t *)b.buf, b.len, &v, &n), 1);
+    CU_ASSERT_EQUAL(n, 0);
+    /* No row. */
+    sbuf_reset(&b);
+    put_value_result(&b, NULL);
+    CU_ASSERT_EQUAL(wire_first_value((const uint8_t *)b.buf, b.len, &v, &n), 0);
+    /* NULL, from put_resultset's rows ("1", NULL): the first column. */
+    sbuf_reset(&b);
+    uint8_t seq = 1;
+    put_resultset(&b, &seq, 2, 1, STATUS_AUTOCOMMIT);
+    CU_ASSERT_EQUAL(wire_first_value((const uint8_t *)b.buf, b.len, &v, &n), 1);
+    CU_ASSERT(n == 1 && v[0] == '1');
+    sbuf_reset(&b);
+    seq = 1;
+    put_packet(&b, &seq, "\x01", 1);
+    put_packet(&b, &seq, "\x03" "def", 4);
+    put_eof(&b, &seq, STATUS_AUTOCOMMIT);
+    put_packet(&b, &seq, "\xfb", 1);
+    put_eof(&b, &seq, STATUS_AUTOCOMMIT);
+    CU_ASSERT_EQUAL(wire_first_value((const uint8_t *)b.buf, b.len, &v, &n), 1);
+    CU_ASSERT_PTR_NULL(v);
+    /* Not a result set: an OK, an ERR, cut short, a row longer than its frame. */
+    sbuf_reset(&b);
+    seq = 1;
+    put_ok(&b, &seq, STATUS_AUTOCOMMIT);
+    CU_ASSERT_EQUAL(wire_first_value((const uint8_t *)b.buf, b.len, &v, &n), -1);
+    sbuf_reset(&b);
+    seq = 1;
+    wire_put_err(&b, &seq, WERR_ROUTER, "no");
+    CU_ASSERT_EQUAL(wire_first_value((const uint8_t *)b.buf, b.len, &v, &n), -1);
+    sbuf_reset(&b);
+    put_value_result(&b, "0-1-42");
+    CU_ASSERT_EQUAL(wire_first_value((const uint8_t *)b.buf, 20, &v, &n), -1);
+    sbuf_reset(&b);
+    seq = 1;
+    put_packet(&b, &seq, "\x01", 1);
+    put_packet(&b, &seq, "\x03" "def", 4);
+    put_eof(&b, &seq, STATUS_AUTOCOMMIT);
+    put_packet(&b, &seq, "\x09" "0-1", 4);
+    CU_ASSERT_EQUAL(wire_first_value((const uint8_t *)b.buf, b.len, &v, &n), -1);
+    sbuf_free(&b);
+}
+
+/* The reply parser collects every OK's GTID (a multi-statement commits
+ * more than once), however the reply is cut, and only when asked to. */
+static void test_resp_gtids(void)
+{
+    static const char ok1[] = "\x00\x01\x00\x0a\x40\x00\x00\x00\x12\x00\x10\x09last_gtid\x05" "0-1-7";
+    static const char ok2[] = "\x00\x01\x00\x02\x40\x00\x00\x00\x12\x00\x10\x09last_gtid\x05" "1-1-3";
+    sbuf b = SBUF_INIT;
+    uint8_t seq = 1;
+    put_packet(&b, &seq, ok1, sizeof ok1 - 1); /* with "more results" */
+    put_resultset(&b, &seq, 1, 1, STATUS_AUTOCOMMIT | STATUS_MORE_RESULTS);
+    put_packet(&b, &seq, ok2, sizeof ok2 - 1);
+    static const size_t steps[] = {1, 3, 7, 100000};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        resp_parser p;
+        int pr, in;
+        feed_session_track = true;
+        CU_ASSERT_EQUAL(feed(RESP_QUERY, &b, steps[i], &p, &pr, &in), (long)b.len);
+        CU_ASSERT_STRING_EQUAL(p.gtid, "0-1-7,1-1-3");
+        CU_ASSERT_FALSE(p.gtid_lost);
+        feed_session_track = false;
+        CU_ASSERT_EQUAL(feed(RESP_QUERY, &b, steps[i], &p, &pr, &in), (long)b.len);
+        CU_ASSERT_EQUAL(p.gtid_len, 0);
+    }
+    /* More GTIDs than fit: said, not cut silently. */
+    sbuf_reset(&b);
+    seq = 1;
+    for (int i = 0; i < 40; i++)
+        put_packet(&b, &seq, ok1, sizeof ok1 - 1);
+    put_packet(&b, &seq, ok2, sizeof ok2 - 1);
+    resp_parser p;
+    int pr, in;
+    feed_session_track = true;
+    CU_ASSERT_EQUAL(feed(RESP_QUERY, &b, 64, &p, &pr, &in), (long)b.len);
+    CU_ASSERT_TRUE(p.gtid_lost);
+    feed_session_track = false;
+    sbuf_free(&b);
+}
+
+/* Does the forward stream's position (left) cover a write's GTID (right)? */
+static bool covers(const char *applied, const char *want)
+{
+    gtid_set *a = position_parse_gtids(applied, strlen(applied));
+    gtid_set *w = position_parse_gtids(want, strlen(want));
+    CU_ASSERT_PTR_NOT_NULL(a);
+    CU_ASSERT_PTR_NOT_NULL(w);
+    bool r = a && w && gtid_set_contains(a, w);
+    gtid_set_free(a);
+    gtid_set_free(w);
+    return r;
+}
+
+static void test_gtid_coverage(void)
+{
+    /* MariaDB: per domain, a sequence at least as high; server ids do not
+     * matter (strict mode: one order per domain). */
+    CU_ASSERT_TRUE(covers("0-1-100", "0-1-100"));
+    CU_ASSERT_TRUE(covers("0-1-100", "0-1-99"));
+    CU_ASSERT_TRUE(covers("0-1-100,1-2-7", "1-2-7"));
+    CU_ASSERT_TRUE(covers("0-1-100,1-2-7", "0-1-5,1-2-6"));
+    CU_ASSERT_TRUE(covers("0-3-100", "0-1-100"));
+    CU_ASSERT_FALSE(covers("0-1-100", "0-1-101"));
+    CU_ASSERT_FALSE(covers("0-1-100", "2-1-1"));
+    CU_ASSERT_FALSE(covers("0-1-100,1-2-7", "0-1-5,1-2-8"));
+    CU_ASSERT_TRUE(covers("0-1-100", ""));
+    CU_ASSERT_FALSE(covers("", "0-1-1"));
+    /* MySQL: set containment. */
+    CU_ASSERT_TRUE(covers("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-10", "3e11fa47-71ca-11e1-9e33-c80aa9429562:5"));
+    CU_ASSERT_FALSE(covers("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-10", "3e11fa47-71ca-11e1-9e33-c80aa9429562:11"));
+    CU_ASSERT_FALSE(covers("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-4:6-10", "3e11fa47-71ca-11e1-9e33-c80aa9429562:5"));
+    /* Flavours never cover each other; garbage is no set. */
+    CU_ASSERT_FALSE(covers("3e11fa47-71ca-11e1-9e33-c80aa9429562:1-10", "0-1-1"));
+    CU_ASSERT_FALSE(covers("0-1-100", "3e11fa47-71ca-11e1-9e33-c80aa9429562:1"));
+    CU_ASSERT_PTR_NULL(position_parse_gtids("0-1-", 4));
+    CU_ASSERT_PTR_NULL(position_parse_gtids("0-1-1\0", 6));
+    ryw_mode m;
+    CU_ASSERT(ryw_mode_parse("session", &m) == 0 && m == RYW_SESSION);
+    CU_ASSERT(ryw_mode_parse("global", &m) == 0 && m == RYW_GLOBAL);
+    CU_ASSERT(ryw_mode_parse("off", &m) == 0 && m == RYW_OFF);
+    CU_ASSERT_EQUAL(ryw_mode_parse("on", &m), -1);
+}
+
 /* ---- accounts ---- */
 
 static void test_accounts(void)
@@ -512,7 +721,11 @@ int suite_router_wire(void)
         !CU_add_test(s, "reply: a row over 16 MB", test_resp_big_row) ||
         !CU_add_test(s, "reply: PREPARE", test_resp_prepare) ||
         !CU_add_test(s, "reply: cursor, LOCAL INFILE, field list, statistics", test_resp_cursor_infile_fields) ||
-        !CU_add_test(s, "accounts file", test_accounts))
+        !CU_add_test(s, "accounts file", test_accounts) ||
+        !CU_add_test(s, "read-your-writes: the GTID in an OK packet", test_ok_gtid) ||
+        !CU_add_test(s, "read-your-writes: a one-value result", test_first_value) ||
+        !CU_add_test(s, "read-your-writes: the GTIDs of a reply", test_resp_gtids) ||
+        !CU_add_test(s, "read-your-writes: which GTIDs cover which", test_gtid_coverage))
         return -1;
     return 0;
 }
