@@ -35,11 +35,14 @@
  *     thread would answer it, with the wf_err byte 1 picks (a success with
  *     a cutover report or a detach result, or any error), so every
  *     completion callback and its reply run. A successful detach forgets
- *     "w" for real.
- * Before the answer arrives the client may cancel (byte 1, bit 4), as
- * rpc_server's close event would: watchers and jobs are cancelled by their
- * callbacks. Streaming calls (StreamHealth, Health.Watch) get one status
- * push (service_notify), then their client goes away.
+ *     "w" for real. What a command receives must be what the handler
+ *     checked (a cutover's bounds, a VDiff's chunk size, a resume's
+ *     endpoint): the wrapper checks it.
+ * Before the answer arrives the client may go away (byte 1, bit 4), as
+ * rpc_server's close event would tell: a watcher's cancel callback ends its
+ * call, a pending command still answers the cancelled call later.
+ * Streaming calls (StreamHealth, Health.Watch) get one status push
+ * (service_notify), then their client goes away.
  *
  * rpc_server.c is replaced by the rpc_call functions below, which check
  * every answer as the wire would carry it:
@@ -60,15 +63,17 @@
  * leaves nothing behind (libFuzzer's -detect_leaks).
  *
  * Not covered: what the pool's jobs and the workflow's commands do with
- * servers (integration tests run them against real ones), the monitor (the
- * service has none: GetStatus reports the first probe as pending, and
- * StartStream takes the source for MariaDB), and a workflow in SWITCHING
- * or REVERSING (the checks that refuse commands then).
+ * servers, and a job's own completion and cancellation (integration tests
+ * run them against real servers); the monitor (the service has none:
+ * GetStatus reports the first probe as pending, and StartStream takes the
+ * source for MariaDB); a workflow in SWITCHING or REVERSING (the checks
+ * that refuse commands then); several calls in flight at once.
  *
  * Run: make fuzz-rpc (FUZZ_SECONDS, default 900); make fuzz-smoke runs it
  * briefly. FUZZ_RPC_TRACE=1 prints each call's status, FUZZ_RPC_LOG=1 the
- * agent's log lines. Seeds: tests/fuzz/corpus/rpc, one valid request per method,
- * written by tests/fuzz/rpc_seeds.c (make fuzz-rpc-seeds). */
+ * agent's log lines. Seeds: tests/fuzz/corpus/rpc, valid requests of every
+ * method and requests that each reach one check, written by
+ * tests/fuzz/rpc_seeds.c (make fuzz-rpc-seeds). */
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -321,8 +326,8 @@ int rpc_call_send(rpc_call *c, const ProtobufCMessage *msg)
 {
     if (c->method->kind != RPC_SERVER_STREAM)
         die("rpc_call_send on a unary call");
-    if (c->ended)
-        return -1;
+    if (c->ended) /* rpc_server may have freed the call */
+        die("send after the call ended");
     check_message(c, msg, "streamed message");
     if (c->cancelled)
         return -1;
@@ -332,6 +337,8 @@ int rpc_call_send(rpc_call *c, const ProtobufCMessage *msg)
 
 void rpc_call_on_cancel(rpc_call *c, rpc_cancel_cb cb, void *data)
 {
+    if (c->ended)
+        die("rpc_call_on_cancel after the call ended");
     c->on_cancel = cb;
     c->cancel_data = data;
 }
@@ -662,23 +669,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t mi = data[0] % F.nmethods;
     uint8_t outcome = data[1];
     bool client_leaves = outcome & 16;
-    rpc_call call = {.method = &F.methods[mi], .reply_type = F.reply_types[mi]};
-    current_method = call.method->path;
+    /* On the heap and freed after the input, as rpc_server frees a call
+     * once it has ended: a handler that kept it would write freed memory. */
+    rpc_call *call = xcalloc(1, sizeof *call);
+    call->method = &F.methods[mi];
+    call->reply_type = F.reply_types[mi];
+    current_method = call->method->path;
     /* A copy of exactly the request's size, so ASan sees any overread. */
     size_t n = size - 2;
     uint8_t *buf = xmalloc(n ? n : 1);
     memcpy(buf, data + 2, n);
 
     sbuf why = SBUF_INIT;
-    ProtobufCMessage *req = request_decode(call.method->request, buf, n, &why);
+    ProtobufCMessage *req = request_decode(call->method->request, buf, n, &why);
     secrets_collect(req);
-    if (req)
-        request_promise_check(req, 0);
     if (req) {
-        call.method->handler(&call, req, F.svc);
+        request_promise_check(req, 0);
+        call->method->handler(call, req, F.svc);
         protobuf_c_message_free_unpacked(req, NULL);
     } else {
-        rpc_call_fail(&call, GRPC_STATUS_INVALID_ARGUMENT, "%s", sbuf_cstr(&why));
+        rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s", sbuf_cstr(&why));
     }
     sbuf_free(&why);
     free(buf);
@@ -686,22 +696,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Later turns of the loop: the client may leave first, then the
      * workflow answers; a stream gets one update before its client goes. */
     if (client_leaves)
-        call_cancel(&call);
+        call_cancel(call);
     commands_answer(outcome);
-    if (!call.ended && call.method->kind == RPC_SERVER_STREAM) {
+    if (!call->ended && call->method->kind == RPC_SERVER_STREAM) {
         service_notify(F.svc);
-        call_cancel(&call);
+        call_cancel(call);
     }
-    for (int i = 0; !call.ended && i < FUZZ_WAIT_MS; i++) {
+    for (int i = 0; !call->ended && i < FUZZ_WAIT_MS; i++) {
         uv_run(&F.loop, UV_RUN_NOWAIT);
-        if (!call.ended)
+        if (!call->ended)
             usleep(1000);
     }
-    if (!call.ended)
+    if (!call->ended)
         die("the call was never ended: its client would wait forever");
     uv_run(&F.loop, UV_RUN_NOWAIT);
     if (pending)
         die("a command was queued after the call ended");
+    service_notify(F.svc); /* the agent's state changes: nobody may still watch through the call */
+    free(call);
     strlist_clear(&secrets);
     current_method = "(between inputs)";
     fixtures_ensure();
