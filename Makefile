@@ -112,7 +112,7 @@ $(UNIT_BIN): $(UNIT_O) $(LIBCP) $(LIBAGENT)
 # make fuzz-smoke (part of make test): the decoder for FUZZ_SECONDS (default
 # 30), then the router's classifier and its protocol parsers for
 # FUZZ_CLASSIFY_SECONDS and FUZZ_ROUTER_SECONDS (default 15 each), then the
-# request path for FUZZ_RPC_SECONDS (default 15); it fails when a fuzzer
+# request path for FUZZ_RPC_SECONDS (default 10); it fails when a fuzzer
 # finds something. make fuzz-decoder, fuzz-classify, fuzz-router, fuzz-rpc:
 # one long run each, FUZZ_SECONDS (default 900), with statistics. Crashes
 # land in build/fuzz/crash-*.
@@ -198,7 +198,7 @@ fuzz-smoke: $(FUZZ_DEC) $(FUZZ_CLS) $(FUZZ_RTR) $(FUZZ_RPC)
 		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-classify.log; exit $$rc
 	@$(FUZZ_RTR_RUN) -max_total_time=$${FUZZ_ROUTER_SECONDS:-15} >$(BUILD)/fuzz/smoke-router.log 2>&1; \
 		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-router.log; exit $$rc
-	@$(FUZZ_RPC_RUN) -max_total_time=$${FUZZ_RPC_SECONDS:-15} >$(BUILD)/fuzz/smoke-rpc.log 2>&1; \
+	@$(FUZZ_RPC_RUN) -max_total_time=$${FUZZ_RPC_SECONDS:-10} >$(BUILD)/fuzz/smoke-rpc.log 2>&1; \
 		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-rpc.log; exit $$rc
 
 fuzz-decoder: $(FUZZ_DEC)
