@@ -556,8 +556,45 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
-static void state_dir_remove(void)
+static void flag_set(void *arg)
 {
+    *(bool *)arg = true;
+}
+
+static void loop_until(const bool *done)
+{
+    for (int i = 0; !*done && i < FUZZ_WAIT_MS; i++) {
+        uv_run(&F.loop, UV_RUN_NOWAIT);
+        if (!*done)
+            usleep(1000);
+    }
+    if (!*done)
+        die("the agent did not stop within %d ms", FUZZ_WAIT_MS);
+}
+
+/* At exit, before LeakSanitizer's check (atexit handlers run newest first):
+ * stop and free everything the way agent_stop does, so no thread is still
+ * working when memory is judged, and the state directory goes. */
+static void teardown(void)
+{
+    current_method = "(teardown)";
+    bool workflows_done = false, streams_done = false;
+    service_close(F.svc);
+    workflows_stop_all(F.workflows, flag_set, &workflows_done);
+    loop_until(&workflows_done);
+    streams_stop_all(F.streams, flag_set, &streams_done);
+    loop_until(&streams_done);
+    workflows_free(F.workflows);
+    streams_free(F.streams);
+    service_free(F.svc);
+    F.svc = NULL;
+    uv_run(&F.loop, UV_RUN_NOWAIT); /* the handles the registries closed */
+    if (uv_loop_close(&F.loop) != 0)
+        die("a libuv handle is still open after the agent stopped");
+    config_free(&F.cfg);
+    free(F.reply_types);
+    strlist_clear(&secrets);
+    mysql_library_end();
     nftw(state_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -579,7 +616,6 @@ static void setup(void)
 
     if (!mkdtemp(state_dir))
         die("cannot make a state directory: %s", strerror(errno));
-    atexit(state_dir_remove);
     char *argv[] = {"fuzz_rpc",
                     "--source-host=127.0.0.1",
                     "--source-port=1",
@@ -604,6 +640,7 @@ static void setup(void)
     for (size_t i = 0; i < F.nmethods; i++)
         F.reply_types[i] = reply_type_of(&F.methods[i]);
     fixtures_ensure();
+    atexit(teardown);
 }
 
 /* ---- one input ---------------------------------------------------------------------------- */
