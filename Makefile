@@ -139,7 +139,7 @@ FUZZ_RTR_RUN := $(FUZZ_RTR) -max_len=8192 -artifact_prefix=$(BUILD)/fuzz/crash-r
 # background threads run them) comes from libagent.a as built, which keeps
 # this build short. rpc_server.c is not linked: the harness replaces it. The
 # link wraps where the harness stands in for the thread pool, the
-# workflows' threads and the log.
+# workflows' threads and the log, and how threads start.
 FUZZ_RPC_SRC := $(wildcard agent/rpc/service*.c) agent/rpc/pbcheck.c agent/rpc/pbconv.c \
                 agent/rpc/pbconv_workflow.c agent/config.c $(wildcard agent/lib/*.c) agent/db/db.c \
                 agent/preflight/preflight.c $(addprefix agent/vrepl/,stream.c vpos.c table_filter.c) \
@@ -174,7 +174,7 @@ $(BUILD)/fuzz/obj/%.o: %.c | $(PROTO_C)
 $(FUZZ_RPC): $(FUZZ_RPC_O) $(LIBAGENT)
 	@mkdir -p $(BUILD)/fuzz/corpus-rpc
 	@echo "  FUZZ    $@"
-	@clang $(FUZZ_FLAGS) -Wl,--wrap=uv_queue_work,--wrap=import_command_with,--wrap=log_write \
+	@clang $(FUZZ_FLAGS) -Wl,--wrap=uv_queue_work,--wrap=import_command_with,--wrap=log_write,--wrap=uv_thread_create \
 		$^ -o $@ $(LDLIBS)
 
 # The seeds: one valid request per method (and a few variants), packed by
