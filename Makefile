@@ -177,8 +177,9 @@ $(FUZZ_RPC): $(FUZZ_RPC_O) $(LIBAGENT)
 	@clang $(FUZZ_FLAGS) -Wl,--wrap=uv_queue_work,--wrap=import_command_with,--wrap=log_write,--wrap=uv_thread_create \
 		$^ -o $@ $(LDLIBS)
 
-# The seeds: one valid request per method (and a few variants), packed by
-# tests/fuzz/rpc_seeds.c. Run again when the .proto or the method table changes.
+# The seeds: valid requests of every method and requests that each reach one
+# check, packed by tests/fuzz/rpc_seeds.c. Run again when the .proto or the
+# method table changes.
 $(BUILD)/fuzz/rpc_seeds: tests/fuzz/rpc_seeds.c $(LIBAGENT)
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
