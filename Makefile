@@ -45,7 +45,7 @@ ROUTER_BIN  := $(BUILD)/tablet-router
 CLI_BIN     := $(BUILD)/cpctl
 UNIT_BIN    := $(BUILD)/unit-tests
 
-.PHONY: all deps demo test test-asan asan-agent unit fuzz-smoke fuzz-decoder fuzz-classify fuzz-router integration node-test clean \
+.PHONY: all deps demo test test-asan asan-agent unit fuzz-smoke fuzz-decoder fuzz-classify fuzz-router fuzz-rpc fuzz-rpc-seeds integration node-test clean \
         bench-apply bench-copy bench-cutover bench-vdiff bench-router sandbox-up sandbox-down
 .SECONDARY:
 
@@ -107,13 +107,15 @@ $(UNIT_BIN): $(UNIT_O) $(LIBCP) $(LIBAGENT)
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcunit
 
 # --- fuzzing (libFuzzer + ASan + UBSan) ------------------------------------
-# Two targets: the binlog decoder and the router's statement classifier.
+# Four targets: the binlog decoder, the router's statement classifier and
+# protocol parsers, and the agent's gRPC request path.
 # make fuzz-smoke (part of make test): the decoder for FUZZ_SECONDS (default
 # 30), then the router's classifier and its protocol parsers for
-# FUZZ_CLASSIFY_SECONDS and FUZZ_ROUTER_SECONDS (default 15 each); it fails
-# when a fuzzer finds something. make fuzz-decoder, fuzz-classify,
-# fuzz-router: one long run each, FUZZ_SECONDS (default 900), with
-# statistics. Crashes land in build/fuzz/crash-*.
+# FUZZ_CLASSIFY_SECONDS and FUZZ_ROUTER_SECONDS (default 15 each), then the
+# request path for FUZZ_RPC_SECONDS (default 10); it fails when a fuzzer
+# finds something. make fuzz-decoder, fuzz-classify, fuzz-router, fuzz-rpc:
+# one long run each, FUZZ_SECONDS (default 900), with statistics. Crashes
+# land in build/fuzz/crash-*.
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_DEC_SRC := agent/vrepl/decoder.c agent/db/schema.c agent/db/db.c agent/lib/sbuf.c \
                 agent/lib/secret.c tests/fuzz/fuzz_decoder.c
@@ -131,6 +133,23 @@ FUZZ_RTR     := $(BUILD)/fuzz/fuzz_router
 FUZZ_RTR_RUN := $(FUZZ_RTR) -max_len=8192 -artifact_prefix=$(BUILD)/fuzz/crash-router- \
                 $(BUILD)/fuzz/corpus-router tests/fuzz/corpus/router
 
+# The agent's request path (tests/fuzz/fuzz_rpc.c says how): what the loop
+# thread runs for a request is built for fuzzing (instrumented, sanitized);
+# the rest (the data path, preflight's checks, cutover: only the fixtures'
+# background threads run them) comes from libagent.a as built, which keeps
+# this build short. rpc_server.c is not linked: the harness replaces it. The
+# link wraps where the harness stands in for the thread pool, the
+# workflows' threads and the log, and how threads start.
+FUZZ_RPC_SRC := $(wildcard agent/rpc/service*.c) agent/rpc/pbcheck.c agent/rpc/pbconv.c \
+                agent/rpc/pbconv_workflow.c agent/config.c $(wildcard agent/lib/*.c) agent/db/db.c \
+                agent/preflight/preflight.c $(addprefix agent/vrepl/,stream.c vpos.c table_filter.c) \
+                $(addprefix agent/workflow/,registry.c streams.c workflows.c import.c import_def.c) \
+                $(GEN)/tabletagent/v1/tabletagent.pb-c.c $(GEN)/grpc/health/v1/health.pb-c.c tests/fuzz/fuzz_rpc.c
+FUZZ_RPC_O   := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(FUZZ_RPC_SRC))
+FUZZ_RPC     := $(BUILD)/fuzz/fuzz_rpc
+FUZZ_RPC_RUN := $(FUZZ_RPC) -max_len=4096 -dict=tests/fuzz/rpc.dict -artifact_prefix=$(BUILD)/fuzz/crash-rpc- \
+                $(BUILD)/fuzz/corpus-rpc tests/fuzz/corpus/rpc
+
 $(FUZZ_DEC): $(FUZZ_DEC_SRC) agent/vrepl/decoder.h agent/db/schema.h agent/db/db.h agent/lib/sbuf.h
 	@mkdir -p $(dir $@) $(BUILD)/fuzz/corpus-decoder
 	@echo "  FUZZ    $@"
@@ -146,16 +165,42 @@ $(FUZZ_RTR): $(FUZZ_RTR_SRC) agent/router/wire.h agent/router/resp.h
 	@echo "  FUZZ    $@"
 	@clang $(FUZZ_FLAGS) $(WARN) -Iagent -D_GNU_SOURCE $(FUZZ_RTR_SRC) -o $@ -lcrypto
 
+$(BUILD)/fuzz/obj/%.o: %.c | $(PROTO_C)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	@clang $(FUZZ_FLAGS) -std=gnu11 -fno-strict-aliasing -pthread $(CPPFLAGS) \
+		$(if $(filter $(GEN)/%,$<),-w,$(WARN)) -MMD -MP -c -o $@ $<
+
+$(FUZZ_RPC): $(FUZZ_RPC_O) $(LIBAGENT)
+	@mkdir -p $(BUILD)/fuzz/corpus-rpc
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_FLAGS) -Wl,--wrap=uv_queue_work,--wrap=import_command_with,--wrap=log_write,--wrap=uv_thread_create \
+		$^ -o $@ $(LDLIBS)
+
+# The seeds: valid requests of every method and requests that each reach one
+# check, packed by tests/fuzz/rpc_seeds.c. Run again when the .proto or the
+# method table changes.
+$(BUILD)/fuzz/rpc_seeds: tests/fuzz/rpc_seeds.c $(LIBAGENT)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $^ $(LDLIBS)
+
+fuzz-rpc-seeds: $(BUILD)/fuzz/rpc_seeds
+	rm -rf tests/fuzz/corpus/rpc && mkdir -p tests/fuzz/corpus/rpc
+	$(BUILD)/fuzz/rpc_seeds tests/fuzz/corpus/rpc
+
 # Each run's verdict lines are shown; the fuzzer's own exit status decides
 # (piped into tail, a crash would pass). Full logs: build/fuzz/smoke-*.log.
 FUZZ_VERDICT := grep -E 'Done [0-9]+ runs|ERROR|SUMMARY|deadly signal|written to|^classify:'
-fuzz-smoke: $(FUZZ_DEC) $(FUZZ_CLS) $(FUZZ_RTR)
+fuzz-smoke: $(FUZZ_DEC) $(FUZZ_CLS) $(FUZZ_RTR) $(FUZZ_RPC)
 	@$(FUZZ_RUN) -max_total_time=$${FUZZ_SECONDS:-30} >$(BUILD)/fuzz/smoke-decoder.log 2>&1; \
 		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-decoder.log; exit $$rc
 	@$(FUZZ_CLS_RUN) -max_total_time=$${FUZZ_CLASSIFY_SECONDS:-15} >$(BUILD)/fuzz/smoke-classify.log 2>&1; \
 		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-classify.log; exit $$rc
 	@$(FUZZ_RTR_RUN) -max_total_time=$${FUZZ_ROUTER_SECONDS:-15} >$(BUILD)/fuzz/smoke-router.log 2>&1; \
 		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-router.log; exit $$rc
+	@$(FUZZ_RPC_RUN) -max_total_time=$${FUZZ_RPC_SECONDS:-10} >$(BUILD)/fuzz/smoke-rpc.log 2>&1; \
+		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-rpc.log; exit $$rc
 
 fuzz-decoder: $(FUZZ_DEC)
 	$(FUZZ_RUN) -max_total_time=$${FUZZ_SECONDS:-900} -print_final_stats=1
@@ -165,6 +210,10 @@ fuzz-classify: $(FUZZ_CLS)
 
 fuzz-router: $(FUZZ_RTR)
 	$(FUZZ_RTR_RUN) -max_total_time=$${FUZZ_SECONDS:-900} -print_final_stats=1
+
+fuzz-rpc: $(FUZZ_RPC)
+	@mkdir -p $(BUILD)/fuzz/corpus-rpc
+	$(FUZZ_RPC_RUN) -max_total_time=$${FUZZ_SECONDS:-900} -print_final_stats=1
 
 # --- the two commands of the README -----------------------------------------
 deps:
