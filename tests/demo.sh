@@ -68,7 +68,15 @@ rm -rf "$WORK/state"
 start_control_plane
 start_agent --health-listen=127.0.0.1:$HEALTH_PORT
 app_router_account "$WORK/accounts" "$WORK/app.pass"
-start_router --control-plane="$CPCTL_CONTROL_PLANE" --workflow=demo --accounts-file="$WORK/accounts" --router-id=demo
+# The router's monitor account reads how far the forward stream has
+# applied, so that in validate a read after the session's own write waits
+# for it (read-your-writes) instead of showing the old row.
+sql_dest -e "SET sql_log_bin = 0; DROP USER IF EXISTS 'demo_monitor'@'127.0.0.1';
+    CREATE USER 'demo_monitor'@'127.0.0.1' IDENTIFIED VIA mysql_native_password USING PASSWORD('demo-monitor-pw');
+    GRANT SELECT ON _tablet_agent.* TO 'demo_monitor'@'127.0.0.1'"
+(umask 077 && echo demo-monitor-pw >"$WORK/monitor.pass")
+start_router --control-plane="$CPCTL_CONTROL_PLANE" --workflow=demo --accounts-file="$WORK/accounts" --router-id=demo \
+    --monitor-user=demo_monitor --monitor-password-file="$WORK/monitor.pass"
 echo "tablet-router listens on 127.0.0.1:$ROUTER_PORT for the application; it follows workflow demo's rules"
 run status
 
@@ -136,7 +144,7 @@ jq -r --argjson c "$check" '
     "longest time without an acknowledged write: \(.window_ms_max | round) ms",
     "write latency: median \(.lat_ms_p50) ms, 99th percentile \(.lat_ms_p99) ms, worst \(.lat_ms_max) ms",
     "reads right after a write that did not find it: \(.stale_reads)" +
-      (if .stale_reads > 0 then " (in validate mode reads go to the destination, which replicates a few ms behind)" else "" end)' "$w"
+      (if .stale_reads > 0 then " (reads go to the destination in validate mode; read-your-writes should have made them wait)" else " (read-your-writes: in validate mode a read after the session'"'"'s write waits for the destination)" end)' "$w"
 # The errors by the step they came in, then pauses over 50 ms, each with its step.
 [ ! -s "$WORK/errors.jsonl" ] || jq -r .at_unix_ms "$WORK/errors.jsonl" | awk '
     NR == FNR { t[NR] = $1; $1 = ""; name[NR] = substr($0, 2); n = NR; next }

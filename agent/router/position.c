@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "router/backend.h"
 #include "router/wire.h"
@@ -44,11 +45,6 @@ struct position {
     void *closed_arg;
     bool closing;
 };
-
-static int64_t now_ms(void)
-{
-    return (int64_t)(uv_hrtime() / 1000000);
-}
 
 gtid_set *position_parse_gtids(const char *text, size_t len)
 {
@@ -81,7 +77,7 @@ static void set_down(position *p, const char *fmt, ...)
     sbuf_add(&p->why, why.buf, why.len);
     sbuf_free(&why);
     p->down = true;
-    p->down_until_ms = now_ms() + DOWN_RETRY_MS;
+    p->down_until_ms = clock_mono_ms() + DOWN_RETRY_MS;
 }
 
 static void set_up(position *p)
@@ -262,7 +258,7 @@ bool position_usable(position *p)
         return false;
     if (!p->down)
         return true;
-    if (now_ms() >= p->down_until_ms)
+    if (clock_mono_ms() >= p->down_until_ms)
         poll_now(p); /* try again; until it answers, nobody waits */
     return false;
 }

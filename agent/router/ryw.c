@@ -23,13 +23,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "router/wire.h"
-
-static int64_t now_us(void)
-{
-    return (int64_t)(uv_hrtime() / 1000);
-}
 
 int ryw_mode_parse(const char *text, ryw_mode *out)
 {
@@ -268,7 +264,7 @@ static void finish(ryw_session *rs, bool read_side)
 {
     ryw_env *e = rs->env;
     position_cancel(e->pos, &rs->w);
-    int64_t waited = now_us() - rs->started_us;
+    int64_t waited = clock_mono_us() - rs->started_us;
     e->stats->wait_us += (uint64_t)waited;
     if (read_side && rs->want) {
         gtid_set_free(rs->want);
@@ -304,7 +300,7 @@ static void park_check(position_waiter *w)
     }
     if (covered)
         finish(rs, true);
-    else if (now_us() >= rs->deadline_us || !position_usable(e->pos))
+    else if (clock_mono_us() >= rs->deadline_us || !position_usable(e->pos))
         finish(rs, false);
 }
 
@@ -358,7 +354,7 @@ void ryw_park(ryw_session *rs, backend *source)
     bool ask = must_ask(rs) && source;
     rs->parked = true;
     rs->target = NULL;
-    rs->started_us = now_us();
+    rs->started_us = clock_mono_us();
     rs->deadline_us = rs->started_us + (int64_t)e->wait_ms * 1000;
     rs->w.check = park_check;
     e->stats->waited++;

@@ -146,7 +146,7 @@ released=$(awk '$1 == "tablet_router_held_statements_total{outcome=\"released\"}
 pass "router 1's metrics: $holds holds, $released statements held and released"
 
 # ---- the hold's limits, on a router with small ones -------------------------------------------------
-start_extra_router "$R3_PORT" "$R3_STATUS" r3 --hold-statement-wait-ms=700 --hold-queue-max=1 \
+start_extra_router "$R3_PORT" "$R3_STATUS" r3 --hold-statement-wait-ms=1500 --hold-queue-max=1 \
     --hold-drain-ms=1500 --hold-max-ms=6000
 R3_PID=$!
 wait_for 15 "three routers apply the rules" routers_apply 3
@@ -160,7 +160,7 @@ holding() { # ID: the router reports holding at the current version
 # limit, after rolling it back; the application's next statement hears
 # 1213 and its next transaction works (after the release).
 rm -f "$WORK/txn-ready"
-"${HC[@]}" idle_txn 127.0.0.1 "$R3_PORT" $U $P $DB t-idle "$WORK/txn-ready" 6 >"$WORK/idle.out" 2>&1 &
+"${HC[@]}" idle_txn 127.0.0.1 "$R3_PORT" $U $P $DB t-idle "$WORK/txn-ready" 8 >"$WORK/idle.out" 2>&1 &
 idle=$!
 wait_for 10 "a transaction open through router 3" test -e "$WORK/txn-ready"
 t0=$(now)
@@ -169,16 +169,16 @@ wait_for 10 "router 3 holds" holding r3
 drain=$(elapsed "$t0")
 awk -v d="$drain" 'BEGIN { exit !(d >= 1.3) }' || fail "router 3 held after ${drain}s, before its drain limit of 1.5 s"
 
-# One statement waits its 700 ms and gets 1205; with one waiting, another
-# is refused at once (queue of 1).
+# One statement (its login, here) waits its 1.5 s and gets 1205; with one
+# waiting, another is refused at once (queue of 1).
 "${HC[@]}" write 127.0.0.1 "$R3_PORT" $U $P $DB t-wait >"$WORK/wait.out" &
 w1=$!
-sleep 0.2
+sleep 0.7 # python and its driver start slowly on a busy machine
 "${HC[@]}" write 127.0.0.1 "$R3_PORT" $U $P $DB t-full >"$WORK/full.out"
 wait $w1
 read -r _ _ code secs _ <"$WORK/wait.out"
 [ "$code" == 1205 ] || fail "a statement held past hold-statement-wait-ms: want error 1205, got: $(cat "$WORK/wait.out")"
-awk -v s="$secs" 'BEGIN { exit !(s >= 0.6 && s < 5) }' || fail "it was answered after ${secs}s, want about 0.7"
+awk -v s="$secs" 'BEGIN { exit !(s >= 1.4 && s < 6) }' || fail "it was answered after ${secs}s, want about 1.5: $(cat "$WORK/wait.out") / $(cat "$WORK/full.out")"
 grep -q "did not run. Retry" "$WORK/wait.out" || fail "the 1205 should say it did not run: $(cat "$WORK/wait.out")"
 read -r _ _ code _ <"$WORK/full.out"
 [ "$code" == 1205 ] || fail "a statement past hold-queue-max: want error 1205, got: $(cat "$WORK/full.out")"
