@@ -5,7 +5,8 @@
 #      alert fires on made-up bad series and stays silent on healthy ones.
 #      The test runs on a copy without annotations (promtool compares the
 #      rendered annotations too, which would repeat every description in
-#      the test); `check rules` has parsed their templates.
+#      the test); `check rules` has parsed their templates, and
+#      rules_annotations_test.yaml checks the text of two as rendered.
 #   2. check_manifests.mjs on the Kubernetes manifests: the Kubernetes API
 #      schema (unknown fields, wrong types) and the restricted pod profile
 #      with our rules. Then deliberately broken copies, each of which must
@@ -44,6 +45,11 @@ if out=$(promtool test rules "$TMP/rules_test.yaml" 2>&1); then
     ok "promtool test rules: $(grep -c '^  - name:' rules_test.yaml) scenarios, each alert fires on its bad series and not on the healthy ones"
 else
     bad "promtool test rules: $out"
+fi
+if out=$(promtool test rules rules_annotations_test.yaml 2>&1); then
+    ok "promtool test rules: annotations render (labels, values, durations) as rules_annotations_test.yaml reads them"
+else
+    bad "promtool test rules (annotations): $out"
 fi
 # Every alert in the file has a test, a for:, a severity and what to do.
 alerts=$(grep -oP '^\s+- alert: \K\w+' "$RULES" | sort -u)
