@@ -132,10 +132,8 @@ pass "router: $INSERTS INSERTs counted on the source and $sel SELECTs on the des
 # ---- lag falls to 0 once the writes are applied -------------------------------------
 have_rows() { [ "$(sql_dest -e "SELECT COUNT(*) FROM prom.items")" == $((ROWS + INSERTS)) ]; }
 wait_for 20 "the router's inserts replicated" have_rows
-expect 10 'tablet_agent_stream_transactions_total{stream="prom"} >= '$INSERTS "$(query 'tablet_agent_stream_transactions_total{stream="prom"}')" \
-    "transactions applied"
+expect 10 'tablet_agent_stream_transactions_total{stream="prom"} >= bool '$INSERTS 1 "transactions applied"
 expect 15 'tablet_agent_stream_lag_seconds{stream="prom"}' 0 "lag after the writes"
-expect 5 'count(tablet_agent_stream_lag_seconds{stream="prom"} offset 3s)' 1 "lag history"
 pass "lag: 0 once the $INSERTS writes are applied ($(query 'tablet_agent_stream_transactions_total{stream="prom"}') transactions)"
 
 # ---- a switch, counted -----------------------------------------------------------------
