@@ -14,6 +14,7 @@ PKGS=(
     jq openssl procps curl
     sysbench mydumper haproxy
     python3-pymysql python3-prometheus-client
+    prometheus
 )
 # Node.js runs the independent gRPC client test; any installed node will do.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
@@ -38,8 +39,17 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts the packaged MariaDB where it can; the sandbox does not
 # need it, and it would hold port 3306 and memory.
 # HAProxy is only a benchmark's baseline: bench-router starts its own.
-for svc in mariadb haproxy; do
+# Prometheus (promtool, and the server test_prometheus.sh runs on loopback
+# with its own config) would scrape and listen on 9090 for nothing.
+for svc in mariadb haproxy prometheus; do
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet $svc 2>/dev/null; then
         systemctl stop $svc || true
     fi
 done
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet prometheus 2>/dev/null; then
+    systemctl disable prometheus >/dev/null 2>&1 || true
+fi
+# Without systemd, the package's init script may have started it.
+if [ -x /etc/init.d/prometheus ] && /etc/init.d/prometheus status >/dev/null 2>&1; then
+    /etc/init.d/prometheus stop >/dev/null || true
+fi

@@ -9,6 +9,7 @@
 #                                    mock      SANDBOX_PORT_BASE + 12
 #                                    router    SANDBOX_PORT_BASE + 13 (status + 14)
 #                                    metrics   SANDBOX_PORT_BASE + 15 (agent), + 16 (router)
+#                                    prometheus SANDBOX_PORT_BASE + 17 (test_prometheus)
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$REPO/build

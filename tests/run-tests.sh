@@ -2,7 +2,7 @@
 # Everything `make test` runs, in order, with a summary:
 #   1. unit tests under valgrind
 #   2. a short fuzz run of the binlog decoder, the router's classifier and its
-#      protocol parsers
+#      protocol parsers; offline checks of deploy/ (alert rules, manifests)
 #   3. integration tests against fresh sandbox servers, and the independent
 #      Node.js gRPC client
 #   4. the same again with the agent and the router built with
@@ -59,6 +59,7 @@ sanitizer_reports() {
 if [ "$SANITIZED" != only ]; then
     step "unit tests (valgrind)" tests/run-unit.sh build/unit-tests
     step "fuzz smoke (decoder, classifier, router, rpc)" make --no-print-directory fuzz-smoke
+    step "deploy: alert rules (promtool), manifests (schema, restricted)" tests/deploy/run.sh
     export TEST_WORK=$REPO/build/test-work
     integration ""
 fi
