@@ -254,6 +254,16 @@ static void cut_count(import_wf *wf, const cut_dir *d, wf_cut_outcome outcome, c
         if (ss)
             prom_hist_observe(&ss->seconds, &wf_cut_step_buckets, rep->steps[i].ms / 1000.0);
     }
+    wf_cut_recent *r = &st->recent[st->nrecorded++ % WF_CUT_RECENT];
+    memset(r, 0, sizeof *r);
+    r->reverse = !d->to_dest;
+    r->outcome = outcome;
+    r->ended_ms = clock_wall_ms();
+    if (rep) {
+        r->total_ms = rep->total_ms;
+        r->nsteps = rep->nsteps;
+        memcpy(r->steps, rep->steps, rep->nsteps * sizeof rep->steps[0]);
+    }
     uv_mutex_unlock(&wf->lock);
 }
 
