@@ -38,6 +38,7 @@ static const setting opts[] = {
      "at a switch: how long open transactions get to finish before they are rolled back"},
     {"hold-queue-max", SETTING_UINT, F(hold_queue_max), "5000", "at a switch: statements waiting at most"},
     {"log-level", SETTING_LEVEL, F(log_level), "info", "debug, info, warn or error"},
+    {"log-format", SETTING_LOG_FORMAT, 0, "text", "text, or json: one object per line (ts, level, component, msg, ...)"},
     {"help", SETTING_FLAG, F(help), NULL, "print this help"},
     {"version", SETTING_FLAG, F(version), NULL, "print the version"},
 };
