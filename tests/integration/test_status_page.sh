@@ -5,17 +5,18 @@
 # VDiff. The DOM the browser builds must show what the test knows: the
 # source serving and its version, the workflow and its phase, each table's
 # rows with a progress bar, a lag chart (SVG) with samples, the switch with
-# its steps' times, the VDiff's rows compared. A table whose name is an
+# its steps' times, the VDiff's rows compared. While the copy runs on, the
+# page as served gives the table a rate and an ETA. A table whose name is an
 # HTML script with quotes shows as text and never runs (the title stays,
 # no script element exists). The page is self-contained (no external
 # URL), read-only (POST 405), never cached, and shows no password.
-# Screenshots are kept: $WORK/status-copy.png, $WORK/status-final.png.
+# Screenshots are kept: $WORK/status-{copy,moving,repl,final}.png.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 
 dest=$(endpoint_opts dest "$DEST_PORT")
 URL=http://127.0.0.1:$METRICS_PORT/
-ROWS=20000
+ROWS=300000
 HOSTILE='<script>document.title="pwned"</script>'"'x"
 
 command -v chromium >/dev/null || fail "chromium is not installed (tests/deps.sh installs it)"
@@ -96,6 +97,23 @@ copied=$(dom_text 'tr.table:has(td.name:-soup-contains("sp.items")) td.rows' | c
 wait "${busy_pids[@]}"
 pass "during the copy: workflow sp $state, throttled, sp.items at $copied of $ROWS rows, progress bars (screenshot $WORK/status-copy.png)"
 
+# Once the source calms down the copy goes on: the table's row shows a
+# rate and an ETA while rows are still to come (read from the HTML as
+# served, several times a second: a browser takes longer than a look).
+copying_with_rate() {
+    curl -sS --fail -o "$WORK/moving.html" "$URL" || return 1
+    local row='tr.table:has(td.name:-soup-contains("sp.items"))'
+    local rows rate eta
+    rows=$($PY "$REPO/tests/tools/html_text.py" "$WORK/moving.html" "$row td.rows" | cut -d' ' -f1)
+    rate=$($PY "$REPO/tests/tools/html_text.py" "$WORK/moving.html" "$row td:nth-of-type(5)")
+    eta=$($PY "$REPO/tests/tools/html_text.py" "$WORK/moving.html" "$row td:nth-of-type(6)")
+    [ "$rows" -gt 0 ] && [ "$rows" -lt "$ROWS" ] && [ "${rate%/s}" -gt 0 ] && [ "$eta" != - ] || return 1
+    moving="$rows of $ROWS rows at $rate, ETA $eta"
+}
+wait_for 30 "sp.items copying with a rate and an ETA on the page" copying_with_rate
+browse status-moving # for people: bars part-way (the copy may have ended by now)
+pass "the copy under way: sp.items $moving (screenshot $WORK/status-moving.png)"
+
 # ---- after the copy, with writes -------------------------------------------------------
 wait_for 90 "the import replicates" wf_state_is WORKFLOW_REPLICATING
 for i in $(seq 1 20); do echo "INSERT INTO sp.items VALUES ($((ROWS + i)), 'new');"; done | sandbox sql source
@@ -127,8 +145,9 @@ browse status-final
 assert_eq "$(dom_text '.workflow .wf-state')" PRIMARY "the phase after the switch"
 assert_eq "$(dom_text 'tr.cutover td:nth-of-type(2)')" switch "the last cutover"
 assert_eq "$(dom_text 'tr.cutover td:nth-of-type(3)')" success "its outcome"
+steps=$(dom_text 'tr.cutover span.step' all)
 for step in check fence_source catch_up commit start_reverse; do
-    dom_text 'tr.cutover span.step' all | grep -qE "^$step [0-9]+$" || fail "the cutover's step $step and its time"
+    grep -qE "^$step [0-9]+$" <<<"$steps" || fail "the cutover's step $step and its time (steps: $steps)"
 done
 total=$((ROWS + 20 + 7))
 assert_eq "$(dom_text '#vdiff tr.vdiff-total td:nth-of-type(1)')" "$total" "rows VDiff compared"
@@ -141,6 +160,6 @@ for f in "$WORK"/*.dom.html "$WORK/raw.html"; do
     grep -qF -- "$(cat "$PASSWORD_FILE")" "$f" && fail "the agent's password is on the page ($f)"
     grep -qi "password" "$f" && fail "the word password is on the page ($f)"
 done
-pass "no password on any page; screenshots: $WORK/status-copy.png $WORK/status-repl.png $WORK/status-final.png"
+pass "no password on any page; screenshots: $WORK/status-{copy,moving,repl,final}.png"
 
 cpctl detach sp >/dev/null || true
