@@ -17,6 +17,7 @@
 #include "lib/http_metrics.h"
 #include "lib/log.h"
 #include "metrics.h"
+#include "status_page.h"
 #include "rpc/rpc_server.h"
 #include "rpc/service.h"
 #include "workflow/streams.h"
@@ -39,6 +40,13 @@ static void agent_render_metrics(sbuf *out, void *data)
     metrics_render(data, out);
 }
 
+static void agent_render_status(sbuf *out, void *data)
+{
+    agent *a = data;
+    if (a->status_page)
+        status_page_render(a->status_page, out);
+}
+
 static int agent_listen(agent *a, sbuf *err)
 {
     const agent_config *cfg = a->cfg;
@@ -57,6 +65,10 @@ static int agent_listen(agent *a, sbuf *err)
     if (*cfg->metrics_listen &&
         http_metrics_start(a->loop, cfg->metrics_listen, agent_render_metrics, a, &a->metrics, err) != 0)
         return -1;
+    if (a->metrics) {
+        a->status_page = status_page_start(a);
+        http_metrics_set_page(a->metrics, agent_render_status, STATUS_PAGE_CONTENT_TYPE);
+    }
     return 0;
 }
 
@@ -72,6 +84,7 @@ int agent_start(uv_loop_t *loop, const agent_config *cfg, agent **out, sbuf *err
     a->rpc = rpc_server_new(loop, a->service);
     if (agent_listen(a, err) != 0) {
         http_metrics_stop(a->metrics);
+        status_page_stop(a->status_page);
         rpc_server_shutdown(a->rpc, 0, NULL, NULL);
         service_free(a->service);
         streams_free(a->streams);
@@ -138,6 +151,8 @@ void agent_stop(agent *a, void (*done)(void *), void *arg)
     a->stopped_arg = arg;
     http_metrics_stop(a->metrics);
     a->metrics = NULL;
+    status_page_stop(a->status_page); /* after the port: no page is being made now */
+    a->status_page = NULL;
     service_close(a->service);
     rpc_server_shutdown(a->rpc, 500, agent_rpc_stopped, a);
 }

@@ -18,6 +18,7 @@
 typedef struct http_metrics http_metrics;
 typedef struct rpc_server rpc_server;
 typedef struct service service;
+typedef struct status_page status_page;
 typedef struct streams streams;
 typedef struct workflows workflows;
 
@@ -27,6 +28,7 @@ typedef struct agent {
     monitor *monitor;
     rpc_server *rpc;
     http_metrics *metrics; /* GET /metrics, when metrics-listen is set */
+    status_page *status_page; /* GET / on the same port, and its lag history */
     service *service;
     streams *streams;
     workflows *workflows;

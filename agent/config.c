@@ -38,6 +38,7 @@ static const setting opts[] = {
      "prefix of the environment variables a request's password_env may name (empty: none)"},
     {"server-id", SETTING_UINT, F(server_id), "0", "base of the replica ids of StartStream's streams; each adds a hash of its name (0: 3000000000)"},
     {"log-level", SETTING_LEVEL, F(log_level), "info", "debug, info, warn or error"},
+    {"log-format", SETTING_LOG_FORMAT, 0, "text", "text, or json: one object per line (ts, level, component, msg, workflow...)"},
     {"print-grants", SETTING_FLAG, F(print_grants), NULL, "print the GRANT statements the agent's account needs, and exit"},
     {"help", SETTING_FLAG, F(help), NULL, "print this help"},
     {"version", SETTING_FLAG, F(version), NULL, "print the version"},

@@ -18,29 +18,8 @@
 #include "lib/prom.h"
 #include "rpc/rpc_server.h"
 #include "workflow/streams.h"
-#include "workflow/workflows.h"
 
-typedef struct stream_row {
-    const char *name;
-    stream_status st;
-} stream_row;
-
-typedef struct wf_row {
-    const char *name;
-    wf_status st;
-    wf_vdiff_report vdiff;
-    wf_cutover_stats cut;
-} wf_row;
-
-typedef struct metrics_snap {
-    stream_row *streams;
-    size_t nstreams;
-    size_t nown; /* the first nown are the agent's own streams' snapshots */
-    wf_row *wfs;
-    size_t nwfs;
-} metrics_snap;
-
-static void snap_take(agent *a, metrics_snap *s)
+void metrics_snap_take(agent *a, metrics_snap *s)
 {
     size_t ns = a->streams ? streams_count(a->streams) : 0;
     size_t nw = a->workflows ? workflows_count(a->workflows) : 0;
@@ -70,7 +49,7 @@ static void snap_take(agent *a, metrics_snap *s)
     }
 }
 
-static void snap_release(metrics_snap *s)
+void metrics_snap_release(metrics_snap *s)
 {
     for (size_t i = 0; i < s->nown; i++)
         stream_status_clear(&s->streams[i].st);
@@ -250,12 +229,12 @@ void metrics_render(agent *a, sbuf *out)
     prom_value(&w, PROM_LABELS({"version", TABLET_AGENT_VERSION}), 1);
     source_families(&w, a);
     metrics_snap s;
-    snap_take(a, &s);
+    metrics_snap_take(a, &s);
     workflow_families(&w, &s);
     copy_families(&w, &s);
     stream_families(&w, &s);
     cutover_families(&w, &s);
     vdiff_families(&w, &s);
     rpc_families(&w, a);
-    snap_release(&s);
+    metrics_snap_release(&s);
 }

@@ -12,6 +12,34 @@
 
 #include "agent.h"
 #include "lib/sbuf.h"
+#include "workflow/workflows.h"
+
+typedef struct stream_row {
+    const char *name;
+    stream_status st;
+} stream_row;
+
+typedef struct wf_row {
+    const char *name;
+    wf_status st;
+    wf_vdiff_report vdiff;
+    wf_cutover_stats cut;
+} wf_row;
+
+/* Every stream and workflow at one moment, as GetStatus sees them: the
+ * agent's own streams (StartStream), then the one each workflow runs,
+ * under the stream's own name. The status page reads the same snapshot. */
+typedef struct metrics_snap {
+    stream_row *streams;
+    size_t nstreams;
+    size_t nown; /* the first nown are the agent's own streams' snapshots */
+    wf_row *wfs;
+    size_t nwfs;
+} metrics_snap;
+
+/* Loop thread: take the snapshot; release frees it. */
+void metrics_snap_take(agent *a, metrics_snap *s);
+void metrics_snap_release(metrics_snap *s);
 
 /* Loop thread: the whole exposition text for the agent. */
 void metrics_render(agent *a, sbuf *out);

@@ -12,6 +12,7 @@ PKGS=(
     mariadb-server mariadb-client
     valgrind clang libclang-rt-14-dev
     jq openssl procps curl
+    chromium python3-bs4 # the status page test: a headless browser, then its DOM read by selector
     sysbench mydumper haproxy
     python3-pymysql python3-prometheus-client
     prometheus

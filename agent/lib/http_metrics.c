@@ -33,6 +33,7 @@
 typedef enum { SCRAPE_QUEUED, SCRAPE_TAKEN, SCRAPE_DONE } scrape_state;
 
 typedef struct scrape {
+    http_metrics_render render; /* the page asked for */
     sbuf text;
     scrape_state state;
     struct scrape *next;
@@ -43,8 +44,10 @@ struct http_metrics {
     uv_async_t async;
     struct MHD_Daemon *daemon;
     http_metrics_render render;
+    http_metrics_render page; /* GET /, when set */
+    const char *page_type;
     void *data;
-    uv_mutex_t lock; /* guards queue, stopping and every scrape's state */
+    uv_mutex_t lock; /* guards queue, stopping, page and every scrape's state */
     uv_cond_t cond;
     scrape *queue;
     bool stopping;
@@ -121,7 +124,7 @@ static void on_async(uv_async_t *a)
     uv_mutex_unlock(&h->lock);
     /* TAKEN: each waiter stays until DONE, so the records stay valid. */
     for (scrape *s = list; s; s = s->next)
-        h->render(&s->text, h->data);
+        s->render(&s->text, h->data);
     uv_mutex_lock(&h->lock);
     while (list) {
         scrape *next = list->next; /* read first: DONE lets its thread go */
@@ -145,9 +148,9 @@ static void unlink_scrape(http_metrics *h, scrape *s)
 }
 
 /* The text from the loop; false when it did not come in time. */
-static bool scrape_from_loop(http_metrics *h, sbuf *out)
+static bool scrape_from_loop(http_metrics *h, http_metrics_render render, sbuf *out)
 {
-    scrape s = {SBUF_INIT, SCRAPE_QUEUED, NULL};
+    scrape s = {render, SBUF_INIT, SCRAPE_QUEUED, NULL};
     uv_mutex_lock(&h->lock);
     if (h->stopping) {
         uv_mutex_unlock(&h->lock);
@@ -198,15 +201,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)upload_data;
     (void)upload_size;
     (void)con_cls;
+    uv_mutex_lock(&h->lock);
+    http_metrics_render page = h->page;
+    const char *page_type = h->page_type;
+    uv_mutex_unlock(&h->lock);
+    bool is_page = page && strcmp(url, "/") == 0;
     /* Answered at the first call, before any request body is read: a
      * refused request's body is never looked at. */
-    if (strcmp(url, "/metrics") != 0)
-        return respond_text(c, MHD_HTTP_NOT_FOUND, "not found: this port serves only GET /metrics\n", NULL);
+    if (strcmp(url, "/metrics") != 0 && !is_page)
+        return respond_text(c, MHD_HTTP_NOT_FOUND,
+                            page ? "not found: this port serves GET / (status) and GET /metrics\n"
+                                 : "not found: this port serves only GET /metrics\n",
+                            NULL);
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-        return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: /metrics is read-only; use GET\n",
+        return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: this port is read-only; use GET\n",
                             "GET, HEAD");
     sbuf text = SBUF_INIT;
-    if (!scrape_from_loop(h, &text))
+    if (!scrape_from_loop(h, is_page ? page : h->render, &text))
         return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
                             "unavailable: the daemon is stopping or did not answer within 5 s; retry\n", NULL);
     size_t len;
@@ -214,7 +225,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(len, body ? body : xstrdup(""), free);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, HTTP_METRICS_CONTENT_TYPE);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, is_page ? page_type : HTTP_METRICS_CONTENT_TYPE);
+    if (is_page) /* it is made fresh for each look; a status page must never be a stale copy */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return rc;
@@ -262,6 +275,14 @@ int http_metrics_start(uv_loop_t *loop, const char *address, http_metrics_render
     }
     *out = h;
     return 0;
+}
+
+void http_metrics_set_page(http_metrics *h, http_metrics_render page, const char *content_type)
+{
+    uv_mutex_lock(&h->lock);
+    h->page = page;
+    h->page_type = content_type;
+    uv_mutex_unlock(&h->lock);
 }
 
 static void on_closed(uv_handle_t *handle)

@@ -61,6 +61,15 @@ static int setting_set(void *cfg, const setting *o, const char *value, const cha
             return -1;
         }
         return 0;
+    case SETTING_LOG_FORMAT: {
+        log_format f;
+        if (log_format_parse(value, &f) != 0) {
+            sbuf_setf(err, "%s: %s must be text or json, got \"%s\"", origin, o->name, value);
+            return -1;
+        }
+        log_set_format(f);
+        return 0;
+    }
     case SETTING_FLAG:
         *(bool *)field = true;
         return 0;

@@ -24,6 +24,8 @@ typedef enum {
     SETTING_FLAG,        /* bool, flags only: --help */
     SETTING_BOOL,        /* bool from true/false, yes/no, on/off, 1/0 */
     SETTING_SECRET_FILE, /* secret *: the path is kept, the content read when used */
+    SETTING_LOG_FORMAT,  /* text or json: applied to lib/log as it is read (the log is the
+                          * process's, like this setting); the offset is unused */
 } setting_kind;
 
 typedef struct setting {

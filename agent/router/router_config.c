@@ -49,6 +49,7 @@ static const setting opts[] = {
     {"sidecar-schema", SETTING_STR, F(sidecar_schema), "_tablet_agent",
      "the agent's sidecar schema on the destination (its --sidecar-schema)"},
     {"log-level", SETTING_LEVEL, F(log_level), "info", "debug, info, warn or error"},
+    {"log-format", SETTING_LOG_FORMAT, 0, "text", "text, or json: one object per line (ts, level, component, msg, ...)"},
     {"help", SETTING_FLAG, F(help), NULL, "print this help"},
     {"version", SETTING_FLAG, F(version), NULL, "print the version"},
 };

@@ -682,7 +682,8 @@ int applier_ddl(applier *a, const char *schema, const char *statement, const vpo
     if (!e)
         e = db_exec(a->conn, statement, err);
     if (e && ddl_already_applied((unsigned)e)) {
-        log_warn("applier", "stream %s: DDL already applied on the target (%s); going on", a->name, err->buf);
+        log_event(LOG_WARN, "applier", LOG_ABOUT(.stream = a->name), "DDL already applied on the target (%s); going on",
+                  err->buf);
         e = 0;
     }
     if (e) {

@@ -659,8 +659,10 @@ static int writer_apply(copier *c, size_t idx, const page *pg, sbuf *sql, sbuf *
             mysql_close(c->writers[idx]);
             c->writers[idx] = NULL;
         }
-        log_warn("copier", "writing a page of `%s`.`%s` failed (%s); retrying", pg->plan->t->schema->schema,
-                 pg->plan->t->schema->name, err->buf);
+        log_event(LOG_WARN, "copier",
+                  LOG_ABOUT(.schema = pg->plan->t->schema->schema, .table = pg->plan->t->schema->name),
+                  "writing a page of `%s`.`%s` failed (%s); retrying", pg->plan->t->schema->schema,
+                  pg->plan->t->schema->name, err->buf);
         sleep_ms(250u << attempt);
     }
     return e;

@@ -156,10 +156,11 @@ static void status_set(stream *s, stream_state state, stream_error code, const c
     uv_mutex_unlock(&s->lock);
     if (changed) {
         if (state == STREAM_ERROR || state == STREAM_RETRYING)
-            log_warn("stream", "%s: %s: %s", s->cfg.name, stream_state_name(state), msg ? msg : "");
+            log_event(LOG_WARN, "stream", LOG_ABOUT(.stream = s->cfg.name), "%s: %s", stream_state_name(state),
+                      msg ? msg : "");
         else
-            log_info("stream", "%s: %s%s%s", s->cfg.name, stream_state_name(state), msg && *msg ? ": " : "",
-                     msg ? msg : "");
+            log_event(LOG_INFO, "stream", LOG_ABOUT(.stream = s->cfg.name), "%s%s%s", stream_state_name(state),
+                      msg && *msg ? ": " : "", msg ? msg : "");
         if (s->notify_fn)
             s->notify_fn(s->notify_data);
     }
@@ -387,7 +388,8 @@ static int apply_ddl(stream *s, const stream_event *begin, stream_event *ev, sbu
     }
     sbuf text = SBUF_INIT;
     sbuf_add_printable(&text, ev->statement, ev->statement_len, 200);
-    log_info("stream", "%s: DDL %s: %s", s->cfg.name, s->cfg.ddl == DDL_EXEC ? "applied" : "ignored", text.buf);
+    log_event(LOG_INFO, "stream", LOG_ABOUT(.stream = s->cfg.name), "DDL %s: %s",
+              s->cfg.ddl == DDL_EXEC ? "applied" : "ignored", text.buf);
     sbuf_free(&text);
     vpos_set(&s->committed, s->pending.gtid, s->pending.file, s->pending.offset);
     s->trx_committed = s->trx_pending;
@@ -556,11 +558,12 @@ static int attempt_setup(stream *s, sbuf *err)
         trx = 0;
         s->cfg.reset = false; /* reset once, resume after that */
         if (!e)
-            log_info("stream", "%s: starting at gtid '%s' file %s:%llu", s->cfg.name, saved.gtid, saved.file,
-                     (unsigned long long)saved.offset);
+            log_event(LOG_INFO, "stream", LOG_ABOUT(.stream = s->cfg.name), "starting at gtid '%s' file %s:%llu",
+                      saved.gtid, saved.file, (unsigned long long)saved.offset);
     } else {
-        log_info("stream", "%s: resuming from saved position gtid '%s' file %s:%llu", s->cfg.name, saved.gtid,
-                 saved.file, (unsigned long long)saved.offset);
+        log_event(LOG_INFO, "stream", LOG_ABOUT(.stream = s->cfg.name),
+                  "resuming from saved position gtid '%s' file %s:%llu", saved.gtid, saved.file,
+                  (unsigned long long)saved.offset);
     }
     vpos_set(&s->committed, saved.gtid, saved.file, saved.offset);
     vpos_set(&s->pending, saved.gtid, saved.file, saved.offset);
@@ -682,8 +685,8 @@ stream_state stream_run(stream *s)
             bool apply_error = s->fail_code == STREAM_E_APPLY;
             if (apply_error && !s->careful_left) {
                 /* Pinpoint: replay from the last commit without compaction. */
-                log_warn("stream", "%s: %s; replaying carefully to find the exact transaction", s->cfg.name,
-                         err.buf);
+                log_event(LOG_WARN, "stream", LOG_ABOUT(.stream = s->cfg.name),
+                          "%s; replaying carefully to find the exact transaction", err.buf);
                 s->careful_left = CAREFUL_TRX;
                 continue;
             }

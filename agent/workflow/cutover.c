@@ -254,6 +254,16 @@ static void cut_count(import_wf *wf, const cut_dir *d, wf_cut_outcome outcome, c
         if (ss)
             prom_hist_observe(&ss->seconds, &wf_cut_step_buckets, rep->steps[i].ms / 1000.0);
     }
+    wf_cut_recent *r = &st->recent[st->nrecorded++ % WF_CUT_RECENT];
+    memset(r, 0, sizeof *r);
+    r->reverse = !d->to_dest;
+    r->outcome = outcome;
+    r->ended_ms = clock_wall_ms();
+    if (rep) {
+        r->total_ms = rep->total_ms;
+        r->nsteps = rep->nsteps;
+        memcpy(r->steps, rep->steps, rep->nsteps * sizeof rep->steps[0]);
+    }
     uv_mutex_unlock(&wf->lock);
 }
 
@@ -496,8 +506,9 @@ static int cut_complete(op *o, import_wf *wf, const cut_dir *d, journal *j, MYSQ
     step_start(o, d->unfence_step);
     fence_record *tf = to_fence(d, j);
     if (tf->accounts && fence_lift(to_ep(wf, d), tf, err) != 0) {
-        log_error("cutover", "%s: opening writes on the %s failed: %s; run SET GLOBAL read_only=0 there", wf->def.name,
-                  side_name(d->to_dest), err->buf);
+        log_event(LOG_ERROR, "cutover", LOG_ABOUT(.workflow = wf->def.name),
+                  "opening writes on the %s failed: %s; run SET GLOBAL read_only=0 there", side_name(d->to_dest),
+                  err->buf);
         e = e ? e : -1;
     }
     fence_record_clear(tf);
@@ -549,7 +560,7 @@ static void cut_failed(op *o, journal *j, fence *f, int rc)
     o->rep->total_ms = (uint32_t)(clock_mono_ms() - o->started);
     o->rep->rolled_back = true;
     cut_count(wf, d, rc == -2 ? WF_CUT_TIMED_OUT : WF_CUT_ROLLED_BACK, o->rep);
-    log_error("cutover", "%s: %s", wf->def.name, msg.buf);
+    log_event(LOG_ERROR, "cutover", LOG_ABOUT(.workflow = wf->def.name), "%s", msg.buf);
     wf_cmd_done(wf, o->cmd, rc == -2 ? WF_ETIMEOUT : WF_EABORTED, msg.buf);
     sbuf_free(&uerr);
     sbuf_free(&msg);
@@ -571,8 +582,9 @@ static void cut_succeeded(op *o, journal *j, fence *f)
     cut_report(o, j);
     cut_count(wf, d, WF_CUT_SUCCESS, o->rep);
     wf_set(wf, d->to_state, "", d->done_message);
-    log_info("cutover", "%s: %s done in %u ms at source '%s', destination '%s'", wf->def.name, d->verb,
-             o->rep->total_ms, j->source.gtid, j->dest.gtid);
+    log_event(LOG_INFO, "cutover", LOG_ABOUT(.workflow = wf->def.name),
+              "%s done in %u ms at source '%s', destination '%s'", d->verb, o->rep->total_ms, j->source.gtid,
+              j->dest.gtid);
     wf_cmd_done(wf, o->cmd, WF_OK, NULL);
     sbuf_free(&err);
 }
@@ -713,7 +725,7 @@ void cutover_detach(import_wf *wf, wf_cmd *c)
         }
         sbuf_free(&serr);
         wf->detached = true;
-        log_info("cutover", "%s: detached: %s", wf->def.name, note.buf);
+        log_event(LOG_INFO, "cutover", LOG_ABOUT(.workflow = wf->def.name), "detached: %s", note.buf);
         wf_cmd_done(wf, c, WF_OK, note.buf);
         uv_mutex_lock(&wf->lock);
         wf->stop = true;
@@ -732,11 +744,13 @@ static step_result recover_one(import_wf *wf, journal *j, MYSQL *src, sbuf *err)
 {
     const cut_dir *d = j->dir;
     if (j->phase == J_FENCING) {
-        log_warn("cutover", "%s: a %s was cut before its point of no return; rolling it back", wf->def.name, d->verb);
+        log_event(LOG_WARN, "cutover", LOG_ABOUT(.workflow = wf->def.name),
+                  "a %s was cut before its point of no return; rolling it back", d->verb);
         return cut_undo(wf, d, j, NULL, src, err) ? STEP_TRANSIENT : STEP_OK;
     }
     if (j->phase == J_COMMITTED) {
-        log_warn("cutover", "%s: a %s was cut after its point of no return; finishing it", wf->def.name, d->verb);
+        log_event(LOG_WARN, "cutover", LOG_ABOUT(.workflow = wf->def.name),
+                  "a %s was cut after its point of no return; finishing it", d->verb);
         /* the FTWRL died with the old process; read_only and the locks are
          * set again in case they were not yet */
         if (fence_reapply(from_ep(wf, d), from_fence(d, j), err) != 0 || cut_complete(NULL, wf, d, j, src, err) != 0)

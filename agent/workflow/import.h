@@ -162,10 +162,26 @@ typedef struct wf_cut_step_stats {
     prom_hist seconds;
 } wf_cut_step_stats;
 
+/* One finished (or refused) switch or reverse, for people to read (the
+ * status page): when it ended, how, and each step's time. */
+typedef struct wf_cut_recent {
+    bool reverse;
+    wf_cut_outcome outcome;
+    int64_t ended_ms; /* wall clock */
+    uint32_t total_ms;
+    cutover_step steps[CUTOVER_MAX_STEPS];
+    size_t nsteps;
+} wf_cut_recent;
+
+#define WF_CUT_RECENT 5
 typedef struct wf_cutover_stats {
     uint64_t outcomes[2][WF_CUT_OUTCOMES]; /* [0] switch, [1] reverse */
     wf_cut_step_stats steps[WF_CUT_STEP_NAMES];
     size_t nsteps;
+    /* The last WF_CUT_RECENT, a ring: the newest is
+     * recent[(nrecorded - 1) % WF_CUT_RECENT]. */
+    wf_cut_recent recent[WF_CUT_RECENT];
+    uint64_t nrecorded;
 } wf_cutover_stats;
 
 /* The bounds of the step-duration histograms, in seconds. */

@@ -181,7 +181,8 @@ static int wf_discover(import_wf *wf, sbuf *err)
             list[n++] = (wf_table_status){xstrdup(row[0]), xstrdup(row[1]), WF_PHASE_CREATING, 0, 0};
     mysql_free_result(r);
     wf_standin_publish(wf, list, n);
-    log_info("workflow", "%s: new import: creating %zu destination table(s)", wf->def.name, n);
+    log_event(LOG_INFO, "workflow", LOG_ABOUT(.workflow = wf->def.name),
+              "new import: creating %zu destination table(s)", n);
     size_t added = 0;
     for (size_t i = 0; !e && i < n; i++) {
         schema_table *t;
@@ -247,9 +248,10 @@ static int wf_load_tables(import_wf *wf, sbuf *err)
         if (!e && t->next_chunk) {
             sbuf key = SBUF_INIT;
             key_describe(t->last_key, schemas[i]->nkey, &key);
-            log_info("workflow", "%s: resuming `%s`.`%s` after saved key %s (page %llu, %llu rows already copied)",
-                     wf->def.name, rows[i].schema, rows[i].table, key.buf, (unsigned long long)t->next_chunk,
-                     (unsigned long long)t->rows_copied);
+            log_event(LOG_INFO, "workflow",
+                      LOG_ABOUT(.workflow = wf->def.name, .schema = rows[i].schema, .table = rows[i].table),
+                      "resuming `%s`.`%s` after saved key %s (page %llu, %llu rows already copied)", rows[i].schema,
+                      rows[i].table, key.buf, (unsigned long long)t->next_chunk, (unsigned long long)t->rows_copied);
             sbuf_free(&key);
         }
     }
@@ -397,8 +399,9 @@ static step_result wf_position_at_snapshot(import_wf *wf, snapshot **snap, sbuf 
         e = db_exec(wf->dest, q.buf, err);
         sbuf_free(&q);
         if (!e)
-            log_info("workflow", "%s: first snapshot at gtid '%s' (%s:%llu)", wf->def.name, (*snap)->pos.gtid,
-                     (*snap)->pos.file, (unsigned long long)(*snap)->pos.offset);
+            log_event(LOG_INFO, "workflow", LOG_ABOUT(.workflow = wf->def.name),
+                      "first snapshot at gtid '%s' (%s:%llu)", (*snap)->pos.gtid, (*snap)->pos.file,
+                      (unsigned long long)(*snap)->pos.offset);
         vpos_clear(&saved);
         return e ? wf_classify(e) : STEP_OK;
     }
@@ -471,8 +474,10 @@ static step_result wf_finish_tables(import_wf *wf, sbuf *err)
             continue;
         uint64_t rows = __atomic_load_n(&wf->tables[i].rows_copied, __ATOMIC_RELAXED);
         if (wf->phases[i] != WF_PHASE_COPIED)
-            log_info("workflow", "%s: `%s`.`%s` copied: %llu rows in %llu pages", wf->def.name, wf->rows[i].schema,
-                     wf->rows[i].table, (unsigned long long)rows, (unsigned long long)wf->tables[i].next_chunk);
+            log_event(LOG_INFO, "workflow",
+                      LOG_ABOUT(.workflow = wf->def.name, .schema = wf->rows[i].schema, .table = wf->rows[i].table),
+                      "`%s`.`%s` copied: %llu rows in %llu pages", wf->rows[i].schema, wf->rows[i].table,
+                      (unsigned long long)rows, (unsigned long long)wf->tables[i].next_chunk);
         if (wf->phases[i] != WF_PHASE_COPIED &&
             (e = sidecar_copy_mark(wf->dest, wf->def.sidecar, wf->def.name, wf->rows[i].schema, wf->rows[i].table,
                                    COPY_COPIED, rows, err)) != 0)
@@ -491,7 +496,8 @@ static step_result wf_finish_tables(import_wf *wf, sbuf *err)
     }
     int64_t t0 = clock_mono_ms();
     if (njobs)
-        log_info("workflow", "%s: adding deferred secondary indexes to %zu table(s)", wf->def.name, njobs);
+        log_event(LOG_INFO, "workflow", LOG_ABOUT(.workflow = wf->def.name),
+                  "adding deferred secondary indexes to %zu table(s)", njobs);
     for (size_t j = 0; j < njobs; j++) {
         uv_thread_join(&threads[j]);
         uv_mutex_lock(&wf->lock);
@@ -505,7 +511,8 @@ static step_result wf_finish_tables(import_wf *wf, sbuf *err)
         sbuf_free(&jobs[j].err);
     }
     if (njobs)
-        log_info("workflow", "%s: deferred indexes added in %.1f s", wf->def.name, (double)(clock_mono_ms() - t0) / 1000.0);
+        log_event(LOG_INFO, "workflow", LOG_ABOUT(.workflow = wf->def.name), "deferred indexes added in %.1f s",
+                  (double)(clock_mono_ms() - t0) / 1000.0);
     free(jobs);
     free(threads);
     return e ? wf_classify(e) : STEP_OK;

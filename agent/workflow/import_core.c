@@ -49,10 +49,11 @@ void wf_set(import_wf *wf, wf_state state, const char *code, const char *msg)
     if (!changed)
         return;
     if (state == WF_ERROR)
-        log_error("workflow", "%s: %s: %s", wf->def.name, wf_state_name(state), msg ? msg : "");
+        log_event(LOG_ERROR, "workflow", LOG_ABOUT(.workflow = wf->def.name), "%s: %s", wf_state_name(state),
+                  msg ? msg : "");
     else
-        log_info("workflow", "%s: %s%s%s", wf->def.name, wf_state_name(state), msg && *msg ? ": " : "",
-                 msg ? msg : "");
+        log_event(LOG_INFO, "workflow", LOG_ABOUT(.workflow = wf->def.name), "%s%s%s", wf_state_name(state),
+                  msg && *msg ? ": " : "", msg ? msg : "");
     if (wf->dest && !wf->detached) {
         sbuf err = SBUF_INIT;
         sidecar_workflow_save(wf->dest, wf->def.sidecar, wf->def.name, wf_state_name(state), msg, &err);

@@ -52,7 +52,7 @@ static void vd_persist(wf_vdiff *v, const sbuf *q)
 {
     sbuf err = SBUF_INIT;
     if (v->persist && db_exec(v->persist, q->buf, &err) != 0)
-        log_warn("vdiff", "%s: saving progress failed: %s", v->wf->def.name, err.buf);
+        log_event(LOG_WARN, "vdiff", LOG_ABOUT(.workflow = v->wf->def.name), "saving progress failed: %s", err.buf);
     sbuf_free(&err);
 }
 
@@ -224,7 +224,8 @@ static void vd_main(void *arg)
     vd_finish(v, e, err.buf);
     if (!atomic_load(&v->cancel)) /* a cancelled diff stays RUNNING on disk: the next start resumes it */
         vd_save(v);
-    log_info("vdiff", "%s: %s: %s", v->wf->def.name, wf_vdiff_state_name(v->state), v->message);
+    log_event(LOG_INFO, "vdiff", LOG_ABOUT(.workflow = v->wf->def.name), "%s: %s", wf_vdiff_state_name(v->state),
+              v->message);
     mysql_close(v->a);
     mysql_close(v->b);
     v->a = v->b = NULL;
@@ -371,8 +372,9 @@ wf_err wf_vdiff_begin(import_wf *wf, bool resume, uint64_t chunk_rows, sbuf *err
         return code;
     }
     vd_save(v);
-    log_info("vdiff", "%s: comparing %zu table(s) at gtid '%s', the %s writing", wf->def.name, v->n, v->at.gtid,
-             v->writes_on_dest ? "destination" : "source");
+    log_event(LOG_INFO, "vdiff", LOG_ABOUT(.workflow = wf->def.name),
+              "comparing %zu table(s) at gtid '%s', the %s writing", v->n, v->at.gtid,
+              v->writes_on_dest ? "destination" : "source");
     uv_mutex_lock(&wf->lock);
     wf->vdiff = v;
     uv_mutex_unlock(&wf->lock);
@@ -424,7 +426,8 @@ static void vd_restore(import_wf *wf, MYSQL_ROW row)
     wf_vdiff *v = vd_new(wf, state, row[2]);
     sbuf err = SBUF_INIT;
     if (vd_prepare(v, true, &err) != 0) {
-        log_warn("vdiff", "%s: cannot read the last vdiff's report: %s", wf->def.name, err.buf);
+        log_event(LOG_WARN, "vdiff", LOG_ABOUT(.workflow = wf->def.name), "cannot read the last vdiff's report: %s",
+                  err.buf);
         vd_free(v);
         sbuf_free(&err);
         return;
@@ -458,7 +461,7 @@ void wf_vdiff_resume(import_wf *wf)
         if (row && strcmp(row[0], wf_vdiff_state_name(WF_VDIFF_RUNNING)) == 0) {
             sbuf_reset(&err);
             if (wf_vdiff_begin(wf, true, strtoull(row[1], NULL, 10), &err) != 0)
-                log_warn("vdiff", "%s: %s", wf->def.name, err.buf);
+                log_event(LOG_WARN, "vdiff", LOG_ABOUT(.workflow = wf->def.name), "%s", err.buf);
         } else if (row) {
             vd_restore(wf, row);
         }

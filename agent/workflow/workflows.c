@@ -88,7 +88,7 @@ int workflows_restore(workflows *w, sbuf *err)
     if (import_def_load_all(w->state_dir, &defs, &n, err) != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        log_info("workflow", "%s: restoring from %s", defs[i].name, w->state_dir);
+        log_event(LOG_INFO, "workflow", LOG_ABOUT(.workflow = defs[i].name), "restoring from %s", w->state_dir);
         workflows_add(w, &defs[i]);
         import_def_clear(&defs[i]);
     }

@@ -11,7 +11,8 @@
 # The router's metrics (--metrics-listen on tablet-router) the same way:
 # statements by side and kind through a real client, a wrong password
 # counted as access_denied, the rules version it applies following the
-# control plane's. The port changes nothing (POST and others 405, other paths 404), a
+# control plane's. The port changes nothing (POST and others 405, paths other than
+# /metrics and the status page at / 404: test_status_page.sh reads that), a
 # half-sent request does not hold up the agent or other scrapes, and no
 # password appears in any scrape.
 set -euo pipefail
@@ -102,7 +103,7 @@ assert_eq "$(code -X POST --data 'x=1' "$URL")" 405 "POST /metrics"
 assert_eq "$(code -X PUT --data 'x=1' "$URL")" 405 "PUT /metrics"
 assert_eq "$(code -X DELETE "$URL")" 405 "DELETE /metrics"
 assert_contains "$(curl -s -D - -o /dev/null -X POST "$URL")" "Allow: GET, HEAD" "405 names the methods allowed"
-assert_eq "$(code "http://127.0.0.1:$METRICS_PORT/")" 404 "GET /"
+assert_eq "$(code -X POST "http://127.0.0.1:$METRICS_PORT/")" 405 "POST / (the status page)"
 assert_eq "$(code "http://127.0.0.1:$METRICS_PORT/metrics/x")" 404 "GET /metrics/x"
 assert_eq "$(code -X POST "http://127.0.0.1:$METRICS_PORT/admin")" 404 "POST /admin"
 assert_eq "$(code -I "$URL")" 200 "HEAD /metrics"

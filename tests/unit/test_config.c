@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "lib/log.h"
 
 static char cfg_path[64];
 
@@ -168,13 +169,75 @@ static void test_usage_lists_everything(void)
     sbuf_free(&out);
 }
 
+/* One log line written while stderr is a pipe, read back. */
+static void capture_line(char *buf, size_t size, void (*emit)(void))
+{
+    int fds[2];
+    CU_ASSERT_FATAL(pipe(fds) == 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    emit();
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fds[1]);
+    ssize_t n = read(fds[0], buf, size - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+}
+
+static void emit_event(void)
+{
+    log_event(LOG_WARN, "copier", LOG_ABOUT(.workflow = "w\"1", .schema = "s\\", .table = "t\x01\xff\xc3\xa9"),
+              "page of %s failed:\n\"%s\"", "t\x01\xff\xc3\xa9", "x\ty");
+}
+
+static void emit_plain(void)
+{
+    log_info("agent", "plain %d", 7);
+}
+
+static void test_log_format(void)
+{
+    clear_env();
+    agent_config cfg;
+    sbuf err = SBUF_INIT;
+    char *bad[] = {"agent", "--source-user=u", "--log-format=xml", NULL};
+    CU_ASSERT_EQUAL(load(&cfg, &err, 3, bad), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.buf, "--log-format: log-format must be text or json, got \"xml\""));
+    config_free(&cfg);
+    setenv("TABLET_AGENT_LOG_FORMAT", "json", 1);
+    char *argv[] = {"agent", "--source-user=u", NULL};
+    CU_ASSERT_EQUAL(load(&cfg, &err, 2, argv), 0);
+    unsetenv("TABLET_AGENT_LOG_FORMAT");
+    config_free(&cfg);
+
+    char line[1024];
+    capture_line(line, sizeof line, emit_event);
+    /* ts first, then the fields; every string escaped; bytes that are not
+     * UTF-8 become U+FFFD; one line. */
+    CU_ASSERT_EQUAL(strncmp(line, "{\"ts\":\"20", 9), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "Z\",\"level\":\"warn\",\"component\":\"copier\",\"workflow\":\"w\\\"1\","
+                                        "\"table\":\"s\\\\.t\\u0001\\ufffd\xc3\xa9\","
+                                        "\"msg\":\"page of t\\u0001\\ufffd\xc3\xa9 failed:\\n\\\"x\\ty\\\"\"}\n"));
+    CU_ASSERT(utf8_valid(line, strlen(line)));
+    CU_ASSERT_PTR_EQUAL(strchr(line, '\n'), line + strlen(line) - 1); /* one line */
+    capture_line(line, sizeof line, emit_plain);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "\",\"level\":\"info\",\"component\":\"agent\",\"msg\":\"plain 7\"}\n"));
+
+    log_set_format(LOG_TEXT);
+    capture_line(line, sizeof line, emit_event);
+    /* The text line reads as before log_event: "component: NAME: message". */
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "Z WARN  copier: w\"1: page of t"));
+    sbuf_free(&err);
+}
+
 int suite_config(void)
 {
     CU_pSuite s = CU_add_suite("config", NULL, NULL);
     if (!s || !CU_add_test(s, "defaults", test_defaults) || !CU_add_test(s, "precedence", test_precedence) ||
         !CU_add_test(s, "strict values", test_strict_values) || !CU_add_test(s, "file errors", test_file_errors) ||
         !CU_add_test(s, "password sources", test_password_sources) ||
-        !CU_add_test(s, "usage", test_usage_lists_everything))
+        !CU_add_test(s, "usage", test_usage_lists_everything) || !CU_add_test(s, "log format", test_log_format))
         return -1;
     return 0;
 }
