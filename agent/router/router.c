@@ -174,6 +174,8 @@ static void on_rules(const router_rules *r, void *data)
 static void on_drained(void *owner)
 {
     router *rt = owner;
+    if (rt->env.hold.version == 0)
+        return; /* the wait for the first rules: nothing to report */
     log_info("router", "hold v%llu: nothing open on the %s after %lld ms: holding", (unsigned long long)rt->env.hold.version,
              side_name(rt->env.write_side), (long long)(clock_mono_ms() - rt->env.hold.began_mono_ms));
     if (rt->watch)
