@@ -11,7 +11,7 @@ PKGS=(
     libmicrohttpd-dev
     mariadb-server mariadb-client
     valgrind clang libclang-rt-14-dev
-    jq openssl procps curl
+    jq openssl procps curl iptables
     sysbench mydumper haproxy
     python3-pymysql python3-prometheus-client
 )
