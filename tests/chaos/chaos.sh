@@ -260,6 +260,7 @@ fault() {
     if [ $ok == 0 ]; then
         problem "no recovery within ${RECOVER_S}s after '$DESC' in phase $PHASE: workflow $(wf_state), stream $(wf_json | jq -r '.stream.state // "-"'), acked $(acked_n) (mark $ACK_MARK), router on rules: $(router_on_rules $WF r1 && echo yes || echo no)"
         wf_json | jq -c '{state, error: (.error // .message // null), stream: .stream}' >&2
+        ABORTED=1
     fi
     awk -v r="$rec" -v m="$RECOVER_MAX" 'BEGIN { exit !(r > m) }' && RECOVER_MAX=$rec
     TABLE+=("$(printf '%-3d %-34s %-10s %-14s %7ss%s' ${#TABLE[@]} "$DESC" "$PHASE" "$when" "$rec" "$([ $ok == 1 ] || echo '  NOT RECOVERED')")")
@@ -288,7 +289,10 @@ build_schedule() {
     done
     NEXT=0
 }
-next_fault() { F=${SCHED[NEXT]:-}; [ -n "$F" ] && NEXT=$((NEXT + 1)); [ -n "$F" ]; }
+# After a fault the run did not recover from, no more faults: the run goes
+# to its final checks and reports (each further fault would wait in vain).
+next_fault() { [ "$ABORTED" == 0 ] || return 1; F=${SCHED[NEXT]:-}; [ -n "$F" ] && NEXT=$((NEXT + 1)); [ -n "$F" ]; }
+ABORTED=0
 # take_fault PREFIX: like next_fault, but the first scheduled fault whose
 # name starts with PREFIX (moved to the front), so a kind of fault is sure
 # to land in a short phase such as the copy.
@@ -380,6 +384,8 @@ switch_round() { # fault
     local s want cmd t i
     s=$(wf_state)
     if [ "$s" == WORKFLOW_PRIMARY ]; then cmd=reverse want=WORKFLOW_REPLICATING; else cmd=switch want=WORKFLOW_PRIMARY; fi
+    # this command fences the side it leaves anew; a restart during it may undo that
+    if [ $cmd == switch ]; then RESTARTED[source]=0; else RESTARTED[dest]=0; fi
     cpctl $cmd $WF --hold-wait-ms 3000 >"$WORK/cut-$NEXT.out" 2>&1 &
     t=$!
     rnd 15; sleep "$(awk -v r=$R 'BEGIN { printf "%.1f", r / 10 }')"
@@ -394,7 +400,6 @@ switch_round() { # fault
     done
     [ "$(wf_state)" == "$want" ] || problem "$cmd did not go through after '$DESC': $(tail -5 "$WORK/cut-$NEXT.out")"
     [ "$want" == WORKFLOW_PRIMARY ] && SWITCHED_ONCE=1
-    if [ "$want" == WORKFLOW_PRIMARY ]; then RESTARTED[source]=0; else RESTARTED[dest]=0; fi
     wait_for 30 "the router on the rules after the $cmd" router_on_rules $WF r1
 }
 while next_fault; do switch_round "$F"; done
