@@ -5,6 +5,7 @@
 #   make test       unit tests (valgrind), fuzz smoke run, integration tests,
 #                   and the integration tests again with a sanitizer build
 #   make test-asan  only that sanitizer pass
+#   make chaos      the chaos suite: 70 faults across the lifecycle (see README)
 #   make bench-*    benchmarks against the native baselines (see README)
 #
 # `demo` and `test` install missing Debian packages first (tests/deps.sh).
@@ -46,7 +47,7 @@ CLI_BIN     := $(BUILD)/cpctl
 UNIT_BIN    := $(BUILD)/unit-tests
 
 .PHONY: all deps demo test test-asan asan-agent unit fuzz-smoke fuzz-decoder fuzz-classify fuzz-router fuzz-rpc fuzz-rpc-seeds integration node-test clean \
-        bench-apply bench-copy bench-cutover bench-vdiff bench-router sandbox-up sandbox-down
+        bench-apply bench-copy bench-cutover bench-vdiff bench-router sandbox-up sandbox-down chaos
 .SECONDARY:
 
 all: $(AGENT_BIN) $(ROUTER_BIN) $(CLI_BIN) $(TOOLS)
@@ -250,6 +251,12 @@ bench-apply: deps
 bench-copy: deps
 	@$(MAKE) --no-print-directory all
 	@tests/bench/bench_copy.sh
+
+# The chaos suite: the lifecycle under load with 70 faults (kills, network
+# faults, server restarts), in a network namespace of its own (root).
+chaos: deps
+	@$(MAKE) --no-print-directory all
+	@tests/chaos/chaos.sh
 
 bench-cutover: deps
 	@$(MAKE) --no-print-directory all

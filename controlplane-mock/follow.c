@@ -6,8 +6,8 @@
  * the screen would leave its top behind, and a line wider than the screen
  * takes several rows. One row stays free for the cursor. Into a pipe or
  * file one summary line is printed every two seconds and at the end, so
- * logs stay readable. With --json the final message is printed as one JSON
- * line. */
+ * logs stay readable. With --json only the final message is printed, as
+ * one JSON line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -78,7 +78,10 @@ int cp_follow(cp_ctx *ctx, const cp_follow_ops *ops, ProtobufCMessage **last)
         }
         bool done = ops->settled(resp) || *ctx->interrupted;
         sbuf out = SBUF_INIT;
-        if (tty) {
+        if (ctx->json) {
+            /* the JSON line alone: a summary line before it would make the
+             * output something jq cannot read */
+        } else if (tty) {
             for (int i = 0; i < drawn; i++)
                 sbuf_adds(&out, "\033[A\033[K");
             drawn = render_screen(ops, resp, prev, &out);

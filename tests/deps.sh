@@ -11,7 +11,7 @@ PKGS=(
     libmicrohttpd-dev
     mariadb-server mariadb-client
     valgrind clang libclang-rt-14-dev
-    jq openssl procps curl
+    jq openssl procps curl iptables
     chromium python3-bs4 # the status page test: a headless browser, then its DOM read by selector
     sysbench mydumper haproxy
     python3-pymysql python3-prometheus-client

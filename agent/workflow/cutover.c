@@ -517,13 +517,21 @@ static int cut_complete(op *o, import_wf *wf, const cut_dir *d, journal *j, MYSQ
     if (!d->to_dest) { /* the authority's row, before this one says done */
         journal a = {0};
         bool found = false;
-        if (journal_read(wf->dest, wf->def.sidecar, wf->def.name, &a, &found, err) == 0 && found) {
+        int ae = journal_read(wf->dest, wf->def.sidecar, wf->def.name, &a, &found, err);
+        if (ae == 0 && found) {
             fence_copy(&a.dest_fence, &j->dest_fence);
             a.writes_on_dest = false;
-            if (journal_write(wf->dest, wf->def.sidecar, wf->def.name, &a, err) != 0)
-                e = e ? e : -1;
+            ae = journal_write(wf->dest, wf->def.sidecar, wf->def.name, &a, err);
         }
         journal_clear(&a);
+        if (ae != 0) {
+            /* The authority still says the destination writes: this row
+             * stays COMMITTED so that a restarted agent finishes the reverse
+             * instead of believing the authority and resuming as PRIMARY. */
+            log_error("cutover", "%s: recording the reverse on the destination failed: %s; the reverse is done, and "
+                      "the agent records it when it starts again", wf->def.name, err->buf);
+            return e ? e : -1;
+        }
     }
     journal_set(j, J_DONE, d->to_dest);
     if (journal_write(journal_conn(wf, d, src), wf->def.sidecar, wf->def.name, j, err) != 0)
@@ -612,6 +620,10 @@ static void cutover_move(import_wf *wf, wf_cmd *c, const cut_dir *d)
     journal j = {.dir = d};
     fence *f = NULL;
     fence_copy(to_fence(d, &j), d->to_dest ? &wf->dest_fence : &wf->source_fence);
+    /* Fresh connections: the workflow's own may be idle since a server
+     * restarted, and a journal write on a dead one after the point of no
+     * return would be lost. */
+    wf_disconnect(wf);
     int rc = wf_connect(wf, &o.err) == 0 && wf_connect_source(wf, &o.src, &o.err) == 0 ? cut_prepare(&o, &j, &f) : -1;
     if (rc == 0) {
         step_start(&o, "commit");

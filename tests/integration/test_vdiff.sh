@@ -110,6 +110,10 @@ assert_eq "$(field .state)" "DONE" "state of a clean vdiff"
 assert_eq "$(field .differences)" "0" "differences after a clean import"
 assert_eq "$(field .total.rows_compared)" "$(rows_on_source)" "every row compared"
 assert_eq "$(field .writing_side)" "SIDE_SOURCE" "the source writes before the switch"
+# --json prints the report alone: the whole output is one JSON document
+# (a summary line used to come first, found by the chaos suite).
+assert_eq "$(jq -se length "$WORK/vdiff.out" 2>&1)" "1" "cpctl --json vdiff output: one JSON document ($(head -c 300 "$WORK/vdiff.out"))"
+assert_eq "$(cpctl --json vdiff vd --show | jq -se 'length' 2>&1)" "1" "cpctl --json vdiff --show output: one JSON document"
 pass "clean import: $(field .total.rows_compared) rows compared, 0 differences ($(field .rows_per_second | cut -d. -f1) rows/s)"
 
 # ---- injected differences, source writing ------------------------------------------
