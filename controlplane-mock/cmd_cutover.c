@@ -332,6 +332,11 @@ static int settled_mode(cp_ctx *ctx, const char *name, int old_mode)
     while (clock_mono_ms() - t0 < SETTLE_MS && !(ctx->interrupted && *ctx->interrupted)) {
         sbuf src = SBUF_INIT, dst = SBUF_INIT;
         Tabletagent__V1__Workflow *w = NULL;
+        /* A new channel for each look: the old one, which saw the agent
+         * die, waits out gRPC's reconnect backoff (seconds) before it
+         * tries again, and the routers hold meanwhile. */
+        rpc_client_close(ctx->client);
+        ctx->client = NULL;
         int rc = sides_of(ctx, name, &src, &dst, &w, true); /* an agent still starting fails */
         sbuf_free(&src);
         sbuf_free(&dst);

@@ -273,12 +273,17 @@ wait_for 15 "the switch at its commit step" paused
 kill9_agent
 sleep 0.5
 start_agent
+t0=$(now)
 wait $cut || fail "cpctl switch with the agent killed after commit: $(cat "$WORK/switch-kill.out")"
+settle=$(elapsed "$t0")
+# The agent settles the workflow at once when it starts: cpctl must see it
+# then, not after gRPC's reconnect backoff (seconds, while clients wait).
+awk -v s="$settle" 'BEGIN { exit !(s < 5) }' || fail "cpctl released the routers ${settle}s after the agent was back"
 grep -q "routers were released to it" "$WORK/switch-kill.out" ||
     fail "cpctl should wait for the workflow to settle and release the routers to it: $(cat "$WORK/switch-kill.out")"
 no_writer_errors agent "with the agent killed mid-switch"
 wait_for 30 "every acknowledged write on both servers" all_acked agent
-pass "agent kill -9 after a switch's commit: the routers held until it finished the switch, then released to the destination; no client error, nothing lost ($(cat "$WORK/acked-agent-r1" "$WORK/acked-agent-r2" | wc -l) writes)"
+pass "agent kill -9 after a switch's commit: the routers held until it finished the switch (released ${settle}s after it was back) to the destination; no client error, nothing lost ($(cat "$WORK/acked-agent-r1" "$WORK/acked-agent-r2" | wc -l) writes)"
 
 # A router dies while it holds: its clients lose the statements in flight
 # (and reconnect), the restarted router takes up the hold, and the reverse
