@@ -221,6 +221,24 @@ static bool fence_known(const fence_record *f)
     return f->accounts && *f->accounts;
 }
 
+void cutover_fence_keep(import_wf *wf)
+{
+    if (!wf->cutover_known)
+        return;
+    bool source = wf->primary; /* switched: the source is fenced; reversed: the destination */
+    if (!source && !fence_known(&wf->dest_fence))
+        return;
+    bool raised = false;
+    sbuf err = SBUF_INIT;
+    if (fence_keep(source ? &wf->source : &wf->def.dest, source ? &wf->source_fence : &wf->dest_fence, &raised,
+                   &err) == 0 && raised)
+        log_event(LOG_WARN, "cutover", LOG_ABOUT(.workflow = wf->def.name),
+                  "the %s, which this workflow keeps fenced, was writable again (read_only does not survive a "
+                  "restart): fenced again. Set read_only=ON in its configuration to close that window",
+                  source ? "source" : "destination");
+    sbuf_free(&err); /* a server that does not answer is looked at again later */
+}
+
 /* ---- counting (the metrics) ------------------------------------------------------------------ */
 
 static const double cut_step_le[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};

@@ -10,6 +10,10 @@
 step_result cutover_recover(import_wf *wf, sbuf *err);
 void cutover_switch(import_wf *wf, wf_cmd *c);
 void cutover_reverse(import_wf *wf, wf_cmd *c);
+/* On the workflow thread, now and then: the side a switch or reverse left
+ * fenced still is (a restart turns read_only off); if not, fence it
+ * again and say so in the log. */
+void cutover_fence_keep(import_wf *wf);
 /* The caller stops a running VDiff first. */
 void cutover_detach(import_wf *wf, wf_cmd *c);
 

@@ -258,18 +258,41 @@ int fence_lift(const db_endpoint *ep, const fence_record *rec, sbuf *err)
     return e;
 }
 
+/* The lasting part of a fence, again: locks, their sessions, read_only. */
+static int fence_up(MYSQL *m, const fence_record *rec, sbuf *err)
+{
+    server_flavor flavor = flavor_of_version(mysql_get_server_info(m));
+    int e = accounts_set_lock(m, rec->accounts, true, err);
+    if (!e)
+        e = accounts_kill(m, rec->accounts, err);
+    if (!e)
+        e = read_only_set(m, flavor, true, err);
+    return e;
+}
+
 int fence_reapply(const db_endpoint *ep, const fence_record *rec, sbuf *err)
 {
     MYSQL *m;
     int e = db_connect(ep, 0, &m, err);
     if (e)
         return e;
-    server_flavor flavor = flavor_of_version(mysql_get_server_info(m));
-    e = accounts_set_lock(m, rec->accounts, true, err);
-    if (!e)
-        e = accounts_kill(m, rec->accounts, err);
-    if (!e)
-        e = read_only_set(m, flavor, true, err);
+    e = fence_up(m, rec, err);
+    mysql_close(m);
+    return e;
+}
+
+int fence_keep(const db_endpoint *ep, const fence_record *rec, bool *raised, sbuf *err)
+{
+    MYSQL *m;
+    *raised = false;
+    int e = db_connect(ep, 0, &m, err);
+    if (e)
+        return e;
+    bool on = true;
+    if ((e = read_only_get(m, &on, err)) == 0 && !on) {
+        e = fence_up(m, rec, err);
+        *raised = !e;
+    }
     mysql_close(m);
     return e;
 }

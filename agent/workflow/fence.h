@@ -53,5 +53,8 @@ int fence_undo(fence *f, const fence_record *rec, sbuf *err);
 int fence_lift(const db_endpoint *ep, const fence_record *rec, sbuf *err);
 /* Protect a server again from a record (idempotent; after a crash). */
 int fence_reapply(const db_endpoint *ep, const fence_record *rec, sbuf *err);
+/* read_only does not survive a server's restart (the locks do): if the
+ * fenced server is writable again, raise the fence again (raised). */
+int fence_keep(const db_endpoint *ep, const fence_record *rec, bool *raised, sbuf *err);
 
 #endif

@@ -32,6 +32,7 @@
 #include "workflow/import_vdiff.h"
 
 #define BACKOFF_MAX_MS 30000
+#define FENCE_CHECK_MS 2000ULL /* how often a fenced side is looked at while following */
 
 void wf_status_clear(wf_status *s)
 {
@@ -82,8 +83,13 @@ static step_result wf_follow(import_wf *wf, sbuf *err)
     }
     wf_set(wf, wf->primary ? WF_PRIMARY : WF_REPLICATING, "", "");
     uv_mutex_lock(&wf->lock);
-    while (!wf->pending && !wf->stop && !stream_done(*slot))
-        uv_cond_wait(&wf->cond, &wf->lock);
+    while (!wf->pending && !wf->stop && !stream_done(*slot)) {
+        if (uv_cond_timedwait(&wf->cond, &wf->lock, FENCE_CHECK_MS * 1000000ULL) != UV_ETIMEDOUT)
+            continue;
+        uv_mutex_unlock(&wf->lock);
+        cutover_fence_keep(wf);
+        uv_mutex_lock(&wf->lock);
+    }
     stream *s = *slot;
     bool ended = !wf->pending && !wf->stop && stream_done(s);
     uv_mutex_unlock(&wf->lock);

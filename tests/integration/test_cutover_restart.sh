@@ -46,3 +46,15 @@ sql_source -e "INSERT INTO rs.t VALUES (1000, 1000)"
 wait_for 30 "the source's new row on the destination" bash -c "[ \"\$($REPO/tests/sandbox.sh sql dest -N -B -e 'SELECT COUNT(*) FROM rs.t WHERE id = 1000')\" == 1 ]"
 checksums_equal rs t
 pass "reverse after a destination restart, then kill -9: the agent comes back REPLICATING and the forward stream carries new writes"
+
+# A fenced server that restarts comes back writable (read_only is not
+# persistent; the account locks are): the agent fences it again within
+# seconds and says why. Found by the chaos suite.
+cpctl switch rs >/dev/null
+assert_eq "$(sql_source -e "SELECT @@GLOBAL.read_only")" 1 "source fenced after the switch"
+sandbox restart source >/dev/null
+fenced_again() { [ "$(sql_source -e "SELECT @@GLOBAL.read_only" 2>/dev/null)" == 1 ]; }
+wait_for 15 "the agent fences the restarted source again" fenced_again
+grep -q "was writable again (read_only does not survive a restart): fenced again" "$AGENT_LOG" ||
+    fail "the agent should say it fenced the source again"
+pass "a fenced source restarted with read_only off: the agent fenced it again and said so"
