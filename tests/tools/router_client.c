@@ -57,6 +57,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tool_fail.h"
+
 #define VAL_MAX 256 /* one result value as text; longer ones are an error */
 #define BIG_LEN (17u * 1024 * 1024 + 3) /* over one 16 MB packet: split */
 #define PIECE (1024u * 1024)
@@ -78,28 +80,6 @@ static void out(const char *fmt, ...)
     va_end(ap);
     putchar('\n');
     fflush(stdout);
-}
-
-/* `error STEP MESSAGE` on one line, then exit: a server message can carry
- * newlines or control bytes, which would break the line protocol. */
-static void fail(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
-static void fail(const char *step, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    printf("error %s ", step);
-    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            printf("\\x%02x", *p);
-        else
-            putchar(*p);
-    }
-    putchar('\n');
-    fflush(stdout);
-    exit(1);
 }
 
 static void query(MYSQL *m, const char *step, const char *sql)

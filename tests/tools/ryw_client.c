@@ -31,32 +31,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/clock.h"
+#include "tool_fail.h"
+
 #define MAX_SERVERS 8
 
-static void fail(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
-static void fail(const char *step, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    printf("error %s ", step);
-    for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            printf("\\x%02x", *p);
-        else
-            putchar(*p);
-    putchar('\n');
-    exit(1);
-}
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int cmp64(const void *a, const void *b)
 {
@@ -166,7 +145,7 @@ int main(int argc, char **argv)
         long long want = start + i;
         long long got;
         int sid;
-        int64_t t0 = now_us();
+        int64_t t0 = clock_mono_us();
         if (prepared) {
             ps.wv = want;
             if (mysql_stmt_execute(ps.write) != 0)
@@ -176,7 +155,7 @@ int main(int argc, char **argv)
             if (mysql_query(m, sql) != 0)
                 fail("write", "%s (error %u)", mysql_error(m), mysql_errno(m));
         }
-        int64_t t1 = now_us();
+        int64_t t1 = clock_mono_us();
         if (prepared) {
             if (mysql_stmt_execute(ps.read) != 0 || mysql_stmt_store_result(ps.read) != 0)
                 fail("read", "%s (error %u)", mysql_stmt_error(ps.read), mysql_stmt_errno(ps.read));
@@ -197,7 +176,7 @@ int main(int argc, char **argv)
             sid = atoi(row[1]);
             mysql_free_result(res);
         }
-        int64_t t2 = now_us();
+        int64_t t2 = clock_mono_us();
         wlat[i] = t1 - t0;
         rlat[i] = t2 - t1;
         if (got != want)
