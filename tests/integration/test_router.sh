@@ -78,6 +78,10 @@ router_applies() {
     [ "$(cpctl --json routing rtw | jq -r --argjson v "$v" '.routers[] | select(.router_id == "r1") | .applied_version == $v')" == true ]
 }
 
+cli_insert_on_source() {
+    [ -n "$(sql_source -e "SELECT sid FROM $DB.events WHERE token = 'cli-$1'")" ]
+}
+
 # ---- one mode: every client, the CLI, sysbench --------------------------------------
 run_mode() {
     local mode=$1 rsid=$2 wsid=$3 out c n
@@ -102,6 +106,8 @@ run_mode() {
     assert_eq "$c" "$rsid;${DB}_b $rsid;ANSI_QUOTES $rsid;$wsid 1;" "$mode: the mariadb CLI's session"
     c=$(via_router $U $P --delimiter='$$' -e 'SELECT @@server_id AS a; SELECT 2 AS b$$' | tr '\n' ' ')
     assert_eq "$c" "$wsid 2 " "$mode: a multi-statement query (runs where writes go)"
+    # In PRIMARY the insert reaches the source by reverse replication: wait for it.
+    wait_for 15 "the CLI's insert ($mode) on the source" cli_insert_on_source "$mode"
     assert_eq "$(sql_source -e "SELECT sid FROM $DB.events WHERE token = 'cli-$mode'")" "$wsid" \
         "$mode: the CLI's insert, on the source"
     pass "$mode: the mariadb CLI: USE and SET follow the session to server $rsid, its transaction runs on $wsid"
