@@ -45,8 +45,11 @@ AGENT_BIN   := $(BUILD)/tablet-agent
 ROUTER_BIN  := $(BUILD)/tablet-router
 CLI_BIN     := $(BUILD)/cpctl
 UNIT_BIN    := $(BUILD)/unit-tests
+# The README's commands build with every core (the Makefile's dependencies
+# are complete: generated headers come first, objects carry their .d files).
+JOBS        := -j$(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps demo test test-asan asan-agent unit fuzz-smoke fuzz-decoder fuzz-classify fuzz-router fuzz-rpc fuzz-rpc-seeds integration node-test clean \
+.PHONY: all deps demo test test-asan asan-agent unit fuzz-smoke fuzz-smoke-decoder fuzz-smoke-classify fuzz-smoke-router fuzz-smoke-rpc fuzz-decoder fuzz-classify fuzz-router fuzz-rpc fuzz-rpc-seeds integration node-test clean \
         bench-apply bench-copy bench-cutover bench-vdiff bench-router sandbox-up sandbox-down chaos
 .SECONDARY:
 
@@ -111,10 +114,10 @@ $(UNIT_BIN): $(UNIT_O) $(LIBCP) $(LIBAGENT)
 # Four targets: the binlog decoder, the router's statement classifier and
 # protocol parsers, and the agent's gRPC request path.
 # make fuzz-smoke (part of make test): the decoder for FUZZ_SECONDS (default
-# 30), then the router's classifier and its protocol parsers for
-# FUZZ_CLASSIFY_SECONDS and FUZZ_ROUTER_SECONDS (default 15 each), then the
-# request path for FUZZ_RPC_SECONDS (default 10); it fails when a fuzzer
-# finds something. make fuzz-decoder, fuzz-classify, fuzz-router, fuzz-rpc:
+# 30), the router's classifier and its protocol parsers for
+# FUZZ_CLASSIFY_SECONDS and FUZZ_ROUTER_SECONDS (default 15 each), the
+# request path for FUZZ_RPC_SECONDS (default 10), as many at once as make's
+# -j allows; it fails when a fuzzer finds something. make fuzz-decoder, fuzz-classify, fuzz-router, fuzz-rpc:
 # one long run each, FUZZ_SECONDS (default 900), with statistics. Crashes
 # land in build/fuzz/crash-*.
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -192,16 +195,20 @@ fuzz-rpc-seeds: $(BUILD)/fuzz/rpc_seeds
 
 # Each run's verdict lines are shown; the fuzzer's own exit status decides
 # (piped into tail, a crash would pass). Full logs: build/fuzz/smoke-*.log.
+# One target per fuzzer, so `make -j2 fuzz-smoke` (what make test runs) keeps
+# both cores busy: each fuzzer is one process on one core.
 FUZZ_VERDICT := grep -E 'Done [0-9]+ runs|ERROR|SUMMARY|deadly signal|written to|^classify:'
-fuzz-smoke: $(FUZZ_DEC) $(FUZZ_CLS) $(FUZZ_RTR) $(FUZZ_RPC)
-	@$(FUZZ_RUN) -max_total_time=$${FUZZ_SECONDS:-30} >$(BUILD)/fuzz/smoke-decoder.log 2>&1; \
-		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-decoder.log; exit $$rc
-	@$(FUZZ_CLS_RUN) -max_total_time=$${FUZZ_CLASSIFY_SECONDS:-15} >$(BUILD)/fuzz/smoke-classify.log 2>&1; \
-		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-classify.log; exit $$rc
-	@$(FUZZ_RTR_RUN) -max_total_time=$${FUZZ_ROUTER_SECONDS:-15} >$(BUILD)/fuzz/smoke-router.log 2>&1; \
-		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-router.log; exit $$rc
-	@$(FUZZ_RPC_RUN) -max_total_time=$${FUZZ_RPC_SECONDS:-10} >$(BUILD)/fuzz/smoke-rpc.log 2>&1; \
-		rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-rpc.log; exit $$rc
+fuzz_smoke = $(1) -max_total_time=$(2) >$(BUILD)/fuzz/smoke-$(3).log 2>&1; \
+	rc=$$?; $(FUZZ_VERDICT) $(BUILD)/fuzz/smoke-$(3).log | sed 's/^/$(3): /'; exit $$rc
+fuzz-smoke: fuzz-smoke-decoder fuzz-smoke-classify fuzz-smoke-router fuzz-smoke-rpc
+fuzz-smoke-decoder: $(FUZZ_DEC)
+	@$(call fuzz_smoke,$(FUZZ_RUN),$${FUZZ_SECONDS:-30},decoder)
+fuzz-smoke-classify: $(FUZZ_CLS)
+	@$(call fuzz_smoke,$(FUZZ_CLS_RUN),$${FUZZ_CLASSIFY_SECONDS:-15},classify)
+fuzz-smoke-router: $(FUZZ_RTR)
+	@$(call fuzz_smoke,$(FUZZ_RTR_RUN),$${FUZZ_ROUTER_SECONDS:-15},router)
+fuzz-smoke-rpc: $(FUZZ_RPC)
+	@$(call fuzz_smoke,$(FUZZ_RPC_RUN),$${FUZZ_RPC_SECONDS:-10},rpc)
 
 fuzz-decoder: $(FUZZ_DEC)
 	$(FUZZ_RUN) -max_total_time=$${FUZZ_SECONDS:-900} -print_final_stats=1
@@ -221,11 +228,11 @@ deps:
 	@tests/deps.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) $(JOBS) --no-print-directory all
 	@tests/demo.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) asan-agent
+	@$(MAKE) $(JOBS) --no-print-directory all $(UNIT_BIN) asan-agent
 	@tests/run-tests.sh
 
 # The agent again with AddressSanitizer and UndefinedBehaviorSanitizer, for
@@ -238,36 +245,36 @@ asan-agent:
 
 # Only the sanitizer pass.
 test-asan: deps
-	@$(MAKE) --no-print-directory all asan-agent
+	@$(MAKE) $(JOBS) --no-print-directory all asan-agent
 	@SANITIZED=only tests/run-tests.sh
 
 unit: $(UNIT_BIN)
 	tests/run-unit.sh $(UNIT_BIN)
 
 bench-apply: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) $(JOBS) --no-print-directory all
 	@tests/bench/bench_apply.sh
 
 bench-copy: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) $(JOBS) --no-print-directory all
 	@tests/bench/bench_copy.sh
 
 # The chaos suite: the lifecycle under load with 70 faults (kills, network
 # faults, server restarts), in a network namespace of its own (root).
 chaos: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) $(JOBS) --no-print-directory all
 	@tests/chaos/chaos.sh
 
 bench-cutover: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) $(JOBS) --no-print-directory all
 	@tests/bench/bench_cutover.sh
 
 bench-vdiff: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) $(JOBS) --no-print-directory all
 	@tests/bench/bench_vdiff.sh
 
 bench-router: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) $(JOBS) --no-print-directory all
 	@tests/bench/bench_router.sh
 
 sandbox-up: all

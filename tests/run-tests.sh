@@ -58,7 +58,7 @@ sanitizer_reports() {
 
 if [ "$SANITIZED" != only ]; then
     step "unit tests (valgrind)" tests/run-unit.sh build/unit-tests
-    step "fuzz smoke (decoder, classifier, router, rpc)" make --no-print-directory fuzz-smoke
+    step "fuzz smoke (decoder, classifier, router, rpc)" make -j"$(nproc)" --no-print-directory fuzz-smoke
     step "deploy: alert rules (promtool), manifests (schema, restricted)" tests/deploy/run.sh
     export TEST_WORK=$REPO/build/test-work
     integration ""
