@@ -45,6 +45,10 @@
  * SET or USE) that ran on the write side and left no transaction open: an
  * autocommit statement, COMMIT, DDL's implicit commit. A transaction's
  * GTID is known at its COMMIT; inside it every read runs in it anyway.
+ * Writes in mode SOURCE count as well (only marked: no tracking SET is
+ * sent outside a split mode), so a session that wrote just before the
+ * rules turned to VALIDATE does not read the destination before the stream
+ * applied its writes: its first read there asks the source, as above.
  *
  * Mode global: GTIDs from OK packets go into one set for all; a write of a
  * client without tracking bumps a counter, and a read that finds writes
@@ -139,7 +143,7 @@ void ryw_track(ryw_session *rs, backend *b);
 
 /* After each command of the client's (a query or an execute) on the
  * write side: reply r, sql its text. may_commit: it is a write, in a
- * split mode. */
+ * split mode or on the source in mode SOURCE. */
 void ryw_ran(ryw_session *rs, backend *b, const resp_parser *r, const uint8_t *sql, size_t sql_len,
              bool may_commit);
 

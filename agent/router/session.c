@@ -701,7 +701,11 @@ static void note_write(session *s, backend *b, const resp_parser *r)
     if (!cl || backend_side(b) != env->write_side)
         return;
     bool write = cl->route == CLASSIFY_ROUTE_WRITE && !(cl->flags & (CLASSIFY_SESSION_SET | CLASSIFY_USE));
-    ryw_ran(&s->ryw, b, r, sql, len, write && env->read_side != env->write_side);
+    /* Writes to the source count in mode SOURCE too: when the rules turn
+     * to VALIDATE the session's next read goes to the destination, which
+     * the stream may not have brought them to yet. */
+    bool counts = env->read_side != env->write_side || env->write_side == SIDE_SOURCE;
+    ryw_ran(&s->ryw, b, r, sql, len, write && counts);
 }
 
 static void pin(session *s, side sd)

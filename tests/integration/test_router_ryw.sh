@@ -66,7 +66,6 @@ cpctl import $WF $dest --tables "$DB.*" >/dev/null
 wf_state() { cpctl --json workflow status $WF | jq -r .state; }
 replicating() { [ "$(wf_state)" == WORKFLOW_REPLICATING ]; }
 wait_for 30 "the import replicates" replicating
-cpctl validate $WF >/dev/null
 
 # The monitor account: on the destination only, allowed to read one table.
 sql_dest -e "SET sql_log_bin = 0; CREATE USER '$MON'@'127.0.0.1' IDENTIFIED VIA mysql_native_password USING PASSWORD('$MON_PW');
@@ -138,6 +137,52 @@ release_stream() {
     sql_dest -e "KILL $LOCKER_ID"
     LOCKER_ID=
 }
+
+# ---- writes made before VALIDATE ------------------------------------------------------
+# Sessions write while the rules still say SOURCE (everything to the
+# source), the stream held back; then the rules turn to VALIDATE and each
+# reads its row in the same session. The destination does not have the
+# write, so the read must wait for it, then read from the source. One
+# client of each kind: the mariadb CLI (session tracking) and PyMySQL.
+source_mode() { [ "$("$BUILD/cpctl" --json router status | jq -r '.workflows[0].mode')" == MODE_SOURCE ]; }
+start_router --control-plane="$CPCTL_CONTROL_PLANE" --workflow=$WF --accounts-file="$WORK/accounts" \
+    --monitor-user=$MON --monitor-password-file="$WORK/monitor.pass" --read-your-writes-wait-ms=300
+wait_for 10 "the router applies SOURCE" source_mode
+hold_stream
+rm -f "$WORK/cli.fifo" "$WORK/go"
+mkfifo "$WORK/cli.fifo"
+mariadb -h127.0.0.1 -P"$ROUTER_PORT" -u$U -p$P -N -B -n $DB <"$WORK/cli.fifo" >"$WORK/before-cli.out" 2>&1 &
+cli_pid=$!
+exec 7>"$WORK/cli.fifo"
+echo "UPDATE ryw SET v = 7001 WHERE id = 17; SELECT 'wrote';" >&7
+$PY - "$ROUTER_PORT" $U $P $DB "$WORK/go" >"$WORK/before-py.out" 2>&1 <<'PYEOF' &
+import os, sys, time
+import pymysql
+port, user, password, db, go = sys.argv[1:]
+c = pymysql.connect(host="127.0.0.1", port=int(port), user=user, password=password, database=db, autocommit=True)
+cur = c.cursor()
+cur.execute("UPDATE ryw SET v = 7002 WHERE id = 18")
+print("wrote", flush=True)
+while not os.path.exists(go):
+    time.sleep(0.02)
+cur.execute("SELECT v, @@server_id FROM ryw WHERE id = 18")
+print(*cur.fetchone(), flush=True)
+PYEOF
+py_pid=$!
+wait_for 10 "the CLI's write" grep -q wrote "$WORK/before-cli.out"
+wait_for 10 "PyMySQL's write" grep -q wrote "$WORK/before-py.out"
+cpctl validate $WF --max-lag 3600 >/dev/null
+wait_for 10 "the router applies VALIDATE" rules_applied
+touch "$WORK/go"
+echo "SELECT v, @@server_id FROM ryw WHERE id = 17;" >&7
+exec 7>&-
+wait $cli_pid || fail "the mariadb CLI session failed: $(cat "$WORK/before-cli.out")"
+wait $py_pid || fail "the PyMySQL session failed: $(cat "$WORK/before-py.out")"
+release_stream
+assert_eq "$(tail -1 "$WORK/before-cli.out")" "7001	$src_sid" "the mariadb CLI's read, after its write in mode SOURCE"
+assert_eq "$(tail -1 "$WORK/before-py.out")" "7002 $src_sid" "PyMySQL's read, after its write in mode SOURCE"
+assert_eq "$(stat reads_after_writes_waited)" "2" "reads that waited for writes made in mode SOURCE"
+pass "writes made in mode SOURCE, read after the rules turned to VALIDATE (stream held): each read waited, then read its write from the source"
 
 # read-your-writes=off: the test can fail. The stream is held: every read
 # right after a write shows the old value.
