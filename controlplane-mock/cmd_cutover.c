@@ -25,6 +25,7 @@
 #include "controlplane/v1/routing.pb-c.h"
 #include "cpctl.h"
 #include "lib/clock.h"
+#include "pbjson.h"
 #include "tabletagent/v1/tabletagent.pb-c.h"
 
 #define AGENT(m) "/tabletagent.v1.TabletAgent/" m
@@ -233,11 +234,27 @@ static int cmd_validate(cp_ctx *ctx, const char *name, double max_lag)
     return rc;
 }
 
+/* The routers that did not say they hold: names for people (", "
+ * between) and for --json (the elements of an array). */
+typedef struct late_routers {
+    sbuf text, json;
+} late_routers;
+
+/* JSON: the agent's response with what cpctl adds, hold_ms (-1: no
+ * router held) and routers_not_holding (the routers that did not say they
+ * held in time). */
 static void print_cutover(const cp_ctx *ctx, const char *what, const Tabletagent__V1__CutoverResponse *r,
-                          int64_t hold_ms)
+                          int64_t hold_ms, const late_routers *late)
 {
     if (ctx->json) {
-        cp_print_json(&r->base);
+        sbuf out = SBUF_INIT;
+        pbjson_write(&r->base, &out);
+        sbuf_setlen(&out, out.len - 1); /* the object's closing brace */
+        sbuf_addf(&out, ",\"hold_ms\":%lld,\"routers_not_holding\":[%s]}\n", (long long)hold_ms,
+                  sbuf_cstr(&late->json));
+        fputs(out.buf, stdout);
+        fflush(stdout);
+        sbuf_free(&out);
         return;
     }
     printf("%s done in %u ms: source at %s, destination at %s\n", what, r->total_ms,
@@ -254,12 +271,13 @@ static void print_cutover(const cp_ctx *ctx, const char *what, const Tabletagent
 #define HOLD_POLL_MS 5
 
 /* The routers that reported lately, and of those the ones that do not
- * hold at version v yet (into late, names separated by ", "). */
-static size_t routers_not_holding(const Controlplane__V1__RoutingRules *r, uint64_t v, size_t *live, sbuf *late)
+ * hold at version v yet (into late). */
+static size_t routers_not_holding(const Controlplane__V1__RoutingRules *r, uint64_t v, size_t *live, late_routers *late)
 {
     size_t n = 0;
     *live = 0;
-    sbuf_reset(late);
+    sbuf_reset(&late->text);
+    sbuf_reset(&late->json);
     for (size_t i = 0; i < r->n_routers; i++) {
         const Controlplane__V1__RouterInfo *x = r->routers[i];
         if (x->seconds_since_report > ROUTER_LIVE_S)
@@ -267,41 +285,43 @@ static size_t routers_not_holding(const Controlplane__V1__RoutingRules *r, uint6
         (*live)++;
         if (v && x->holding_version >= v)
             continue;
-        sbuf_addf(late, "%s%s", n++ ? ", " : "", x->router_id);
+        if (n++) {
+            sbuf_adds(&late->text, ", ");
+            sbuf_addc(&late->json, ',');
+        }
+        sbuf_add_printable(&late->text, x->router_id, strlen(x->router_id), 200);
+        pbjson_add_string(&late->json, x->router_id, strlen(x->router_id));
     }
     return n;
 }
 
 /* Hold the workflow's routers and wait until each says it holds, at most
  * wait_ms. The rules version of the hold, or 0 when nothing was held (no
- * control plane, no rules, no router reporting). */
-static uint64_t hold_routers(cp_ctx *ctx, const char *name, unsigned wait_ms, int *mode)
+ * control plane, no rules, no router reporting); late: the routers that
+ * did not say they hold in time. */
+static uint64_t hold_routers(cp_ctx *ctx, const char *name, unsigned wait_ms, int *mode, late_routers *late)
 {
     Controlplane__V1__RoutingRules *cur = NULL;
     if (routing_get_quiet(ctx, name, &cur, true) != EXIT_OK) {
         fprintf(stderr, "cpctl: note: no control plane at %s: no routers are held\n", ctx->control_addr);
         return 0;
     }
-    sbuf late = SBUF_INIT;
     size_t live = 0;
-    routers_not_holding(cur, 0, &live, &late);
+    routers_not_holding(cur, 0, &live, late);
     uint64_t v = 0;
     *mode = cur->mode;
     bool rules = cur->version != 0;
     protobuf_c_message_free_unpacked(&cur->base, NULL);
-    if (!rules || !live) {
-        sbuf_free(&late);
-        return 0;
-    }
     int64_t t0 = clock_mono_ms();
-    if (cp_routing_set(ctx, name, *mode, NULL, NULL, false, true, &v) != EXIT_OK) {
-        sbuf_free(&late);
+    if (!rules || !live || cp_routing_set(ctx, name, *mode, NULL, NULL, false, true, &v) != EXIT_OK) {
+        sbuf_reset(&late->text);
+        sbuf_reset(&late->json);
         return 0;
     }
     size_t waiting = live;
     for (;;) {
         if (routing_get_quiet(ctx, name, &cur, true) == EXIT_OK) {
-            waiting = routers_not_holding(cur, v, &live, &late);
+            waiting = routers_not_holding(cur, v, &live, late);
             protobuf_c_message_free_unpacked(&cur->base, NULL);
         }
         if (!waiting || clock_mono_ms() - t0 >= wait_ms || (ctx->interrupted && *ctx->interrupted))
@@ -311,10 +331,9 @@ static uint64_t hold_routers(cp_ctx *ctx, const char *name, unsigned wait_ms, in
     if (waiting && !ctx->json)
         printf("Routers    %zu of %zu holding after %lld ms; not holding: %s (switching anyway: the fence keeps the "
                "data safe, but their clients may see errors)\n",
-               live - waiting, live, (long long)(clock_mono_ms() - t0), late.buf);
+               live - waiting, live, (long long)(clock_mono_ms() - t0), late->text.buf);
     else if (!ctx->json)
         printf("Routers    all %zu holding after %lld ms\n", live, (long long)(clock_mono_ms() - t0));
-    sbuf_free(&late);
     return v;
 }
 
@@ -361,7 +380,8 @@ static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout
         return EXIT_UNREACHABLE;
     int old_mode = 0;
     int64_t hold_t0 = clock_mono_ms();
-    uint64_t held = hold_routers(ctx, name, hold_wait_ms, &old_mode);
+    late_routers late = {SBUF_INIT, SBUF_INIT};
+    uint64_t held = hold_routers(ctx, name, hold_wait_ms, &old_mode, &late);
     Tabletagent__V1__CutoverRequest req = TABLETAGENT__V1__CUTOVER_REQUEST__INIT;
     req.name = (char *)name;
     req.timeout_ms = timeout_ms;
@@ -372,6 +392,8 @@ static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout
     grpc_status_code st = rpc_client_unary(a, reverse ? AGENT("ReverseTraffic") : AGENT("SwitchTraffic"), &req.base,
                                            &tabletagent__v1__cutover_response__descriptor, &resp, t, &err);
     if (st != GRPC_STATUS_OK) {
+        sbuf_free(&late.text);
+        sbuf_free(&late.json);
         bool answered = rpc_client_last_answered();
         int rc = cp_report_failure(ctx, reverse ? "reverse" : "switch", st, err.buf);
         sbuf_free(&err);
@@ -396,8 +418,11 @@ static int cutover(cp_ctx *ctx, const char *name, bool reverse, unsigned timeout
         rc = cp_routing_set(ctx, name, reverse ? CONTROLPLANE__V1__MODE__MODE_SOURCE : CONTROLPLANE__V1__MODE__MODE_PRIMARY,
                             src.buf, dst.buf, false, false, NULL);
     }
-    print_cutover(ctx, reverse ? "reverse" : "switch", (const void *)resp, held ? clock_mono_ms() - hold_t0 : -1);
+    print_cutover(ctx, reverse ? "reverse" : "switch", (const void *)resp, held ? clock_mono_ms() - hold_t0 : -1,
+                  &late);
     protobuf_c_message_free_unpacked(resp, NULL);
+    sbuf_free(&late.text);
+    sbuf_free(&late.json);
     sbuf_free(&src);
     sbuf_free(&dst);
     return rc;

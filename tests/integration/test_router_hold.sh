@@ -210,14 +210,17 @@ pass "a hold without release ends after hold-max-ms, and the router says so"
 
 # A router that never says it holds does not stop the reverse; cpctl names it.
 kill -STOP "$R3_PID"
-cpctl reverse hw --hold-wait-ms=1500 >"$WORK/switch-stopped.out" 2>&1 || fail "reverse with a silent router: $(cat "$WORK/switch-stopped.out")"
+cpctl --json reverse hw --hold-wait-ms=1500 >"$WORK/switch-stopped.out" 2>&1 || fail "reverse with a silent router: $(cat "$WORK/switch-stopped.out")"
 kill -CONT "$R3_PID"
-grep -q "not holding: r3" "$WORK/switch-stopped.out" || fail "cpctl should name the router that did not hold: $(cat "$WORK/switch-stopped.out")"
+[ "$(jq -c .routers_not_holding "$WORK/switch-stopped.out")" == '["r3"]' ] ||
+    fail "cpctl should name the router that did not hold: $(cat "$WORK/switch-stopped.out")"
+[ "$(jq -r '.hold_ms >= 1500' "$WORK/switch-stopped.out")" == true ] ||
+    fail "cpctl --json should give the hold's time (at least the 1500 ms it waited): $(cat "$WORK/switch-stopped.out")"
 wait_for 15 "three routers apply the rules" routers_apply 3
 "${HC[@]}" write 127.0.0.1 "$R3_PORT" $U $P $DB t-after-stop >"$WORK/stop.out"
 grep -q "^write ok" "$WORK/stop.out" || fail "router 3 after the switch: $(cat "$WORK/stop.out")"
 [ "$(sql_source -e "SELECT COUNT(*) FROM $DB.events WHERE token = 't-after-stop'")" == 1 ] || fail "router 3 should write to the source now"
-pass "a router that never held: the reverse went on and cpctl named it; the router follows afterwards"
+pass "a router that never held: the reverse went on and cpctl named it (--json: routers_not_holding, hold_ms); the router follows afterwards"
 
 # ---- kill -9 in the middle of a switch: of the agent, then of a router --------------------------------
 stop_pid "$R3_PID"
