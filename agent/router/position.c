@@ -28,7 +28,8 @@ struct position {
     uv_timer_t tick;
     bool ticking;
     sbuf user;
-    uint8_t stage1[20];
+    int (*stage1)(void *arg, uint8_t stage1[20], sbuf *err);
+    void *stage1_arg;
     unsigned timeout_ms;
     char *address;
     char *stream, *sidecar;
@@ -173,18 +174,31 @@ static void poll_now(position *p)
         backend_close(p->bk);
         p->bk = NULL;
     }
+    uint8_t stage1[20];
+    if (!p->bk) {
+        sbuf why = SBUF_INIT;
+        int rc = p->stage1(p->stage1_arg, stage1, &why);
+        if (rc != 0)
+            set_down(p, "the monitor account's password: %s", why.buf);
+        sbuf_free(&why);
+        if (rc != 0) {
+            check_all(p);
+            return;
+        }
+    }
     p->polling = true; /* before the connection, whose failure may be said at once */
     p->poll_started_ms = uv_now(p->loop);
     if (!p->bk) {
         backend_login l = {0};
         l.user = p->user.buf;
         l.user_len = p->user.len;
-        l.stage1 = p->stage1;
+        l.stage1 = stage1; /* copied */
         l.charset = 45; /* utf8mb4 */
         l.caps = CAP_LONG_PASSWORD | CAP_LONG_FLAG | CAP_PROTOCOL_41 | CAP_TRANSACTIONS | CAP_SECURE_CONNECTION |
                  CAP_PLUGIN_AUTH;
         l.timeout_ms = p->timeout_ms;
         p->bk = backend_open(p->loop, SIDE_DESTINATION, p->address, &l, &monitor_ops, p);
+        secure_zero(stage1, sizeof stage1);
     }
     bk_cmd *cmd = bk_cmd_new(RESP_QUERY, poll_done, p);
     cmd->keep_reply = true;
@@ -293,7 +307,8 @@ position *position_new(uv_loop_t *loop, const position_opts *o)
     uv_timer_init(loop, &p->tick);
     p->tick.data = p;
     sbuf_adds(&p->user, o->user);
-    memcpy(p->stage1, o->stage1, sizeof p->stage1);
+    p->stage1 = o->stage1;
+    p->stage1_arg = o->stage1_arg;
     p->timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 5000;
     p->stream = xstrdup(o->stream);
     p->sidecar = xstrdup(o->sidecar);
@@ -331,7 +346,6 @@ static void tick_closed(uv_handle_t *h)
     position *p = h->data;
     void (*done)(void *) = p->closed;
     void *arg = p->closed_arg;
-    secure_zero(p->stage1, sizeof p->stage1);
     sbuf_free(&p->user);
     sbuf_free(&p->sql);
     sbuf_free(&p->why);

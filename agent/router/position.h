@@ -45,7 +45,11 @@ struct position_waiter {
 
 typedef struct position_opts {
     const char *user;
-    const uint8_t *stage1; /* SHA1(password): 20 bytes, copied */
+    /* SHA1(password) into stage1, asked at each login of the monitor
+     * connection (a rotated password is used from the next one on); -1
+     * with err said when it cannot be had. */
+    int (*stage1)(void *arg, uint8_t stage1[20], sbuf *err);
+    void *stage1_arg;
     const char *sidecar;   /* the agent's sidecar schema, "_tablet_agent" */
     const char *stream;    /* the forward stream's name: the workflow */
     unsigned connect_timeout_ms;

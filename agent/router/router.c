@@ -523,25 +523,35 @@ static int tls_setup(router *rt, sbuf *err)
 
 /* ---- read-your-writes ---- */
 
+/* The monitor account's password, read again at each login of its
+ * connection: a rotated Secret is used from the next login on. */
+static int monitor_stage1(void *arg, uint8_t stage1[20], sbuf *err)
+{
+    const router *rt = arg;
+    sbuf pw = SBUF_INIT, why = SBUF_INIT;
+    int rc = secret_read(rt->cfg->monitor_password, &pw, &why);
+    if (rc == 0)
+        wire_sha1(pw.buf, pw.len, NULL, 0, stage1);
+    else
+        sbuf_setf(err, "monitor-password-file: %s", why.buf);
+    sbuf_wipe(&pw);
+    sbuf_free(&why);
+    return rc;
+}
+
 static int ryw_setup(router *rt, sbuf *err)
 {
     const router_config *cfg = rt->cfg;
     ryw_mode mode = RYW_SESSION;
     ryw_mode_parse(cfg->read_your_writes, &mode); /* checked with the settings */
     if (mode != RYW_OFF && *cfg->monitor_user) {
-        sbuf pw = SBUF_INIT, why = SBUF_INIT;
-        if (secret_read(cfg->monitor_password, &pw, &why) != 0) {
-            sbuf_setf(err, "monitor-password-file: %s", why.buf);
-            sbuf_free(&why);
-            return -1;
-        }
-        sbuf_free(&why);
         uint8_t stage1[20];
-        wire_sha1(pw.buf, pw.len, NULL, 0, stage1);
-        sbuf_wipe(&pw);
-        position_opts o = {cfg->monitor_user, stage1, cfg->sidecar_schema, cfg->workflow, cfg->connect_timeout_ms};
-        rt->pos = position_new(rt->loop, &o);
+        if (monitor_stage1(rt, stage1, err) != 0) /* unreadable at start: a mistake to say now */
+            return -1;
         secure_zero(stage1, sizeof stage1);
+        position_opts o = {cfg->monitor_user, monitor_stage1, rt, cfg->sidecar_schema, cfg->workflow,
+                           cfg->connect_timeout_ms};
+        rt->pos = position_new(rt->loop, &o);
         rt->refs++;
     } else if (mode != RYW_OFF) {
         log_warn("router", "read-your-writes=%s without a monitor account: in VALIDATE a read after a write "

@@ -273,6 +273,24 @@ out=$("$BUILD/cpctl" router status)
 assert_contains "$out" "Reads      after writes: " "cpctl router status"
 note "$(echo "$out" | grep 'after writes')"
 
+# The monitor's password rotated (a new Secret mounted): its next login
+# uses the new one. The test ends the monitor's connection so that a new
+# login must happen; until it succeeds reads go to the source.
+NEW_PW=ryw-monitor-rotated
+sql_dest -e "SET sql_log_bin = 0; SET PASSWORD FOR '$MON'@'127.0.0.1' = PASSWORD('$NEW_PW')"
+printf '%s\n' "$NEW_PW" >"$WORK/monitor.pass"
+for id in $(sql_dest -e "SELECT id FROM information_schema.processlist WHERE user = '$MON'"); do
+    sql_dest -e "KILL $id" 2>/dev/null || true
+done
+served_after_rotation() {
+    pairs rotated 14 5 c
+    [ "$(stale_of rotated)" == 0 ] || fail "after the monitor password rotated: stale reads: $(cat "$WORK/rotated.out")"
+    [ "$(served_by rotated "$dst_sid")" -gt 0 ] 2>/dev/null
+}
+wait_for 15 "reads served by the destination again, with the rotated monitor password" served_after_rotation
+! grep -q "$NEW_PW" "$ROUTER_LOG" || fail "the rotated monitor password is in the router's log"
+pass "the monitor password rotated: the next login used the new one, the destination serves reads after writes again"
+
 # What it costs: a read right after a write (one session, 300 pairs):
 # waiting for the destination, reading from the source (no monitor), and
 # not caring (off: stale).
