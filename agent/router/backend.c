@@ -56,6 +56,9 @@ struct backend {
     resp_parser rp;
     uint16_t status;
     backend_sync sync;
+    const backend_tls *tls; /* NULL: none */
+    char *host;             /* the address's host, for TLS's SNI and name check */
+    bool tls_used;          /* the login went inside TLS */
     uint32_t kill_id; /* a killer: log in, KILL this thread, leave */
     bool was_ready;
     bool session_track; /* the login asked for CLIENT_SESSION_TRACK */
@@ -76,7 +79,25 @@ static void unref(backend *b)
     free(b->db);
     free(b->sync.db);
     free(b->address);
+    free(b->host);
     free(b);
+}
+
+int backend_tls_mode_parse(const char *text, bk_tls_mode *out)
+{
+    static const char *const names[] = {"off", "preferred", "required", "verify-ca", "verify-identity"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(text, names[i]) == 0) {
+            *out = (bk_tls_mode)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *backend_tls_mode_name(bk_tls_mode m)
+{
+    static const char *const names[] = {"off", "preferred", "required", "verify-ca", "verify-identity"};
+    return (unsigned)m < 5 ? names[m] : "?";
 }
 
 static void cmd_free(bk_cmd *cmd)
@@ -201,17 +222,65 @@ int backend_write(backend *b, const void *p, size_t n)
 
 /* ---- logging in ---- */
 
+/* What the login asks of this server: the client's capabilities that the
+ * server has, and what the router needs. */
+static uint32_t login_caps(const backend *b)
+{
+    uint32_t caps = (b->caps & b->hs.caps & WIRE_ROUTER_CAPS) | CAP_PROTOCOL_41 | CAP_SECURE_CONNECTION |
+                    CAP_PLUGIN_AUTH;
+    caps &= ~(uint32_t)CAP_CONNECT_WITH_DB;
+    if (b->db)
+        caps |= CAP_CONNECT_WITH_DB;
+    if (!(b->hs.caps & CAP_CONNECT_ATTRS))
+        caps &= ~(uint32_t)CAP_CONNECT_ATTRS;
+    if (b->tls_used)
+        caps |= CAP_SSL;
+    return caps;
+}
+
+/* TLS before the login, as backend-tls says: the SSLRequest in the clear,
+ * then the handshake, and the login (sequence 2) inside it once it ends.
+ * -1: the backend failed (said). */
+static int start_tls(backend *b)
+{
+    bk_tls_mode m = b->tls ? b->tls->mode : BK_TLS_OFF;
+    if (m == BK_TLS_OFF)
+        return 0;
+    if (!(b->hs.caps & CAP_SSL)) {
+        if (m == BK_TLS_PREFERRED)
+            return 0;
+        fail(b, 0, NULL,
+             "the %s (%s) does not offer TLS, and the router's backend-tls=%s requires it: give the server "
+             "ssl_cert and ssl_key, or set backend-tls=preferred",
+             side_name(b->s), b->address, backend_tls_mode_name(m));
+        return -1;
+    }
+    b->tls_used = true;
+    wire_login l = {0};
+    l.caps = login_caps(b);
+    l.max_packet = 1u << 30;
+    l.charset = b->charset;
+    l.ssl_request = true;
+    sbuf pkt = SBUF_INIT, err = SBUF_INIT;
+    uint8_t seq = 1;
+    wire_put_login(&pkt, &seq, &l);
+    int rc = conn_write(&b->c, pkt.buf, pkt.len);
+    sbuf_free(&pkt);
+    if (rc == 0)
+        rc = conn_tls_connect(&b->c, b->tls->ctx, b->host, m == BK_TLS_VERIFY_IDENTITY, &err);
+    if (rc != 0)
+        fail(b, 0, NULL, "TLS to the %s (%s) failed: %s", side_name(b->s), b->address,
+             err.len ? err.buf : "the connection closed");
+    sbuf_free(&err);
+    return rc == 0 ? 0 : -1;
+}
+
 static void send_login(backend *b)
 {
     uint8_t token[20];
     wire_native_token(b->stage1, b->hs.scramble, token);
     wire_login l = {0};
-    l.caps = (b->caps & b->hs.caps & WIRE_ROUTER_CAPS) | CAP_PROTOCOL_41 | CAP_SECURE_CONNECTION | CAP_PLUGIN_AUTH;
-    l.caps &= ~(uint32_t)CAP_CONNECT_WITH_DB;
-    if (b->db)
-        l.caps |= CAP_CONNECT_WITH_DB;
-    if (!(b->hs.caps & CAP_CONNECT_ATTRS))
-        l.caps &= ~(uint32_t)CAP_CONNECT_ATTRS;
+    l.caps = login_caps(b);
     b->session_track = (l.caps & CAP_SESSION_TRACK) != 0;
     l.max_packet = 1u << 30;
     l.charset = b->charset;
@@ -226,7 +295,7 @@ static void send_login(backend *b)
     l.attrs = b->attrs.len ? (const uint8_t *)b->attrs.buf : NULL;
     l.attrs_len = b->attrs.len;
     sbuf pkt = SBUF_INIT;
-    uint8_t seq = 1;
+    uint8_t seq = b->tls_used ? 2 : 1; /* after the SSLRequest */
     wire_put_login(&pkt, &seq, &l);
     secure_zero(token, sizeof token);
     int rc = conn_write(&b->c, pkt.buf, pkt.len);
@@ -271,7 +340,8 @@ static void on_greeting(backend *b, const uint8_t *p, uint32_t n)
         return;
     }
     b->status = b->hs.status;
-    send_login(b);
+    if (start_tls(b) == 0)
+        send_login(b);
 }
 
 static void on_auth(backend *b, const uint8_t *p, uint32_t n, uint8_t seq)
@@ -292,7 +362,13 @@ static void on_auth(backend *b, const uint8_t *p, uint32_t n, uint8_t seq)
     if (h == 0xff) {
         wire_error e;
         wire_parse_err(p, n, &e);
-        fail(b, e.code, e.sqlstate, "%.*s", (int)(e.msg_len > 400 ? 400 : e.msg_len), e.msg);
+        /* MariaDB refuses a plaintext login under require_secure_transport
+         * (or REQUIRE SSL) with the same 1045 as a wrong password. */
+        bool maybe_tls = e.code == 1045 && !b->tls_used && (b->hs.caps & CAP_SSL);
+        fail(b, e.code, e.sqlstate, "%.*s%s", (int)(e.msg_len > 400 ? 400 : e.msg_len), e.msg,
+             maybe_tls ? " (the router logged in without TLS, backend-tls=off: if the server requires secure "
+                         "transport or the account REQUIRE SSL, set backend-tls=preferred or stricter)"
+                       : "");
         return;
     }
     if (h == 0xfe) {
@@ -401,7 +477,14 @@ static void on_data(conn *c)
 static void on_gone(conn *c, int status)
 {
     backend *b = conn_owner(c);
-    if (b->state == B_READY && !b->head)
+    const char *tls_why = b->state != B_READY ? conn_tls_failure(c) : NULL;
+    if (tls_why)
+        fail(b, 0, NULL, "TLS to the %s (%s) failed: %s (backend-tls=%s%s%s%s%s)", side_name(b->s), b->address,
+             tls_why, backend_tls_mode_name(b->tls->mode),
+             b->tls->mode >= BK_TLS_VERIFY_CA ? ": is backend-tls-ca the CA that signed the server's certificate" : "",
+             b->tls->mode == BK_TLS_VERIFY_IDENTITY ? ", and does the certificate name " : "",
+             b->tls->mode == BK_TLS_VERIFY_IDENTITY ? b->host : "", b->tls->mode >= BK_TLS_VERIFY_CA ? "?" : "");
+    else if (b->state == B_READY && !b->head)
         fail(b, 0, NULL, "the %s (%s) closed the connection (%s)", side_name(b->s), b->address,
              status == UV_EOF ? "server went away" : uv_strerror(status));
     else
@@ -506,6 +589,7 @@ backend *backend_open(uv_loop_t *loop, side s, const char *address, const backen
     if (login->attrs)
         sbuf_add(&b->attrs, login->attrs, login->attrs_len);
     b->timeout_ms = login->timeout_ms ? login->timeout_ms : 5000;
+    b->tls = login->tls && login->tls->mode != BK_TLS_OFF ? login->tls : NULL;
     conn_init(&b->c, loop, &backend_conn_ops, b);
     uv_timer_init(loop, &b->timer);
     b->timer.data = b;
@@ -518,6 +602,7 @@ backend *backend_open(uv_loop_t *loop, side s, const char *address, const backen
         fail(b, 0, NULL, "the %s's address \"%s\" is not host:port", side_name(s), address);
         return b;
     }
+    b->host = xstrdup(host);
     if (uv_ip4_addr(host, atoi(port), (struct sockaddr_in *)&ss) == 0 ||
         uv_ip6_addr(host, atoi(port), (struct sockaddr_in6 *)&ss) == 0) {
         connect_to(b, (struct sockaddr *)&ss);
@@ -576,7 +661,7 @@ static const backend_ops killer_ops = {NULL, killer_failed, NULL, NULL, NULL};
  * leaves; the account may always kill its own threads. */
 static void spawn_killer(backend *b, bool query_only)
 {
-    backend_login l = {b->user.buf, b->user.len, b->stage1, NULL, b->charset, b->caps, NULL, 0, b->timeout_ms};
+    backend_login l = {b->user.buf, b->user.len, b->stage1, NULL, b->charset, b->caps, NULL, 0, b->timeout_ms, b->tls};
     backend *k = backend_open(b->loop, b->s, b->address, &l, &killer_ops, NULL);
     k->kill_id = b->hs.conn_id;
     bk_cmd *cmd = bk_cmd_new(RESP_SIMPLE, killer_done, NULL);

@@ -73,6 +73,19 @@ typedef struct backend_ops {
     void (*infile)(backend *b, void *owner);
 } backend_ops;
 
+/* TLS toward the servers (the router's backend-tls setting), like the
+ * MySQL client's ssl-mode: off; preferred (when the server offers it, the
+ * default); required; verify-ca (the certificate chains to the configured
+ * CA); verify-identity (and names the host the router connects to). */
+typedef enum { BK_TLS_OFF, BK_TLS_PREFERRED, BK_TLS_REQUIRED, BK_TLS_VERIFY_CA, BK_TLS_VERIFY_IDENTITY } bk_tls_mode;
+typedef struct backend_tls {
+    bk_tls_mode mode;
+    void *ctx; /* SSL_CTX * in the client role; NULL when mode is off */
+} backend_tls;
+/* "off", "preferred", "required", "verify-ca", "verify-identity"; -1 for anything else. */
+int backend_tls_mode_parse(const char *text, bk_tls_mode *out);
+const char *backend_tls_mode_name(bk_tls_mode m);
+
 typedef struct backend_login {
     const char *user;
     size_t user_len;
@@ -83,6 +96,7 @@ typedef struct backend_login {
     const uint8_t *attrs;
     size_t attrs_len;
     unsigned timeout_ms;
+    const backend_tls *tls; /* NULL: no TLS; kept, not copied: it must outlive the backend */
 } backend_login;
 
 /* Connect to host:port (resolved off the loop) and log in. The login's

@@ -13,14 +13,19 @@
  * the kernel does not take is copied into a write request; `queued`
  * counts those bytes so owners can stop reading the other side.
  *
- * TLS (clients only) runs OpenSSL over memory BIOs: ciphertext read from
+ * TLS runs OpenSSL over memory BIOs, in either role (toward clients the
+ * router is the server; toward servers the client): ciphertext read from
  * the socket goes into one BIO, plaintext comes out of SSL_read into the
  * connection's own buffer; SSL_write's ciphertext is drained from the
- * other BIO onto the socket. */
+ * other BIO onto the socket. Plaintext written before the handshake ended
+ * (a backend's login follows its SSLRequest at once) waits in `pending`
+ * and goes out when it ends. */
 #include "router/conn.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +36,8 @@ static uint8_t shared_buf[READ_CHUNK];
 struct conn_tls {
     SSL *ssl;
     BIO *in, *out; /* ciphertext: from the peer, to the peer */
+    sbuf pending;  /* plaintext written before the handshake ended */
+    sbuf why;      /* what made the handshake fail, for the owner */
 };
 
 typedef struct write_req {
@@ -226,22 +233,49 @@ static int tls_flush(conn *c)
     return 0;
 }
 
+/* Why the handshake failed, in words: the certificate check's verdict if
+ * it said no, else OpenSSL's last error. */
+static void tls_note_failure(conn_tls *t)
+{
+    long v = SSL_get_verify_result(t->ssl);
+    unsigned long e = ERR_peek_last_error();
+    sbuf_reset(&t->why);
+    if (v != X509_V_OK) {
+        sbuf_addf(&t->why, "certificate verification failed: %s", X509_verify_cert_error_string(v));
+    } else if (e) {
+        char text[256];
+        ERR_error_string_n(e, text, sizeof text);
+        sbuf_addf(&t->why, "TLS handshake failed: %s", text);
+    } else {
+        sbuf_adds(&t->why, "TLS handshake failed");
+    }
+    ERR_clear_error();
+}
+
 /* Advance the handshake, then decrypt whatever arrived into own. */
 static int tls_pump(conn *c)
 {
-    if (!SSL_is_init_finished(c->tls->ssl)) {
-        int rc = SSL_do_handshake(c->tls->ssl);
+    conn_tls *t = c->tls;
+    if (!SSL_is_init_finished(t->ssl)) {
+        int rc = SSL_do_handshake(t->ssl);
         if (rc <= 0) {
-            int e = SSL_get_error(c->tls->ssl, rc);
+            int e = SSL_get_error(t->ssl, rc);
             if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+                tls_note_failure(t);
                 tls_flush(c); /* the alert, if any */
                 return -1;
             }
         }
         if (tls_flush(c) != 0)
             return -1;
-        if (!SSL_is_init_finished(c->tls->ssl))
+        if (!SSL_is_init_finished(t->ssl))
             return 0;
+        if (t->pending.len) {
+            int n = SSL_write(t->ssl, t->pending.buf, (int)t->pending.len);
+            sbuf_wipe(&t->pending);
+            if (n <= 0)
+                return -1;
+        }
     }
     own_compact(c);
     for (;;) {
@@ -267,12 +301,16 @@ int conn_write(conn *c, const void *data, size_t len)
         return UV_ECANCELED;
     if (!c->tls)
         return raw_write(c, data, len);
+    if (!SSL_is_init_finished(c->tls->ssl)) {
+        sbuf_add(&c->tls->pending, data, len);
+        return 0;
+    }
     if (len && SSL_write(c->tls->ssl, data, (int)len) <= 0)
         return UV_EPROTO;
     return tls_flush(c);
 }
 
-int conn_tls_start(conn *c, void *ssl_ctx, sbuf *err)
+static conn_tls *tls_new(void *ssl_ctx, sbuf *err)
 {
     conn_tls *t = xcalloc(1, sizeof *t);
     t->ssl = SSL_new(ssl_ctx);
@@ -284,9 +322,48 @@ int conn_tls_start(conn *c, void *ssl_ctx, sbuf *err)
         BIO_free(t->out);
         SSL_free(t->ssl);
         free(t);
-        return -1;
+        return NULL;
     }
     SSL_set_bio(t->ssl, t->in, t->out);
+    return t;
+}
+
+int conn_tls_connect(conn *c, void *ssl_ctx, const char *host, bool verify_host, sbuf *err)
+{
+    conn_tls *t = tls_new(ssl_ctx, err);
+    if (!t)
+        return -1;
+    SSL_set_connect_state(t->ssl);
+    unsigned char ip[16];
+    bool is_ip = host && (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1);
+    /* SNI names hosts, never addresses (RFC 6066). */
+    if (host && *host && !is_ip)
+        SSL_set_tlsext_host_name(t->ssl, host);
+    if (verify_host && host && *host &&
+        (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host) : SSL_set1_host(t->ssl, host)) != 1) {
+        sbuf_setf(err, "cannot check the server's certificate against \"%s\"", host);
+        SSL_free(t->ssl);
+        free(t);
+        return -1;
+    }
+    c->tls = t;
+    if (tls_pump(c) != 0) { /* the ClientHello goes out */
+        sbuf_setf(err, "%s", t->why.len ? t->why.buf : "TLS handshake failed");
+        return -1;
+    }
+    return 0;
+}
+
+const char *conn_tls_failure(const conn *c)
+{
+    return c->tls && c->tls->why.len ? c->tls->why.buf : NULL;
+}
+
+int conn_tls_start(conn *c, void *ssl_ctx, sbuf *err)
+{
+    conn_tls *t = tls_new(ssl_ctx, err);
+    if (!t)
+        return -1;
     SSL_set_accept_state(t->ssl);
     c->tls = t;
     /* Bytes that came with the SSLRequest are the start of the ClientHello. */
@@ -312,6 +389,8 @@ static void on_closed(uv_handle_t *h)
     sbuf_free(&c->own);
     if (c->tls) {
         SSL_free(c->tls->ssl); /* frees both BIOs */
+        sbuf_wipe(&c->tls->pending);
+        sbuf_free(&c->tls->why);
         free(c->tls);
         c->tls = NULL;
     }

@@ -79,9 +79,17 @@ static inline void *conn_owner(const conn *c)
     return c->owner;
 }
 
-/* TLS toward clients (server role). ctx is an SSL_CTX *; after
- * conn_tls_start, data() sees plaintext and conn_write encrypts. */
+/* TLS. ctx is an SSL_CTX *; after conn_tls_start (server role, toward a
+ * client) or conn_tls_connect (client role, toward a server) data() sees
+ * plaintext and conn_write encrypts; what is written before the handshake
+ * ends waits for it. Client role: host (NULL: none) is sent as SNI when it
+ * is a name and, with verify_host, must match the server's certificate
+ * (the chain is checked as ctx says). */
 int conn_tls_start(conn *c, void *ssl_ctx, sbuf *err);
+int conn_tls_connect(conn *c, void *ssl_ctx, const char *host, bool verify_host, sbuf *err);
 bool conn_tls_on(const conn *c);
+/* Why the handshake failed ("certificate verification failed: ..."), or
+ * NULL when it did not or nothing is known. */
+const char *conn_tls_failure(const conn *c);
 
 #endif

@@ -31,6 +31,7 @@ struct position {
     int (*stage1)(void *arg, uint8_t stage1[20], sbuf *err);
     void *stage1_arg;
     unsigned timeout_ms;
+    const backend_tls *tls;
     char *address;
     char *stream, *sidecar;
     sbuf sql; /* the poll's payload: COM_QUERY and its text */
@@ -197,6 +198,7 @@ static void poll_now(position *p)
         l.caps = CAP_LONG_PASSWORD | CAP_LONG_FLAG | CAP_PROTOCOL_41 | CAP_TRANSACTIONS | CAP_SECURE_CONNECTION |
                  CAP_PLUGIN_AUTH;
         l.timeout_ms = p->timeout_ms;
+        l.tls = p->tls;
         p->bk = backend_open(p->loop, SIDE_DESTINATION, p->address, &l, &monitor_ops, p);
         secure_zero(stage1, sizeof stage1);
     }
@@ -309,6 +311,7 @@ position *position_new(uv_loop_t *loop, const position_opts *o)
     sbuf_adds(&p->user, o->user);
     p->stage1 = o->stage1;
     p->stage1_arg = o->stage1_arg;
+    p->tls = o->tls;
     p->timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 5000;
     p->stream = xstrdup(o->stream);
     p->sidecar = xstrdup(o->sidecar);

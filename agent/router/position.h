@@ -31,6 +31,7 @@
 
 #include "lib/gtid.h"
 #include "lib/sbuf.h"
+#include "router/backend.h"
 
 typedef struct position position;
 typedef struct position_waiter position_waiter;
@@ -53,6 +54,7 @@ typedef struct position_opts {
     const char *sidecar;   /* the agent's sidecar schema, "_tablet_agent" */
     const char *stream;    /* the forward stream's name: the workflow */
     unsigned connect_timeout_ms;
+    const backend_tls *tls; /* toward the destination; kept, must outlive the position */
 } position_opts;
 
 position *position_new(uv_loop_t *loop, const position_opts *o);

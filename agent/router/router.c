@@ -67,6 +67,7 @@ struct router {
     sbuf reload_text, reload_err;
     accounts *reload_result;
     SSL_CTX *ssl;
+    backend_tls backend_tls; /* its ctx: an SSL_CTX * in the client role, or NULL */
     uv_timer_t probe_timer;
     probe *probes[SIDES];
     server_view servers[SIDES];
@@ -502,8 +503,44 @@ static void on_accounts_changed(uv_fs_poll_t *h, int status, const uv_stat_t *pr
 
 /* ---- TLS ---- */
 
+/* TLS toward the servers, per backend-tls: one client context for every
+ * backend connection (certificates checked only in the verify modes). */
+static int backend_tls_setup(router *rt, sbuf *err)
+{
+    const router_config *cfg = rt->cfg;
+    backend_tls *t = &rt->backend_tls;
+    backend_tls_mode_parse(cfg->backend_tls, &t->mode); /* checked with the settings */
+    rt->env.backend_tls = t;
+    if (t->mode == BK_TLS_OFF)
+        return 0;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        sbuf_setf(err, "cannot start TLS toward the servers: out of memory in OpenSSL");
+        return -1;
+    }
+    t->ctx = ctx;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (t->mode < BK_TLS_VERIFY_CA) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+        return 0;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    int ok = *cfg->backend_tls_ca ? SSL_CTX_load_verify_locations(ctx, cfg->backend_tls_ca, NULL)
+                                  : SSL_CTX_set_default_verify_paths(ctx);
+    if (ok != 1) {
+        char buf[256];
+        ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+        sbuf_setf(err, "cannot load the CA certificates %s for backend-tls=%s: %s",
+                  *cfg->backend_tls_ca ? cfg->backend_tls_ca : "(the system's)", cfg->backend_tls, buf);
+        return -1;
+    }
+    return 0;
+}
+
 static int tls_setup(router *rt, sbuf *err)
 {
+    if (backend_tls_setup(rt, err) != 0)
+        return -1;
     if (!*rt->cfg->tls_cert)
         return 0;
     rt->ssl = SSL_CTX_new(TLS_server_method());
@@ -550,7 +587,7 @@ static int ryw_setup(router *rt, sbuf *err)
             return -1;
         secure_zero(stage1, sizeof stage1);
         position_opts o = {cfg->monitor_user, monitor_stage1, rt, cfg->sidecar_schema, cfg->workflow,
-                           cfg->connect_timeout_ms};
+                           cfg->connect_timeout_ms, &rt->backend_tls};
         rt->pos = position_new(rt->loop, &o);
         rt->refs++;
     } else if (mode != RYW_OFF) {
@@ -706,6 +743,8 @@ static void unref(router *rt)
     ryw_env_free(&rt->ryw);
     if (rt->ssl)
         SSL_CTX_free(rt->ssl);
+    if (rt->backend_tls.ctx)
+        SSL_CTX_free(rt->backend_tls.ctx);
     sbuf_free(&rt->reload_err);
     sbuf_free(&rt->reload_text);
     free(rt->router_id);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/settings.h"
+#include "router/backend.h"
 
 #define F(field) offsetof(router_config, field)
 static const setting opts[] = {
@@ -24,6 +25,12 @@ static const setting opts[] = {
     {"tls-cert", SETTING_STR, F(tls_cert), "", "certificate (PEM) offered to clients; with tls-key enables TLS"},
     {"tls-key", SETTING_STR, F(tls_key), "", "private key (PEM) of tls-cert"},
     {"require-tls", SETTING_BOOL, F(require_tls), "false", "refuse clients that do not use TLS"},
+    {"backend-tls", SETTING_STR, F(backend_tls), "preferred",
+     "TLS to the servers: off, preferred (when the server offers it), required, verify-ca (the certificate "
+     "chains to backend-tls-ca) or verify-identity (and names the server's host)"},
+    {"backend-tls-ca", SETTING_STR, F(backend_tls_ca), "",
+     "CA certificates (PEM) the servers' certificates must chain to, for verify-ca and verify-identity "
+     "(default: the system's)"},
     {"connect-timeout-ms", SETTING_UINT, F(connect_timeout_ms), "5000", "limit for connecting and logging in to a server"},
     {"max-packet", SETTING_UINT, F(max_packet), "67108864", "largest command a client may send, in bytes"},
     {"max-connections", SETTING_UINT, F(max_connections), "10000", "client connections at most"},
@@ -94,6 +101,18 @@ static int check(router_config *cfg, sbuf *err)
     }
     if (cfg->require_tls && !*cfg->tls_cert) {
         sbuf_setf(err, "require-tls needs tls-cert and tls-key");
+        return -1;
+    }
+    bk_tls_mode btls;
+    if (backend_tls_mode_parse(cfg->backend_tls, &btls) != 0) {
+        sbuf_setf(err, "backend-tls must be off, preferred, required, verify-ca or verify-identity, not \"");
+        sbuf_add_printable(err, cfg->backend_tls, strlen(cfg->backend_tls), 64);
+        sbuf_addc(err, '"');
+        return -1;
+    }
+    if (*cfg->backend_tls_ca && btls < BK_TLS_VERIFY_CA) {
+        sbuf_setf(err, "backend-tls-ca is used only to verify the servers' certificates: set backend-tls=verify-ca or "
+                       "verify-identity (it is %s)", cfg->backend_tls);
         return -1;
     }
     if (cfg->max_packet < 1024) {

@@ -36,6 +36,8 @@ typedef struct router_config {
     char *tls_cert; /* both set: clients may use TLS */
     char *tls_key;
     bool require_tls;
+    char *backend_tls;    /* off, preferred, required, verify-ca, verify-identity */
+    char *backend_tls_ca; /* "": the system's CA store */
     unsigned connect_timeout_ms;
     unsigned max_packet;
     unsigned max_connections;

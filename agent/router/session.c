@@ -412,6 +412,7 @@ static backend *open_backend(session *s, side sd)
     l.attrs = s->attrs.len ? (const uint8_t *)s->attrs.buf : NULL;
     l.attrs_len = s->attrs.len;
     l.timeout_ms = s->env->connect_timeout_ms;
+    l.tls = s->env->backend_tls;
     s->bk[sd] = backend_open(s->env->loop, sd, s->env->address[sd], &l, &session_backend_ops, s);
     return s->bk[sd];
 }

@@ -60,6 +60,7 @@ typedef struct session_env {
     uint8_t server_charset;
     void *ssl_ctx; /* SSL_CTX * for clients, or NULL */
     bool require_tls;
+    const backend_tls *backend_tls; /* toward the servers */
     /* Limits. */
     unsigned connect_timeout_ms;
     size_t max_packet;

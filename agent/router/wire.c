@@ -545,6 +545,10 @@ void wire_put_login(sbuf *sb, uint8_t *seq, const wire_login *l)
     wire_put_u32(sb, l->max_packet);
     wire_put_u8(sb, l->charset);
     sbuf_add(sb, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 23);
+    if (l->ssl_request) { /* the SSLRequest ends here; TLS starts after it */
+        wire_end(sb, start, seq);
+        return;
+    }
     sbuf_add(sb, l->user, l->user_len);
     wire_put_u8(sb, 0);
     if (l->caps & CAP_PLUGIN_AUTH_LENENC) {

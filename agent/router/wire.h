@@ -51,8 +51,9 @@ enum {
 
 /* What the router offers clients and asks of servers for them: the
  * common protocol. Not compression (the router reads every frame), not
- * DEPRECATE_EOF (see resp.h); CLIENT_SSL only toward clients, when TLS is
- * configured. A backend asks for the client's own subset of these. */
+ * DEPRECATE_EOF (see resp.h); CLIENT_SSL is added where TLS is used (toward
+ * clients when configured, toward servers per backend-tls). A backend asks
+ * for the client's own subset of these. */
 #define WIRE_ROUTER_CAPS                                                                                          \
     (CAP_LONG_PASSWORD | CAP_FOUND_ROWS | CAP_LONG_FLAG | CAP_CONNECT_WITH_DB | CAP_NO_SCHEMA | CAP_ODBC |       \
      CAP_LOCAL_FILES | CAP_IGNORE_SPACE | CAP_PROTOCOL_41 | CAP_INTERACTIVE | CAP_IGNORE_SIGPIPE |                \
@@ -235,6 +236,7 @@ typedef struct wire_login {
     size_t attrs_len;
 } wire_login;
 int wire_parse_login(const uint8_t *payload, size_t len, wire_login *l);
+/* ssl_request: only the SSLRequest (caps, max_packet, charset). */
 void wire_put_login(sbuf *sb, uint8_t *seq, const wire_login *l);
 
 /* COM_CHANGE_USER's payload (after the command byte), into a wire_login. */

@@ -197,6 +197,25 @@ static void test_ssl_request(void)
     caps = CAP_PROTOCOL_41; /* 32 bytes without CLIENT_SSL: not a login */
     memcpy(p, &caps, 4);
     CU_ASSERT_NOT_EQUAL(wire_parse_login(p, 32, &l), 0);
+
+    /* The router's own SSLRequest toward a server: 32 bytes, read back as one. */
+    wire_login out = {0};
+    out.caps = CAP_PROTOCOL_41 | CAP_SECURE_CONNECTION | CAP_SSL;
+    out.max_packet = 1u << 30;
+    out.charset = 45;
+    out.ssl_request = true;
+    out.user = "app"; /* not sent */
+    out.user_len = 3;
+    sbuf b = SBUF_INIT;
+    uint8_t seq = 1;
+    wire_put_login(&b, &seq, &out);
+    CU_ASSERT_EQUAL(seq, 2);
+    CU_ASSERT_EQUAL(b.len, WIRE_HEADER + 32);
+    CU_ASSERT_EQUAL(wire_parse_login((uint8_t *)b.buf + WIRE_HEADER, b.len - WIRE_HEADER, &l), 0);
+    CU_ASSERT_TRUE(l.ssl_request);
+    CU_ASSERT_EQUAL(l.caps, out.caps);
+    CU_ASSERT_EQUAL(l.charset, 45);
+    sbuf_free(&b);
 }
 
 static void test_err_roundtrip(void)
