@@ -174,12 +174,40 @@ static int workflow_list(cp_ctx *ctx)
     return rc;
 }
 
+/* resume NAME [--dest-...]: new destination credentials, for the same
+ * server, go with the resume (an inline password is not kept across an
+ * agent restart; a moved password file). */
+static int workflow_resume(cp_ctx *ctx, int argc, char **argv)
+{
+    cp_endpoint_args dest = {0};
+    arg_opt opts[] = {CP_ENDPOINT_OPTS("dest", dest)};
+    const char *pos[1];
+    int prc = args_command(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, "a workflow NAME",
+                           "workflow resume NAME [--dest-host H --dest-user U --dest-password-file F]");
+    if (prc)
+        return prc < 0 ? EXIT_USAGE : EXIT_OK;
+    Tabletagent__V1__WorkflowCommandRequest req = TABLETAGENT__V1__WORKFLOW_COMMAND_REQUEST__INIT;
+    Tabletagent__V1__Endpoint ep;
+    req.name = (char *)pos[0];
+    cp_endpoint_from_args(&dest, &ep);
+    req.destination = &ep;
+    ProtobufCMessage *resp = NULL;
+    int rc = workflow_call(ctx, PATH("ResumeWorkflow"), "workflow resume", &req.base, &resp);
+    if (rc == EXIT_OK) {
+        print_workflow(ctx, resp);
+        protobuf_c_message_free_unpacked(resp, NULL);
+    }
+    return rc;
+}
+
 int cmd_workflow(cp_ctx *ctx, int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "list") == 0)
         return workflow_list(ctx);
+    if (argc >= 2 && strcmp(argv[1], "resume") == 0)
+        return workflow_resume(ctx, argc - 1, argv + 1);
     if (argc != 3) {
-        fprintf(stderr, "usage: cpctl workflow list | status|pause|resume|follow NAME\n");
+        fprintf(stderr, "usage: cpctl workflow list | status|pause|follow NAME | resume NAME [--dest-...]\n");
         return EXIT_USAGE;
     }
     const char *verb = argv[1], *name = argv[2];
@@ -191,12 +219,10 @@ int cmd_workflow(cp_ctx *ctx, int argc, char **argv)
         Tabletagent__V1__GetWorkflowRequest req = TABLETAGENT__V1__GET_WORKFLOW_REQUEST__INIT;
         req.name = (char *)name;
         rc = workflow_call(ctx, PATH("GetWorkflow"), "workflow status", &req.base, &resp);
-    } else if (strcmp(verb, "pause") == 0 || strcmp(verb, "resume") == 0) {
+    } else if (strcmp(verb, "pause") == 0) {
         Tabletagent__V1__WorkflowCommandRequest req = TABLETAGENT__V1__WORKFLOW_COMMAND_REQUEST__INIT;
         req.name = (char *)name;
-        bool pause = verb[0] == 'p';
-        rc = workflow_call(ctx, pause ? PATH("PauseWorkflow") : PATH("ResumeWorkflow"),
-                           pause ? "workflow pause" : "workflow resume", &req.base, &resp);
+        rc = workflow_call(ctx, PATH("PauseWorkflow"), "workflow pause", &req.base, &resp);
     } else {
         fprintf(stderr, "cpctl: unknown workflow command \"%s\"\n", verb);
         return EXIT_USAGE;

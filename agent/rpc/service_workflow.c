@@ -243,11 +243,17 @@ void handle_resume_workflow(rpc_call *call, const ProtobufCMessage *req, void *c
 {
     const Tabletagent__V1__WorkflowCommandRequest *r = (const void *)req;
     db_endpoint *dest = NULL;
-    if (r->destination && (*r->destination->host || *r->destination->socket)) {
+    const Tabletagent__V1__Endpoint *d = r->destination;
+    if (d && (*d->host || *d->socket || *d->user || d->port || *d->password_file || *d->password_env || *d->password ||
+              d->tls)) {
+        /* Part of an endpoint would be silently ignored or, worse, taken
+         * with defaults (port 3306): the whole one, as at import. */
         sbuf err = SBUF_INIT;
         dest = xcalloc(1, sizeof *dest);
         if (pbconv_endpoint(r->destination, "destination", &((service *)ctx)->secrets, dest, &err) != 0) {
-            rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.buf);
+            rpc_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                          "resuming with new destination credentials takes the whole endpoint, as at import: %s",
+                          err.buf);
             db_endpoint_free(dest);
             sbuf_free(&err);
             return;

@@ -122,6 +122,19 @@ static void cmd_pause(import_wf *wf, wf_cmd *c)
     wf_cmd_done(wf, c, WF_OK, NULL);
 }
 
+static bool same_text(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* The same server address: the socket if either names one, else host and port. */
+static bool same_address(const db_endpoint *a, const db_endpoint *b)
+{
+    if ((a->socket && *a->socket) || (b->socket && *b->socket))
+        return same_text(a->socket, b->socket);
+    return same_text(a->host, b->host) && a->port == b->port;
+}
+
 static void cmd_resume(import_wf *wf, wf_cmd *c)
 {
     wf_state st = wf_state_get(wf);
@@ -131,6 +144,21 @@ static void cmd_resume(import_wf *wf, wf_cmd *c)
                   wf_state_name(st));
         wf_cmd_done(wf, c, WF_ESTATE, msg.buf);
         sbuf_free(&msg);
+        return;
+    }
+    if (c->dest && !same_address(&wf->def.dest, c->dest)) {
+        /* The copied rows and the stream's position belong to the server
+         * the workflow copied to: another would silently miss them. */
+        sbuf msg = SBUF_INIT, was = SBUF_INIT, given = SBUF_INIT;
+        db_endpoint_describe(&wf->def.dest, &was);
+        db_endpoint_describe(c->dest, &given);
+        sbuf_setf(&msg, "workflow %s copies to %s; resume takes new credentials for that server, not another one "
+                        "(%s): to move to another destination, start a new import",
+                  wf->def.name, was.buf, given.buf);
+        wf_cmd_done(wf, c, WF_EINVAL, msg.buf);
+        sbuf_free(&msg);
+        sbuf_free(&was);
+        sbuf_free(&given);
         return;
     }
     if (c->dest) { /* the thread is the only reader of def.dest */

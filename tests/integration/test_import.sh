@@ -131,6 +131,21 @@ out=$(cpctl workflow status nosuch 2>&1) && fail "unknown workflow found"
 assert_contains "$out" "NOT_FOUND" "unknown workflow"
 pass "pause/resume, wrong-state commands (FAILED_PRECONDITION), bad requests"
 
+# Resume with the destination's credentials again: for the same server
+# only, and the whole endpoint (part of one would be taken with defaults).
+cpctl workflow pause one >/dev/null
+out=$(cpctl workflow resume one --dest-user agent 2>&1) && fail "a resume with part of an endpoint was accepted"
+assert_contains "$out" "takes the whole endpoint, as at import: destination needs a host" "resume with part of an endpoint"
+out=$(cpctl workflow resume one --dest-host 127.0.0.1 --dest-port "$SOURCE_PORT" --dest-user agent \
+    --dest-password-file "$PASSWORD_FILE" 2>&1) && fail "a resume moved the workflow to another server"
+assert_contains "$out" "INVALID_ARGUMENT" "resume toward another server"
+assert_contains "$out" "resume takes new credentials for that server, not another one" "resume toward another server"
+assert_eq "$(wf_field one .state)" "WORKFLOW_PAUSED" "after the refused resumes"
+cpctl workflow resume one $dest >/dev/null
+want=$(source_gtid)
+wait_for 30 "replication after a resume with credentials" caught
+pass "resume with credentials: the same server's whole endpoint is taken; part of one, or another server, is refused"
+
 # ---- the agent restarts: the workflow resumes replicating by itself ---------------------
 stop_agent
 sql_source -e "UPDATE sbtest.sbtest2 SET k = k + 1 WHERE id < 100"

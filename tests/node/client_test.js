@@ -142,6 +142,12 @@ async function main() {
     assert.ok(Buffer.byteLength(err.details) <= 1000, `${Buffer.byteLength(err.details)} bytes`);
     assert.ok(err.details.endsWith('...') && !err.details.includes('\ufffd'), err.details.slice(-20));
   });
+  await check('ResumeWorkflow with part of a destination gets INVALID_ARGUMENT, not defaults', async () => {
+    await assert.rejects(unary(agent, 'ResumeWorkflow', { name: 'nowf', destination: { password: 'x' } }), (e) => {
+      assertInvalid(e, 'takes the whole endpoint, as at import: destination needs a host');
+      return true;
+    });
+  });
   await check('the agent still answers after the bad calls', async () => {
     const st = await unary(agent, 'GetStatus', {});
     assert.equal(st.state, 'SERVING');
