@@ -520,6 +520,16 @@ static int backend_tls_setup(router *rt, sbuf *err)
     }
     t->ctx = ctx;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (*cfg->backend_tls_cert &&
+        (SSL_CTX_use_certificate_chain_file(ctx, cfg->backend_tls_cert) != 1 ||
+         SSL_CTX_use_PrivateKey_file(ctx, cfg->backend_tls_key, SSL_FILETYPE_PEM) != 1 ||
+         SSL_CTX_check_private_key(ctx) != 1)) {
+        char buf[256];
+        ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+        sbuf_setf(err, "cannot use the client certificate %s and key %s toward the servers: %s", cfg->backend_tls_cert,
+                  cfg->backend_tls_key, buf);
+        return -1;
+    }
     if (t->mode < BK_TLS_VERIFY_CA) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
         return 0;

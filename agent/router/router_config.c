@@ -31,6 +31,9 @@ static const setting opts[] = {
     {"backend-tls-ca", SETTING_STR, F(backend_tls_ca), "",
      "CA certificates (PEM) the servers' certificates must chain to, for verify-ca and verify-identity "
      "(default: the system's)"},
+    {"backend-tls-cert", SETTING_STR, F(backend_tls_cert), "",
+     "client certificate (PEM) shown to servers that ask for one (accounts with REQUIRE X509); with backend-tls-key"},
+    {"backend-tls-key", SETTING_STR, F(backend_tls_key), "", "private key (PEM) of backend-tls-cert"},
     {"connect-timeout-ms", SETTING_UINT, F(connect_timeout_ms), "5000", "limit for connecting and logging in to a server"},
     {"max-packet", SETTING_UINT, F(max_packet), "67108864", "largest command a client may send, in bytes"},
     {"max-connections", SETTING_UINT, F(max_connections), "10000", "client connections at most"},
@@ -108,6 +111,14 @@ static int check(router_config *cfg, sbuf *err)
         sbuf_setf(err, "backend-tls must be off, preferred, required, verify-ca or verify-identity, not \"");
         sbuf_add_printable(err, cfg->backend_tls, strlen(cfg->backend_tls), 64);
         sbuf_addc(err, '"');
+        return -1;
+    }
+    if (!!*cfg->backend_tls_cert != !!*cfg->backend_tls_key) {
+        sbuf_setf(err, "a client certificate toward the servers needs both backend-tls-cert and backend-tls-key");
+        return -1;
+    }
+    if (*cfg->backend_tls_cert && btls == BK_TLS_OFF) {
+        sbuf_setf(err, "backend-tls-cert needs TLS toward the servers: backend-tls is off");
         return -1;
     }
     if (*cfg->backend_tls_ca && btls < BK_TLS_VERIFY_CA) {

@@ -38,6 +38,7 @@ typedef struct router_config {
     bool require_tls;
     char *backend_tls;    /* off, preferred, required, verify-ca, verify-identity */
     char *backend_tls_ca; /* "": the system's CA store */
+    char *backend_tls_cert, *backend_tls_key; /* "": no client certificate */
     unsigned connect_timeout_ms;
     unsigned max_packet;
     unsigned max_connections;

@@ -9,6 +9,8 @@
 #     password, and the router adds that it did not use TLS;
 #   - verify-identity with the right CA: works; verify-ca with another CA:
 #     refused, saying the certificate did not verify;
+#   - an account that REQUIRE X509: refused without a client certificate,
+#     served with backend-tls-cert and backend-tls-key;
 #   - a certificate naming another host: verify-ca accepts it,
 #     verify-identity refuses it;
 #   - required toward a server that offers no TLS (the destination): a
@@ -25,8 +27,8 @@ cleanup() {
     stop_router
     sandbox restart source >/dev/null 2>&1 || true # without TLS, as the other tests expect
     for n in source dest; do
-        sandbox sql $n -e "SET sql_log_bin = 0; DROP DATABASE IF EXISTS $DB; DROP USER IF EXISTS '$U'@'127.0.0.1'" \
-            2>/dev/null || true
+        sandbox sql $n -e "SET sql_log_bin = 0; DROP DATABASE IF EXISTS $DB; DROP USER IF EXISTS '$U'@'127.0.0.1';
+            DROP USER IF EXISTS 'router_x509'@'127.0.0.1'" 2>/dev/null || true
     done
 }
 trap cleanup EXIT
@@ -44,12 +46,16 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/other-ca.key" -out "$T/oth
     -subj "/CN=another CA" >/dev/null 2>&1
 cert server "/CN=127.0.0.1" "IP:127.0.0.1, DNS:localhost"
 cert wrong "/CN=db.example.com" "DNS:db.example.com"
+cert client "/CN=tablet-router" "DNS:tablet-router"
 
 for n in source dest; do
     sandbox sql $n -e "SET sql_log_bin = 0; DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
 done
 router_account "$U" "$P" "$DB" >"$WORK/accounts"
-sandbox restart source --ssl-cert="$T/server.pem" --ssl-key="$T/server.key" --require-secure-transport=ON >/dev/null
+router_account router_x509 x509-password "$DB" >>"$WORK/accounts"
+sql_source -e "SET sql_log_bin = 0; ALTER USER 'router_x509'@'127.0.0.1' REQUIRE X509"
+sandbox restart source --ssl-cert="$T/server.pem" --ssl-key="$T/server.key" --ssl-ca="$T/ca.pem" \
+    --require-secure-transport=ON >/dev/null
 
 # router MODE [flags]: a router with fixed rules and the given backend-tls flags
 router() {
@@ -86,6 +92,14 @@ out=$(via_router $U $P $DB -e "SELECT 1" 2>&1) && fail "verify-ca accepted a cer
 assert_contains "$out" "certificate verification failed" "verify-ca with another CA"
 assert_contains "$out" "source" "the error names the side"
 pass "verify-identity with the CA that signed it: $c; verify-ca with another CA: refused ($(echo "$out" | grep -o 'certificate verification failed[^(]*' | head -1))"
+
+# ---- a client certificate for accounts that require one ------------------------------------
+router source
+out=$(via_router router_x509 x509-password $DB -e "SELECT 1" 2>&1) && fail "REQUIRE X509 served without a client certificate: $out"
+assert_contains "$out" "ERROR 1045" "REQUIRE X509 without a client certificate"
+router source --backend-tls-cert="$T/client.pem" --backend-tls-key="$T/client.key"
+assert_eq "$(via_router router_x509 x509-password $DB -e "SELECT COUNT(*) FROM t" 2>&1)" "1" "REQUIRE X509 with the router's client certificate"
+pass "an account that REQUIRE X509: refused without a client certificate, served with backend-tls-cert and backend-tls-key"
 
 sandbox restart source --ssl-cert="$T/wrong.pem" --ssl-key="$T/wrong.key" --require-secure-transport=ON >/dev/null
 router source --backend-tls=verify-ca --backend-tls-ca="$T/ca.pem"
