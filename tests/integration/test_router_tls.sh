@@ -67,30 +67,41 @@ router() {
         --accounts-file="$WORK/accounts" "$@"
 }
 cipher() { via_router $U $P $DB -e "SHOW SESSION STATUS LIKE 'Ssl_cipher'" | awk '{ print $2 }'; }
+# encrypted WHAT [flags]: a router on the source with these flags gets
+# through, over TLS (the server's Ssl_cipher for the session, into $c).
+encrypted() {
+    local what=$1
+    shift
+    router source "$@"
+    c=$(cipher) || fail "$what: $c"
+    [ -n "$c" ] || fail "$what: the router's connection to the source is not encrypted"
+}
+# refused WHAT TEXT MODE [flags]: a router with these flags does not get
+# through, and the client's error says TEXT (into $out).
+refused() {
+    local what=$1 text=$2 mode=$3
+    shift 3
+    router "$mode" "$@"
+    out=$(via_router $U $P $DB -e "SELECT 1" 2>&1) && fail "$what: it got through: $out"
+    assert_contains "$out" "$text" "$what"
+}
 
 # ---- preferred: encrypted where the server offers it ---------------------------------
-router source
-c=$(cipher) || fail "through the router to a source requiring TLS: $c"
-[ -n "$c" ] || fail "backend-tls=preferred: the router's connection to the source is not encrypted"
+encrypted "backend-tls=preferred toward a source requiring TLS"
 via_router $U $P $DB -e "CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)"
 assert_eq "$(via_router $U $P $DB -e "SELECT COUNT(*) FROM t")" "1" "a write and a read over TLS"
 pass "backend-tls=preferred (the default): the source requires secure transport, the router's connection uses $c"
 
 # ---- off: the server refuses, the client is told -----------------------------------------
-router source --backend-tls=off
-out=$(via_router $U $P $DB -e "SELECT 1" 2>&1) && fail "backend-tls=off logged in to a server requiring TLS: $out"
-assert_contains "$out" "ERROR 1045" "backend-tls=off toward require_secure_transport=ON: the server's refusal"
+refused "backend-tls=off toward require_secure_transport=ON" "ERROR 1045" source --backend-tls=off
 assert_contains "$out" "the router logged in without TLS, backend-tls=off" "backend-tls=off: the hint"
 pass "backend-tls=off: the source's 1045 reaches the client with a hint at backend-tls"
 
 # ---- verifying the certificate -------------------------------------------------------------
-router source --backend-tls=verify-identity --backend-tls-ca="$T/ca.pem"
-c=$(cipher) || fail "verify-identity with the right CA: $c"
-[ -n "$c" ] || fail "verify-identity: not encrypted"
-router source --backend-tls=verify-ca --backend-tls-ca="$T/other-ca.pem"
-out=$(via_router $U $P $DB -e "SELECT 1" 2>&1) && fail "verify-ca accepted a certificate of another CA: $out"
-assert_contains "$out" "certificate verification failed" "verify-ca with another CA"
-assert_contains "$out" "source" "the error names the side"
+encrypted "verify-identity with the right CA" --backend-tls=verify-identity --backend-tls-ca="$T/ca.pem"
+refused "verify-ca with another CA" "certificate verification failed" source \
+    --backend-tls=verify-ca --backend-tls-ca="$T/other-ca.pem"
+assert_contains "$out" "TLS to the source" "the error names the side"
 pass "verify-identity with the CA that signed it: $c; verify-ca with another CA: refused ($(echo "$out" | grep -o 'certificate verification failed[^(]*' | head -1))"
 
 # ---- a client certificate for accounts that require one ------------------------------------
@@ -102,18 +113,13 @@ assert_eq "$(via_router router_x509 x509-password $DB -e "SELECT COUNT(*) FROM t
 pass "an account that REQUIRE X509: refused without a client certificate, served with backend-tls-cert and backend-tls-key"
 
 sandbox restart source --ssl-cert="$T/wrong.pem" --ssl-key="$T/wrong.key" --require-secure-transport=ON >/dev/null
-router source --backend-tls=verify-ca --backend-tls-ca="$T/ca.pem"
-c=$(cipher) || fail "verify-ca, a certificate naming another host: $c"
-[ -n "$c" ] || fail "verify-ca: not encrypted"
-router source --backend-tls=verify-identity --backend-tls-ca="$T/ca.pem"
-out=$(via_router $U $P $DB -e "SELECT 1" 2>&1) && fail "verify-identity accepted a certificate for db.example.com at 127.0.0.1: $out"
-assert_contains "$out" "mismatch" "verify-identity, a certificate naming another host"
+encrypted "verify-ca, a certificate naming another host" --backend-tls=verify-ca --backend-tls-ca="$T/ca.pem"
+refused "verify-identity, a certificate for db.example.com at 127.0.0.1" "mismatch" source \
+    --backend-tls=verify-identity --backend-tls-ca="$T/ca.pem"
 pass "a certificate naming db.example.com: verify-ca accepts it, verify-identity refuses it ($(echo "$out" | grep -o 'certificate verification failed: [a-zA-Z ]*' | head -1))"
 
 # ---- required toward a server without TLS --------------------------------------------------
-router primary --backend-tls=required
-out=$(via_router $U $P $DB -e "SELECT 1" 2>&1) && fail "backend-tls=required went on without TLS: $out"
-assert_contains "$out" "does not offer TLS" "required toward the destination without TLS"
+refused "backend-tls=required toward the destination without TLS" "does not offer TLS" primary --backend-tls=required
 assert_contains "$out" "destination" "the error names the side"
 pass "backend-tls=required toward a server without TLS: refused, naming the destination"
 
