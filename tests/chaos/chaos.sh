@@ -6,8 +6,11 @@
 # How it works. The script re-runs itself inside a network namespace of its
 # own (`unshare -n`, loopback up), so its sandbox servers, control plane,
 # agent and router live there and iptables rules touch nothing outside.
-# sql_writer writes through the router all along (CHAOS_RATE writes/s over
-# 8 sessions, each acknowledged id in a file). The lifecycle is: import
+# sql_writer writes through the router all along (CHAOS_RATE inserts/s over
+# 8 sessions, each followed by an UPDATE of one of the session's earlier
+# rows; each acknowledged id, inserted or updated, in a file). sysbench
+# would be the stock choice, but 1.0.20 crashes when it cannot reconnect
+# (the router killed), which this run does fifty times. The lifecycle is: import
 # (copy), replicate, validate, VDiff, then switch/reverse/switch with faults
 # landing inside the switches, then detach. Each phase takes its share of a
 # shuffled list of faults:
@@ -21,7 +24,9 @@
 # router acknowledges new writes; the time is the fault's time to recover.
 # Then cheap invariants: the agent alive, the writing side open, the other
 # side fenced exactly when the workflow's state says so.
-# At the end: every acknowledged write on both sides (acked_check), tables
+# At the end: every acknowledged write on both sides (acked_check), every
+# acknowledged update counted in its row on both sides (n at least the
+# updates acknowledged for it), tables
 # equal by CHECKSUM TABLE and by a SHA-256 of their sorted rows, VDiff clean,
 # no crash of a process we did not kill (exit statuses, crash signs in the
 # logs), detach. Last, a second workflow has its binlog purged while the
@@ -125,7 +130,8 @@ router_check_alive() {
 }
 writer_up() {
     "$BUILD/tools/sql_writer" "127.0.0.1:$ROUTER_PORT" $U "$WORK/app.pass" --connections 8 --rate "$RATE" \
-        --table $DB.ack --acked "$WORK/acked" --errors "$WORK/writer-errors.jsonl" >>"$WORK/writer.json" 2>>"$WORK/writer.err" &
+        --table $DB.ack --acked "$WORK/acked" --updates "$WORK/acked-updates" --errors "$WORK/writer-errors.jsonl" \
+        >>"$WORK/writer.json" 2>>"$WORK/writer.err" &
     WRITER_PID=$!
 }
 acked_n() { wc -l <"$WORK/acked" 2>/dev/null || echo 0; }
@@ -313,7 +319,7 @@ mkdir -p "$WORK"
 echo "chaos: sandbox servers in $SANDBOX_DIR (ports $SOURCE_PORT, $DEST_PORT, inside the namespace)"
 sandbox reset >"$WORK/sandbox.log" 2>&1 || { echo "chaos: cannot start the sandbox servers: $(tail -3 "$WORK/sandbox.log")" >&2; exit 1; }
 sql_source -e "CREATE DATABASE $DB; CREATE DATABASE ${DB}_purge;
-    CREATE TABLE $DB.ack (id BIGINT PRIMARY KEY, ts DATETIME(6), side VARCHAR(32)) ENGINE=InnoDB;
+    CREATE TABLE $DB.ack (id BIGINT PRIMARY KEY, ts DATETIME(6), side VARCHAR(32), n INT NOT NULL DEFAULT 0) ENGINE=InnoDB;
     CREATE TABLE $DB.items (id INT PRIMARY KEY, v INT NOT NULL, pad VARCHAR(100) NOT NULL) ENGINE=InnoDB;
     INSERT INTO $DB.items SELECT seq, seq, REPEAT('x', seq % 100) FROM $DB.seq_1_to_$ROWS;
     CREATE TABLE ${DB}_purge.t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB;
@@ -432,6 +438,25 @@ for t in ack items; do
     dups=$(sandbox sql source -N -B -e "SELECT COUNT(*) - COUNT(DISTINCT id) FROM $DB.$t")
     [ "$dups" == 0 ] || problem "$DB.$t has $dups duplicate ids on the source"
 done
+# Updates: a row's n on each side is at least the updates acknowledged for
+# it (more if an unacknowledged one committed); fewer is a lost update.
+updates_lost() {
+    local d side
+    d=$(mktemp -d)
+    LC_ALL=C sort "$WORK/acked-updates" | uniq -c | awk '{ print $2, $1 }' >"$d/want"
+    for side in source dest; do
+        sandbox sql $side -N -B -e "SELECT id, n FROM $DB.ack WHERE n > 0" | LC_ALL=C sort >"$d/$side"
+        LC_ALL=C join -a 1 -e 0 -o 0,1.2,2.2 "$d/want" "$d/$side" | awk '$3 < $2 { print $1 }'
+    done | LC_ALL=C sort -u | wc -l
+    rm -rf "$d"
+}
+ACKED_UPDATES=$(LC_ALL=C sort -u "$WORK/acked-updates" 2>/dev/null | wc -l)
+ACKED_UPDATES_N=$(wc -l <"$WORK/acked-updates" 2>/dev/null || echo 0)
+LOST_UPDATES=$(updates_lost)
+echo "chaos: acknowledged updates: $ACKED_UPDATES_N (of $ACKED_UPDATES rows); rows missing some of theirs: $LOST_UPDATES"
+[ "$LOST_UPDATES" == 0 ] || problem "$LOST_UPDATES row(s) lost acknowledged updates (n below the updates acknowledged for them)"
+UM=$(jq -r '.update_missing // 0' <<<"$W" 2>/dev/null)
+[ "${UM:-0}" == 0 ] || problem "$UM update(s) found no row for an acknowledged insert on the write side"
 cpctl vdiff $WF >"$WORK/vdiff-final.out" 2>&1
 VDIFF=$(vd_show '.differences // -1')
 [ "$VDIFF" == 0 ] && grep -q "no differences" "$WORK/vdiff-final.out" || problem "final VDiff: $(tail -8 "$WORK/vdiff-final.out")"
@@ -478,7 +503,7 @@ echo
 printf '%-3s %-34s %-10s %-14s %8s\n' "#" "fault" "phase" "during" "recover"
 printf '%s\n' "${TABLE[@]}"
 echo
-echo "chaos: writer: $(jq -c '{acked, failed_writes, errors, errors_by_code, reconnects, window_ms_max}' <<<"$W" 2>/dev/null)"
+echo "chaos: writer: $(jq -c '{acked, acked_updates, update_missing, failed_writes, errors, errors_by_code, reconnects, window_ms_max}' <<<"$W" 2>/dev/null)"
 lost=$(jq -r .lost_writes <<<"$AC") dup=$(jq -r .duplicates <<<"$AC") acked=$(jq -r .acked <<<"$AC")
 [ "$ROUTER_CRASHES" == 0 ] || echo "chaos: router crashes: $ROUTER_CRASHES"
 [ "$FINDINGS" == 0 ] || echo "chaos: $FINDINGS known-gap finding(s), see $WORK/findings: $(sort -u "$WORK/findings" | head -3)"
@@ -491,6 +516,8 @@ fi
 jq -nc --argjson seed "$SEED" --argjson kills $KILLS --argjson net $NET_FAULTS --argjson rs $RESTARTS \
     --argjson acked "${acked:-0}" --argjson lost "${lost:--1}" --argjson dup "${dup:--1}" --argjson vd "${VDIFF:--1}" \
     --argjson ac $AGENT_CRASHES --argjson rmax "$RECOVER_MAX" \
+    --argjson au "${ACKED_UPDATES_N:-0}" --argjson lu "${LOST_UPDATES:--1}" \
     '{bench: "chaos", seed: $seed, kills: $kills, net_faults: $net, server_restarts: $rs, acked_writes: $acked,
-      lost_writes: $lost, duplicate_rows: $dup, vdiff_differences: $vd, agent_crashes: $ac, recover_s_max: $rmax}'
+      lost_writes: $lost, duplicate_rows: $dup, vdiff_differences: $vd, agent_crashes: $ac, recover_s_max: $rmax,
+      acked_updates: $au, lost_updates: $lu}'
 [ "$PROBLEMS" == 0 ]

@@ -16,7 +16,8 @@ if ! CHAOS_SEED=${CHAOS_SEED:-16} CHAOS_FAULTS=8 CHAOS_ROWS=300000 CHAOS_NET_MAX
     fail "the short chaos run failed (full output: $out)"
 fi
 json=$(tail -n 1 "$out")
-[ "$(jq -r '.lost_writes + .duplicate_rows + .vdiff_differences + .agent_crashes' <<<"$json")" == 0 ] ||
-    fail "the short chaos run lost or duplicated writes, found differences or a crash: $json"
+[ "$(jq -r '.lost_writes + .lost_updates + .duplicate_rows + .vdiff_differences + .agent_crashes' <<<"$json")" == 0 ] ||
+    fail "the short chaos run lost or duplicated writes or updates, found differences or a crash: $json"
+[ "$(jq -r .acked_updates <<<"$json")" -gt 0 ] || fail "the short chaos run acknowledged no update: $json"
 [ "$(jq -r '.kills + .net_faults + .server_restarts' <<<"$json")" -ge 8 ] || fail "fewer than 8 faults injected: $json"
-pass "8 faults (seed $(jq -r .seed <<<"$json")): $(jq -r '"\(.kills) kills, \(.net_faults) network faults, \(.server_restarts) server restarts; \(.acked_writes) acknowledged writes, none lost; longest recovery \(.recover_s_max) s"' <<<"$json")"
+pass "8 faults (seed $(jq -r .seed <<<"$json")): $(jq -r '"\(.kills) kills, \(.net_faults) network faults, \(.server_restarts) server restarts; \(.acked_writes) acknowledged inserts and \(.acked_updates) updates, none lost; longest recovery \(.recover_s_max) s"' <<<"$json")"

@@ -10,6 +10,9 @@
  *     --read-after-write  read each acknowledged row back on its session
  *     --gap-ms G          list every pause without acknowledgement over G ms (50)
  *     --errors FILE       one JSON line per error, as it happens
+ *     --updates FILE      after each acknowledged insert, also update one of
+ *                         the session's earlier rows (n = n + 1); each
+ *                         acknowledged update's id appended to FILE
  *
  * Each session inserts single rows in autocommit, on a fixed schedule
  * (R / N per second, sessions staggered), with ids no other session and no
@@ -21,12 +24,16 @@
  * failed write is never retried: it is not acknowledged, and if it did
  * commit it is an extra row, not a lost one. With --read-after-write each
  * acknowledged row is read back on the same session; "not found" is a
- * stale read (a router sending reads to a replica that lags).
+ * stale read (a router sending reads to a replica that lags). With
+ * --updates each acknowledged insert is followed by an UPDATE of a row the
+ * session inserted before (chosen at random among its last 64), counted
+ * like a write; so a row's n is at least the acknowledged updates of its
+ * id, and an update that finds no row is a lost row (update_missing).
  *
  * When it stops it prints one JSON line:
  *   {"acked":N,"failed_writes":N,"errors":N,"errors_by_code":{"1290":3,..},
  *    "first_errors":[{"code":..,"count":..,"sqlstate":..,"what":"write|read|connect","message":..},..],
- *    "stale_reads":N,"reconnects":N,"window_ms_max":..,"start_unix_ms":..,
+ *    "stale_reads":N,"reconnects":N,"acked_updates":N,"update_missing":N,"window_ms_max":..,"start_unix_ms":..,
  *    "gaps":[{"at_ms":..,"ms":..},..],"lat_ms_p50":..,"lat_ms_p99":..,"lat_ms_max":..}
  * first_errors has one entry per error number and what failed, with its
  * first message; window_ms_max is the longest time during which no write was acknowledged
@@ -68,7 +75,7 @@ typedef struct options {
     sbuf password;
     unsigned connections;
     double rate, seconds, gap_ms;
-    const char *acked_path, *errors_path;
+    const char *acked_path, *errors_path, *updates_path;
     char db[65], table[65];
     bool read_after_write;
 } options;
@@ -92,13 +99,16 @@ typedef struct session {
     pthread_t thread;
     float *lat; /* acknowledged writes' latencies, ms */
     size_t nlat, cap;
-    unsigned long long stale_reads, reconnects, failed_writes;
+    unsigned long long stale_reads, reconnects, failed_writes, acked_updates, update_missing;
+    unsigned long long recent[64]; /* the last acknowledged inserts, a ring */
+    unsigned nrecent;
+    unsigned seed;
 } session;
 
 static options opt;
 static volatile sig_atomic_t stop_signal;
 static atomic_ullong next_id;
-static int acked_fd = -1, errors_fd = -1;
+static int acked_fd = -1, errors_fd = -1, updates_fd = -1;
 static double start_mono;
 static int64_t start_wall;
 
@@ -279,6 +289,33 @@ static void read_back(session *s, MYSQL *m, unsigned long long id, bool *gone)
     sbuf_free(&q);
 }
 
+/* --updates: n = n + 1 on one of the session's earlier rows. The row was
+ * acknowledged, so the write side has it: no row is a lost one. */
+static void update_one(session *s, MYSQL *m, sbuf *q, bool *gone)
+{
+    unsigned have = s->nrecent < 64 ? s->nrecent : 64;
+    if (!have)
+        return;
+    unsigned long long id = s->recent[(unsigned)rand_r(&s->seed) % have];
+    sbuf_reset(q);
+    sbuf_addf(q, "UPDATE `%s`.`%s` SET n = n + 1 WHERE id = %llu", opt.db, opt.table, id);
+    if (mysql_real_query(m, q->buf, q->len) != 0) {
+        s->failed_writes++;
+        record_error(s, "update", m);
+        *gone = connection_gone(mysql_errno(m), mysql_sqlstate(m));
+        return;
+    }
+    if (mysql_affected_rows(m) != 1) {
+        s->update_missing++;
+        return;
+    }
+    s->acked_updates++;
+    sbuf line = SBUF_INIT;
+    sbuf_addf(&line, "%llu\n", id);
+    append_line(updates_fd, &line);
+    sbuf_free(&line);
+}
+
 static void *session_main(void *arg)
 {
     session *s = arg;
@@ -313,6 +350,9 @@ static void *session_main(void *arg)
             record_ack(s, id, sent, mono_ms());
             if (opt.read_after_write)
                 read_back(s, m, id, &gone);
+            if (opt.updates_path && !gone)
+                update_one(s, m, &q, &gone);
+            s->recent[s->nrecent++ % 64] = id;
         } else {
             s->failed_writes++;
             record_error(s, "write", m);
@@ -347,7 +387,8 @@ static int table_ensure(sbuf *err)
     if (mysql_real_query(m, q.buf, q.len) != 0 || !(res = mysql_store_result(m)) || !(row = mysql_fetch_row(res))) {
         rc = -1;
     } else if (strcmp(row[0], "0") == 0) {
-        sbuf_setf(&q, "CREATE TABLE IF NOT EXISTS `%s`.`%s` (id BIGINT PRIMARY KEY, ts DATETIME(6), side VARCHAR(32))",
+        sbuf_setf(&q, "CREATE TABLE IF NOT EXISTS `%s`.`%s` (id BIGINT PRIMARY KEY, ts DATETIME(6), side VARCHAR(32), "
+                      "n INT NOT NULL DEFAULT 0)",
                   opt.db, opt.table);
         rc = mysql_real_query(m, q.buf, q.len) != 0 ? -1 : 0;
     }
@@ -370,9 +411,11 @@ static int cmp_float(const void *a, const void *b)
 
 static void report(session *ss, double end)
 {
-    unsigned long long stale = 0, reconnects = 0, failed = 0;
+    unsigned long long stale = 0, reconnects = 0, failed = 0, updates = 0, missing = 0;
     size_t n = 0;
     for (unsigned i = 0; i < opt.connections; i++) {
+        updates += ss[i].acked_updates;
+        missing += ss[i].update_missing;
         stale += ss[i].stale_reads;
         reconnects += ss[i].reconnects;
         failed += ss[i].failed_writes;
@@ -416,8 +459,10 @@ static void report(session *ss, double end)
         add_json_string(&o, kinds[i].message, MESSAGE_MAX + 4);
         sbuf_addc(&o, '}');
     }
-    sbuf_addf(&o, "],\"stale_reads\":%llu,\"reconnects\":%llu,\"window_ms_max\":%.1f,\"start_unix_ms\":%lld,\"gaps\":[",
-              stale, reconnects, window_max, (long long)start_wall);
+    sbuf_addf(&o,
+              "],\"stale_reads\":%llu,\"reconnects\":%llu,\"acked_updates\":%llu,\"update_missing\":%llu,"
+              "\"window_ms_max\":%.1f,\"start_unix_ms\":%lld,\"gaps\":[",
+              stale, reconnects, updates, missing, window_max, (long long)start_wall);
     for (size_t i = 0; i < ngaps; i++)
         sbuf_addf(&o, "%s{\"at_ms\":%.0f,\"ms\":%.1f}", i ? "," : "", gaps[i].at_ms, gaps[i].ms);
     sbuf_addf(&o, "],\"lat_ms_p50\":%.2f,\"lat_ms_p99\":%.2f,\"lat_ms_max\":%.2f}\n", n ? lat[(n - 1) / 2] : 0.0,
@@ -432,7 +477,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: sql_writer HOST:PORT USER PASSWORD_FILE [--connections N] [--rate R] [--seconds S]\n"
                     "                  [--acked FILE] [--table DB.TABLE] [--read-after-write] [--gap-ms G]\n"
-                    "                  [--errors FILE]\n");
+                    "                  [--errors FILE] [--updates FILE]\n");
 }
 
 /* A name for the table's SQL text: letters, digits, _ and $ only, so it
@@ -492,6 +537,8 @@ static int parse_args(int argc, char **argv)
             opt.acked_path = v;
         } else if (strcmp(a, "--errors") == 0) {
             opt.errors_path = v;
+        } else if (strcmp(a, "--updates") == 0) {
+            opt.updates_path = v;
         } else if (strcmp(a, "--table") == 0) {
             table = v;
         } else if (strcmp(a, "--gap-ms") == 0) {
@@ -537,6 +584,8 @@ int main(int argc, char **argv)
         return 2;
     if (opt.errors_path && (errors_fd = open_append(opt.errors_path, true)) < 0)
         return 2;
+    if (opt.updates_path && (updates_fd = open_append(opt.updates_path, true)) < 0)
+        return 2;
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
@@ -561,6 +610,7 @@ int main(int argc, char **argv)
     session *ss = xcalloc(opt.connections, sizeof *ss);
     for (unsigned i = 0; i < opt.connections; i++) {
         ss[i].n = i;
+        ss[i].seed = i + 1;
         if (pthread_create(&ss[i].thread, NULL, session_main, &ss[i]) != 0) {
             fprintf(stderr, "sql_writer: cannot start session thread %u\n", i);
             return 1;
