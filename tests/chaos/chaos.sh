@@ -6,22 +6,26 @@
 # How it works. The script re-runs itself inside a network namespace of its
 # own (`unshare -n`, loopback up), so its sandbox servers, control plane,
 # agent and router live there and iptables rules touch nothing outside.
-# sql_writer writes through the router all along (CHAOS_RATE inserts/s over
-# 8 sessions, each followed by an UPDATE of one of the session's earlier
-# rows; each acknowledged id, inserted or updated, in a file). sysbench
+# Two routers (CHAOS_ROUTERS) serve the application, as replicas of a
+# Deployment would; an sql_writer writes through each all along (CHAOS_RATE
+# inserts/s in all, 8 sessions each, each insert followed by an UPDATE of
+# one of the session's earlier rows; each acknowledged id, inserted or
+# updated, in a file). sysbench
 # would be the stock choice, but 1.0.20 crashes when it cannot reconnect
 # (the router killed), which this run does fifty times. The lifecycle is: import
 # (copy), replicate, validate, VDiff, then switch/reverse/switch with faults
 # landing inside the switches, then detach. Each phase takes its share of a
 # shuffled list of faults:
-#   kill_agent / kill_router   kill -9, a random pause, restart
+#   kill_agent / kill_router   kill -9, a random pause, restart (which
+#                              router: by the count of kills so far)
 #   partition SIDE S           iptables DROP both ways on the server's port
 #   loss SIDE S                the same with 10% probability
 #   stall SIDE S               SIGSTOP of the server process, SIGCONT after S
 #   restart SIDE clean|kill    the server stopped with SIGTERM or SIGKILL, started
 # After each fault the run waits (bounded) for recovery: the agent answers,
-# the workflow is settled in a state of its phase, its stream runs, the
-# router acknowledges new writes; the time is the fault's time to recover.
+# the workflow is settled in a state of its phase, its stream runs, each
+# router is on the rules and acknowledges new writes; the time is the
+# fault's time to recover.
 # Then cheap invariants: the agent alive, the writing side open, the other
 # side fenced exactly when the workflow's state says so.
 # At the end: every acknowledged write on both sides (acked_check), every
@@ -39,7 +43,8 @@
 #                 fewer keep those proportions, at least one restart of each
 #                 server when there are 8 or more)
 #   CHAOS_ROWS    rows in the table copied at import (1000000)
-#   CHAOS_RATE    writes per second through the router (200)
+#   CHAOS_RATE    inserts per second through the routers, in all (200)
+#   CHAOS_ROUTERS routers, each with its own writer (2)
 #   CHAOS_NET_MAX longest partition or loss, s (30; at least 5)
 #   CHAOS_DIR     sandbox and logs (build/chaos)
 #   CHAOS_RECOVER_S  longest wait for recovery after a fault (120)
@@ -65,6 +70,7 @@ RANDOM=$SEED
 FAULTS=${CHAOS_FAULTS:-70}
 ROWS=${CHAOS_ROWS:-1000000}
 RATE=${CHAOS_RATE:-200}
+NR=${CHAOS_ROUTERS:-2}
 NET_MAX=${CHAOS_NET_MAX:-30}
 [ "$NET_MAX" -ge 5 ] || NET_MAX=5
 RECOVER_S=${CHAOS_RECOVER_S:-120}
@@ -74,7 +80,7 @@ P=chaos-app-password
 DB=chaos
 echo "chaos: CHAOS_SEED=$SEED CHAOS_FAULTS=$FAULTS CHAOS_ROWS=$ROWS (replay: CHAOS_SEED=$SEED CHAOS_FAULTS=$FAULTS make chaos)"
 
-WRITER_PID= KILLS=0 NET_FAULTS=0 RESTARTS=0 RECOVER_MAX=0 AGENT_CRASHES=0 ROUTER_CRASHES=0 PROBLEMS=0
+KILLS=0 NET_FAULTS=0 RESTARTS=0 RECOVER_MAX=0 AGENT_CRASHES=0 ROUTER_CRASHES=0 PROBLEMS=0
 TABLE=()
 R=0
 rnd() { R=$((RANDOM % $1)); } # never in a subshell: the sequence is the seed's
@@ -87,8 +93,7 @@ problem() { # a broken invariant: counted, shown, the run goes on to its checks
 cleanup() {
     iptables -F INPUT 2>/dev/null
     for p in $(sandbox_pids); do kill -CONT "$p" 2>/dev/null; done
-    [ -n "$WRITER_PID" ] && kill -TERM "$WRITER_PID" 2>/dev/null
-    stop_router
+    for p in "${WRITER_PIDS[@]}" "${ROUTER_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
     stop_agent
     stop_control_plane
     sandbox stop >/dev/null 2>&1
@@ -114,27 +119,51 @@ agent_check_alive() {
     problem "the agent (pid $AGENT_PID) exited by itself with status $st; restarting it (log: $AGENT_LOG)"
     agent_up
 }
-router_up() {
-    "${TABLET_ROUTER_BIN:-$BUILD/tablet-router}" --listen="127.0.0.1:$ROUTER_PORT" --status-listen="127.0.0.1:$ROUTER_STATUS_PORT" \
-        --control-plane="$CPCTL_CONTROL_PLANE" --workflow=$WF --accounts-file="$WORK/accounts" --router-id=r1 \
-        >>"$ROUTER_LOG" 2>&1 &
-    ROUTER_PID=$!
+# Router i (1..NR): r1 on the suite's router ports and log, the others
+# on ports of their own; ROUTER_PIDS[i], its writer WRITER_PIDS[i].
+declare -A ROUTER_PIDS=() WRITER_PIDS=()
+rport() { [ "$1" == 1 ] && echo "$ROUTER_PORT" || echo $((SANDBOX_PORT_BASE + 40 + $1)); }
+rstatus() { [ "$1" == 1 ] && echo "$ROUTER_STATUS_PORT" || echo $((SANDBOX_PORT_BASE + 50 + $1)); }
+rlog() { [ "$1" == 1 ] && echo "$ROUTER_LOG" || echo "$WORK/router-r$1.log"; }
+router_up() { # I
+    "${TABLET_ROUTER_BIN:-$BUILD/tablet-router}" --listen="127.0.0.1:$(rport "$1")" --status-listen="127.0.0.1:$(rstatus "$1")" \
+        --control-plane="$CPCTL_CONTROL_PLANE" --workflow=$WF --accounts-file="$WORK/accounts" --router-id="r$1" \
+        >>"$(rlog "$1")" 2>&1 &
+    ROUTER_PIDS[$1]=$!
 }
 router_check_alive() {
-    [ -n "$ROUTER_PID" ] && kill -0 "$ROUTER_PID" 2>/dev/null && return 0
-    local st=none
-    [ -n "$ROUTER_PID" ] && { wait "$ROUTER_PID" 2>/dev/null; st=$?; }
-    ROUTER_CRASHES=$((ROUTER_CRASHES + 1))
-    problem "the router (pid $ROUTER_PID) exited by itself with status $st; restarting it (log: $ROUTER_LOG)"
-    router_up
+    local i st pid
+    for ((i = 1; i <= NR; i++)); do
+        pid=${ROUTER_PIDS[$i]:-}
+        [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && continue
+        st=none
+        [ -n "$pid" ] && { wait "$pid" 2>/dev/null; st=$?; }
+        ROUTER_CRASHES=$((ROUTER_CRASHES + 1))
+        problem "router r$i (pid $pid) exited by itself with status $st; restarting it (log: $(rlog $i))"
+        router_up $i
+    done
 }
-writer_up() {
-    "$BUILD/tools/sql_writer" "127.0.0.1:$ROUTER_PORT" $U "$WORK/app.pass" --connections 8 --rate "$RATE" \
-        --table $DB.ack --acked "$WORK/acked" --updates "$WORK/acked-updates" --errors "$WORK/writer-errors.jsonl" \
-        >>"$WORK/writer.json" 2>>"$WORK/writer.err" &
-    WRITER_PID=$!
+writer_up() { # I: CHAOS_RATE / NR inserts per second through router I
+    "$BUILD/tools/sql_writer" "127.0.0.1:$(rport "$1")" $U "$WORK/app.pass" --connections 8 \
+        --rate "$(awk -v r="$RATE" -v n="$NR" 'BEGIN { print r / n }')" --table $DB.ack --acked "$WORK/acked-r$1" \
+        --updates "$WORK/acked-updates-r$1" --errors "$WORK/writer-errors-r$1.jsonl" \
+        >>"$WORK/writer-r$1.json" 2>>"$WORK/writer.err" &
+    WRITER_PIDS[$1]=$!
 }
-acked_n() { wc -l <"$WORK/acked" 2>/dev/null || echo 0; }
+acked_of() { wc -l <"$WORK/acked-r$1" 2>/dev/null || echo 0; }
+acked_n() { cat "$WORK"/acked-r* 2>/dev/null | wc -l; }
+# Every router on the rules, and each writer acknowledged a write since
+# its mark (ACK_MARKS[i]).
+declare -A ACK_MARKS=()
+mark_acks() { local i; for ((i = 1; i <= NR; i++)); do ACK_MARKS[$i]=$(acked_of $i); done; }
+routers_serving() {
+    local i
+    for ((i = 1; i <= NR; i++)); do
+        [ "$(acked_of $i)" -gt "${ACK_MARKS[$i]:-0}" ] || return 1
+        router_on_rules $WF r$i || return 1
+    done
+}
+routers_on_rules() { local i; for ((i = 1; i <= NR; i++)); do router_on_rules $WF r$i || return 1; done; }
 
 # ---- the workflow's state, and what each phase accepts ------------------------
 wf_json() { cpctl --json workflow status $WF 2>/dev/null; }
@@ -142,7 +171,7 @@ wf_state() { wf_json | jq -r '.state // "?"' 2>/dev/null; }
 writes_side() { cpctl --json routing $WF 2>/dev/null | jq -r '.writes // "?"'; }
 
 # recovered PHASE: the agent answers, the workflow is in a state PHASE
-# accepts, its stream runs, the router acknowledged a write since the mark.
+# accepts, its stream runs, every router serves (routers_serving).
 recovered() {
     local j s st
     j=$(wf_json) || return 1
@@ -153,8 +182,7 @@ recovered() {
        st=$(jq -r '.stream.state // ""' <<<"$j")
        [ "$st" == STREAM_RUNNING ] || return 1 ;;
     esac
-    [ "$(acked_n)" -gt "$ACK_MARK" ] || return 1
-    router_on_rules $WF r1 || return 1
+    routers_serving || return 1
 }
 
 # fence_check: the side taking writes is open (read_only off, neither
@@ -218,11 +246,12 @@ inject() {
         rnd 20; sleep "$(awk -v r=$R 'BEGIN { printf "%.1f", r / 10 }')"
         agent_up
         KILLS=$((KILLS + 1)) DESC="kill -9 agent" ;;
-    kill_router)
-        kill -KILL "$ROUTER_PID" 2>/dev/null; wait "$ROUTER_PID" 2>/dev/null
+    kill_router) # which router: by the kills so far (the seed's sequence stays as it was)
+        local ri=$(( (KILLS % NR) + 1 ))
+        kill -KILL "${ROUTER_PIDS[$ri]}" 2>/dev/null; wait "${ROUTER_PIDS[$ri]}" 2>/dev/null
         rnd 20; sleep "$(awk -v r=$R 'BEGIN { printf "%.1f", r / 10 }')"
-        router_up
-        KILLS=$((KILLS + 1)) DESC="kill -9 router" ;;
+        router_up $ri
+        KILLS=$((KILLS + 1)) DESC="kill -9 router r$ri" ;;
     partition | loss)
         rnd $((NET_MAX - 4)); secs=$((5 + R))
         if [ $f == partition ]; then ipt_rule -I $side; else ipt_rule -I $side -m statistic --mode random --probability 0.1; fi
@@ -254,7 +283,7 @@ fault() {
     [ -n "$when" ] || when=$(wf_state | sed 's/WORKFLOW_//')
     inject "$f"
     t0=$(now)
-    ACK_MARK=$(acked_n)
+    mark_acks
     local i ok=0
     for ((i = 0; i < RECOVER_S * 5; i++)); do
         agent_check_alive
@@ -264,7 +293,7 @@ fault() {
     done
     rec=$(elapsed "$t0")
     if [ $ok == 0 ]; then
-        problem "no recovery within ${RECOVER_S}s after '$DESC' in phase $PHASE: workflow $(wf_state), stream $(wf_json | jq -r '.stream.state // "-"'), acked $(acked_n) (mark $ACK_MARK), router on rules: $(router_on_rules $WF r1 && echo yes || echo no)"
+        problem "no recovery within ${RECOVER_S}s after '$DESC' in phase $PHASE: workflow $(wf_state), stream $(wf_json | jq -r '.stream.state // "-"'), acked $(acked_n), routers on rules: $(routers_on_rules && echo yes || echo no)"
         wf_json | jq -c '{state, error: (.error // .message // null), stream: .stream}' >&2
         ABORTED=1
     fi
@@ -339,10 +368,10 @@ PHASE=copy
 cpctl import $WF $(endpoint_opts dest "$DEST_PORT") --tables "$DB.*" --chunk-rows 1000 >"$WORK/import.out" 2>&1 &
 IMPORT=$!
 wait_for 30 "the import registered its rules" bash -c "$BUILD/cpctl --json routing $WF >/dev/null 2>&1"
-router_up
-wait_for 10 "the router listens" port_open "$ROUTER_PORT"
-writer_up
-wait_for 20 "the writer's first acknowledged write" test -s "$WORK/acked"
+for ((i = 1; i <= NR; i++)); do router_up $i; done
+for ((i = 1; i <= NR; i++)); do wait_for 10 "router r$i listens" port_open "$(rport $i)"; done
+for ((i = 1; i <= NR; i++)); do writer_up $i; sleep 0.01; done # ids: a start a millisecond apart at least
+for ((i = 1; i <= NR; i++)); do wait_for 20 "writer $i's first acknowledged write" test -s "$WORK/acked-r$i"; done
 # The copy's faults come quickly, and one is a server restart (in the middle
 # of a copy page, when the copy is still running) when the schedule has one.
 n=$(share 10)
@@ -406,7 +435,7 @@ switch_round() { # fault
     done
     [ "$(wf_state)" == "$want" ] || problem "$cmd did not go through after '$DESC': $(tail -5 "$WORK/cut-$NEXT.out")"
     [ "$want" == WORKFLOW_PRIMARY ] && SWITCHED_ONCE=1
-    wait_for 30 "the router on the rules after the $cmd" router_on_rules $WF r1
+    wait_for 30 "the routers on the rules after the $cmd" routers_on_rules
 }
 while next_fault; do switch_round "$F"; done
 [ "$(wf_state)" == WORKFLOW_PRIMARY ] || { PHASE=final; cpctl switch $WF >>"$WORK/cut-final.out" 2>&1 || problem "the last switch failed: $(tail -5 "$WORK/cut-final.out")"; }
@@ -417,8 +446,16 @@ PHASE=final
 agent_check_alive
 router_check_alive
 sleep 2
-kill -TERM "$WRITER_PID"; wait "$WRITER_PID"; WRITER_PID=
-W=$(tail -1 "$WORK/writer.json")
+for ((i = 1; i <= NR; i++)); do kill -TERM "${WRITER_PIDS[$i]}"; wait "${WRITER_PIDS[$i]}"; done
+WRITER_PIDS=()
+cat "$WORK"/acked-r* >"$WORK/acked"
+cat "$WORK"/acked-updates-r* >"$WORK/acked-updates"
+# The writers' reports, summed (the longest pause: the longest of any).
+W=$(for ((i = 1; i <= NR; i++)); do tail -1 "$WORK/writer-r$i.json"; done | jq -sc '{
+    acked: (map(.acked) | add), acked_updates: (map(.acked_updates) | add), update_missing: (map(.update_missing) | add),
+    failed_writes: (map(.failed_writes) | add), errors: (map(.errors) | add), reconnects: (map(.reconnects) | add),
+    errors_by_code: (map(.errors_by_code) | reduce .[] as $e ({}; reduce ($e | to_entries[]) as $x (.; .[$x.key] += $x.value))),
+    window_ms_max: (map(.window_ms_max) | max)}')
 caught_up() { [ "$(acked_check $DB.ack "$WORK/acked" | jq -r .lost_writes)" == 0 ]; }
 for ((i = 0; i < 60; i++)); do caught_up && break; sleep 1; done
 AC=$(acked_check $DB.ack "$WORK/acked")
@@ -469,7 +506,10 @@ cpctl --json workflow list | jq -e --arg w $WF 'any(.workflows[]?; .name == $w)'
 if grep -E -n "Segmentation|Assertion|assertion|Aborted|AddressSanitizer|LeakSanitizer|runtime error:|core dumped|SIGSEGV|SIGABRT" "$AGENT_LOG" >"$WORK/agent-crash-signs"; then
     AGENT_CRASHES=$((AGENT_CRASHES + 1)); problem "crash signs in the agent's log: $(head -3 "$WORK/agent-crash-signs")"
 fi
-if grep -E -n "Segmentation|Assertion|assertion|Aborted|AddressSanitizer|LeakSanitizer|runtime error:|core dumped" "$ROUTER_LOG" >"$WORK/router-crash-signs"; then
+for ((i = 1; i <= NR; i++)); do
+    grep -E -n "Segmentation|Assertion|assertion|Aborted|AddressSanitizer|LeakSanitizer|runtime error:|core dumped" "$(rlog $i)"
+done >"$WORK/router-crash-signs"
+if [ -s "$WORK/router-crash-signs" ]; then
     ROUTER_CRASHES=$((ROUTER_CRASHES + 1)); problem "crash signs in the router's log: $(head -3 "$WORK/router-crash-signs")"
 fi
 
