@@ -83,11 +83,13 @@ static void unref(backend *b)
     free(b);
 }
 
+static const char *const tls_mode_names[] = {"off", "preferred", "required", "verify-ca", "verify-identity"};
+#define TLS_MODES (sizeof tls_mode_names / sizeof tls_mode_names[0])
+
 int backend_tls_mode_parse(const char *text, bk_tls_mode *out)
 {
-    static const char *const names[] = {"off", "preferred", "required", "verify-ca", "verify-identity"};
-    for (int i = 0; i < 5; i++)
-        if (strcmp(text, names[i]) == 0) {
+    for (size_t i = 0; i < TLS_MODES; i++)
+        if (strcmp(text, tls_mode_names[i]) == 0) {
             *out = (bk_tls_mode)i;
             return 0;
         }
@@ -96,8 +98,7 @@ int backend_tls_mode_parse(const char *text, bk_tls_mode *out)
 
 const char *backend_tls_mode_name(bk_tls_mode m)
 {
-    static const char *const names[] = {"off", "preferred", "required", "verify-ca", "verify-identity"};
-    return (unsigned)m < 5 ? names[m] : "?";
+    return (size_t)m < TLS_MODES ? tls_mode_names[m] : "?";
 }
 
 static void cmd_free(bk_cmd *cmd)

@@ -167,6 +167,20 @@ static void poll_done(backend *b, bk_cmd *cmd, bk_outcome how, const resp_parser
     check_all(p);
 }
 
+/* The password for a new login, asked of the owner each time; when it
+ * cannot be had the position is down (said) and waiters are told. */
+static int login_stage1(position *p, uint8_t stage1[20])
+{
+    sbuf why = SBUF_INIT;
+    int rc = p->stage1(p->stage1_arg, stage1, &why);
+    if (rc != 0) {
+        set_down(p, "the monitor account's password: %s", why.buf);
+        check_all(p);
+    }
+    sbuf_free(&why);
+    return rc;
+}
+
 static void poll_now(position *p)
 {
     if (p->polling || p->closing || !p->address || !*p->address)
@@ -176,17 +190,8 @@ static void poll_now(position *p)
         p->bk = NULL;
     }
     uint8_t stage1[20];
-    if (!p->bk) {
-        sbuf why = SBUF_INIT;
-        int rc = p->stage1(p->stage1_arg, stage1, &why);
-        if (rc != 0)
-            set_down(p, "the monitor account's password: %s", why.buf);
-        sbuf_free(&why);
-        if (rc != 0) {
-            check_all(p);
-            return;
-        }
-    }
+    if (!p->bk && login_stage1(p, stage1) != 0)
+        return;
     p->polling = true; /* before the connection, whose failure may be said at once */
     p->poll_started_ms = uv_now(p->loop);
     if (!p->bk) {

@@ -503,6 +503,26 @@ static void on_accounts_changed(uv_fs_poll_t *h, int status, const uv_stat_t *pr
 
 /* ---- TLS ---- */
 
+/* OpenSSL's reason for the last failure, in words. */
+static void add_ssl_error(sbuf *err)
+{
+    char buf[256];
+    ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+    sbuf_adds(err, buf);
+}
+
+/* A certificate chain and its key into ctx; -1 with err naming the
+ * setting (what), both files and OpenSSL's reason. */
+static int ctx_use_cert(SSL_CTX *ctx, const char *what, const char *cert, const char *key, sbuf *err)
+{
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 &&
+        SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 && SSL_CTX_check_private_key(ctx) == 1)
+        return 0;
+    sbuf_setf(err, "cannot use the certificate %s and key %s (%s): ", cert, key, what);
+    add_ssl_error(err);
+    return -1;
+}
+
 /* TLS toward the servers, per backend-tls: one client context for every
  * backend connection (certificates checked only in the verify modes). */
 static int backend_tls_setup(router *rt, sbuf *err)
@@ -521,15 +541,8 @@ static int backend_tls_setup(router *rt, sbuf *err)
     t->ctx = ctx;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     if (*cfg->backend_tls_cert &&
-        (SSL_CTX_use_certificate_chain_file(ctx, cfg->backend_tls_cert) != 1 ||
-         SSL_CTX_use_PrivateKey_file(ctx, cfg->backend_tls_key, SSL_FILETYPE_PEM) != 1 ||
-         SSL_CTX_check_private_key(ctx) != 1)) {
-        char buf[256];
-        ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
-        sbuf_setf(err, "cannot use the client certificate %s and key %s toward the servers: %s", cfg->backend_tls_cert,
-                  cfg->backend_tls_key, buf);
+        ctx_use_cert(ctx, "backend-tls-cert", cfg->backend_tls_cert, cfg->backend_tls_key, err) != 0)
         return -1;
-    }
     if (t->mode < BK_TLS_VERIFY_CA) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
         return 0;
@@ -538,10 +551,9 @@ static int backend_tls_setup(router *rt, sbuf *err)
     int ok = *cfg->backend_tls_ca ? SSL_CTX_load_verify_locations(ctx, cfg->backend_tls_ca, NULL)
                                   : SSL_CTX_set_default_verify_paths(ctx);
     if (ok != 1) {
-        char buf[256];
-        ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
-        sbuf_setf(err, "cannot load the CA certificates %s for backend-tls=%s: %s",
-                  *cfg->backend_tls_ca ? cfg->backend_tls_ca : "(the system's)", cfg->backend_tls, buf);
+        sbuf_setf(err, "cannot load the CA certificates %s for backend-tls=%s: ",
+                  *cfg->backend_tls_ca ? cfg->backend_tls_ca : "(the system's)", cfg->backend_tls);
+        add_ssl_error(err);
         return -1;
     }
     return 0;
@@ -555,14 +567,8 @@ static int tls_setup(router *rt, sbuf *err)
         return 0;
     rt->ssl = SSL_CTX_new(TLS_server_method());
     SSL_CTX_set_min_proto_version(rt->ssl, TLS1_2_VERSION);
-    if (SSL_CTX_use_certificate_chain_file(rt->ssl, rt->cfg->tls_cert) != 1 ||
-        SSL_CTX_use_PrivateKey_file(rt->ssl, rt->cfg->tls_key, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(rt->ssl) != 1) {
-        char buf[256];
-        ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
-        sbuf_setf(err, "cannot use the TLS certificate %s and key %s: %s", rt->cfg->tls_cert, rt->cfg->tls_key, buf);
+    if (ctx_use_cert(rt->ssl, "tls-cert", rt->cfg->tls_cert, rt->cfg->tls_key, err) != 0)
         return -1;
-    }
     rt->env.ssl_ctx = rt->ssl;
     rt->env.require_tls = rt->cfg->require_tls;
     return 0;
