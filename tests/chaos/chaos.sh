@@ -143,8 +143,13 @@ router_check_alive() {
         router_up $i
     done
 }
+# Ids: each writer its own range of a hundred million from one start (two
+# writers started in the same millisecond would otherwise count up from
+# the same id, and one of them fail every insert with a duplicate key).
+ID_START=$(( $(date +%s%3N) * 1000000 ))
 writer_up() { # I: CHAOS_RATE / NR inserts per second through router I
     "$BUILD/tools/sql_writer" "127.0.0.1:$(rport "$1")" $U "$WORK/app.pass" --connections 8 \
+        --id-start $((ID_START + $1 * 100000000)) \
         --rate "$(awk -v r="$RATE" -v n="$NR" 'BEGIN { print r / n }')" --table $DB.ack --acked "$WORK/acked-r$1" \
         --updates "$WORK/acked-updates-r$1" --errors "$WORK/writer-errors-r$1.jsonl" \
         >>"$WORK/writer-r$1.json" 2>>"$WORK/writer.err" &
@@ -370,7 +375,7 @@ IMPORT=$!
 wait_for 30 "the import registered its rules" bash -c "$BUILD/cpctl --json routing $WF >/dev/null 2>&1"
 for ((i = 1; i <= NR; i++)); do router_up $i; done
 for ((i = 1; i <= NR; i++)); do wait_for 10 "router r$i listens" port_open "$(rport $i)"; done
-for ((i = 1; i <= NR; i++)); do writer_up $i; sleep 0.01; done # ids: a start a millisecond apart at least
+for ((i = 1; i <= NR; i++)); do writer_up $i; done
 for ((i = 1; i <= NR; i++)); do wait_for 20 "writer $i's first acknowledged write" test -s "$WORK/acked-r$i"; done
 # The copy's faults come quickly, and one is a server restart (in the middle
 # of a copy page, when the copy is still running) when the schedule has one.
@@ -456,6 +461,10 @@ W=$(for ((i = 1; i <= NR; i++)); do tail -1 "$WORK/writer-r$i.json"; done | jq -
     failed_writes: (map(.failed_writes) | add), errors: (map(.errors) | add), reconnects: (map(.reconnects) | add),
     errors_by_code: (map(.errors_by_code) | reduce .[] as $e ({}; reduce ($e | to_entries[]) as $x (.; .[$x.key] += $x.value))),
     window_ms_max: (map(.window_ms_max) | max)}')
+# Every insert has an id of its own: a duplicate key means ids collided or
+# a write ran twice.
+DUPKEY=$(jq -r '.errors_by_code["1062"] // 0' <<<"$W")
+[ "$DUPKEY" == 0 ] || problem "$DUPKEY insert(s) failed with a duplicate key (1062): an id used twice, or a write run twice"
 caught_up() { [ "$(acked_check $DB.ack "$WORK/acked" | jq -r .lost_writes)" == 0 ]; }
 for ((i = 0; i < 60; i++)); do caught_up && break; sleep 1; done
 AC=$(acked_check $DB.ack "$WORK/acked")

@@ -10,6 +10,9 @@
  *     --read-after-write  read each acknowledged row back on its session
  *     --gap-ms G          list every pause without acknowledgement over G ms (50)
  *     --errors FILE       one JSON line per error, as it happens
+ *     --id-start N        the first id (default: the start time in ms times
+ *                         a million); writers started together need their
+ *                         own ranges
  *     --updates FILE      after each acknowledged insert, also update one of
  *                         the session's earlier rows (n = n + 1); each
  *                         acknowledged update's id appended to FILE
@@ -78,6 +81,7 @@ typedef struct options {
     const char *acked_path, *errors_path, *updates_path;
     char db[65], table[65];
     bool read_after_write;
+    unsigned long long id_start; /* 0: from the clock */
 } options;
 
 /* Errors by number and by what failed: the same number can come with
@@ -477,7 +481,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: sql_writer HOST:PORT USER PASSWORD_FILE [--connections N] [--rate R] [--seconds S]\n"
                     "                  [--acked FILE] [--table DB.TABLE] [--read-after-write] [--gap-ms G]\n"
-                    "                  [--errors FILE] [--updates FILE]\n");
+                    "                  [--errors FILE] [--updates FILE] [--id-start N]\n");
 }
 
 /* A name for the table's SQL text: letters, digits, _ and $ only, so it
@@ -539,6 +543,8 @@ static int parse_args(int argc, char **argv)
             opt.errors_path = v;
         } else if (strcmp(a, "--updates") == 0) {
             opt.updates_path = v;
+        } else if (strcmp(a, "--id-start") == 0) {
+            opt.id_start = strtoull(v, NULL, 10);
         } else if (strcmp(a, "--table") == 0) {
             table = v;
         } else if (strcmp(a, "--gap-ms") == 0) {
@@ -604,7 +610,7 @@ int main(int argc, char **argv)
     /* Ids: the start time in milliseconds times a million, then one by
      * one: writers started a millisecond apart (several at once on one
      * table) never meet unless one writes a million rows. */
-    atomic_store(&next_id, (unsigned long long)clock_wall_ms() * 1000000ULL);
+    atomic_store(&next_id, opt.id_start ? opt.id_start : (unsigned long long)clock_wall_ms() * 1000000ULL);
     start_mono = mono_ms();
     start_wall = clock_wall_ms();
     session *ss = xcalloc(opt.connections, sizeof *ss);
